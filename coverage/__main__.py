@@ -1,0 +1,7 @@
+"""``python -m coverage``: see :mod:`coverage.cli`."""
+
+import sys
+
+from coverage.cli import main
+
+sys.exit(main())

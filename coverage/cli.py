@@ -1,0 +1,124 @@
+"""Command line: ``python -m coverage circles ... [--json]``.
+
+Errors in the inputs print one line naming the file, layer and field and exit with status 2;
+no output file is written unless the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from coverage.output import (
+    facilities_layer,
+    network_layer,
+    population_layer,
+    service_area_layer,
+    write_geopackage,
+)
+from coverage.pipeline import summary, timed_circles
+from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
+from layers.errors import InputError
+
+DEFAULT_OUT = Path("out") / "circles.gpkg"
+EXIT_INPUT_ERROR = 2
+
+
+def _add_circles(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "circles",
+        help="15-minute walking circles: who reaches a facility on foot (W1, W2, W4)",
+        description="Compute walking service areas and the population within them. "
+        "With no input files it runs on the embedded default (real Helsinki streets, demo sites).",
+    )
+    p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
+    p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
+    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
+    p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
+    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    p.add_argument("--population-field", help="count column of a polygon population layer")
+    p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
+    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="walking minutes (default 15, rule W1)")
+    p.add_argument(
+        "--speed",
+        default="elderly",
+        help=f"walking speed in m/s or a preset {SPEED_PRESETS} (default elderly, rule W2)",
+    )
+    p.add_argument("--max-snap", type=float, default=DEFAULT_MAX_SNAP_M, help="metres to a street before off-network")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``python -m coverage``."""
+    parser = argparse.ArgumentParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_circles(sub)
+    return parser
+
+
+def _print_text(result: dict, out: Path) -> None:
+    share = result["covered_share"]
+    print(f"Walking circles: {result['minutes']:g} min at {result['speed_mps']:g} m/s")
+    print(f"  network     {result['sources']['network']}")
+    print(f"  facilities  {result['sources']['facilities']}")
+    print(f"  population  {result['sources']['population']}")
+    print(f"  graph       {result['graph_nodes']} nodes, {result['graph_edges']} edges, {result['network_islands']} islands")
+    print(
+        f"  covered     {result['covered_population']:.0f} of {result['total_population']:.0f} persons"
+        f" ({share:.1%})" if share is not None else "  covered     no population"
+    )
+    by_speed = ", ".join(f"{k} {v:.1%}" for k, v in result["covered_share_by_speed"].items())
+    print(f"  by speed    {by_speed}")
+    print(f"  off-network {result['off_network_facilities']} facilities, {result['off_network_population_units']} population units")
+    for note in result["notes"]:
+        print(f"  note        {note}")
+    print(f"  wrote       {out}  ({result['seconds']:.2f} s)")
+
+
+def run_circles_command(args: argparse.Namespace) -> int:
+    """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
+    inputs, result, seconds = timed_circles(
+        network=args.network,
+        facilities=args.facilities,
+        population=args.population[0] if args.population and len(args.population) == 1 else args.population,
+        facilities_crs=args.facilities_crs,
+        population_elderly=args.population_elderly,
+        population_field=args.population_field,
+        elderly_share=args.elderly_share,
+        minutes=args.minutes,
+        speed=args.speed,
+        max_snap_m=args.max_snap,
+    )
+    report = summary(result, inputs, seconds)
+    out = write_geopackage(
+        args.out,
+        {
+            "service_areas": service_area_layer(result),
+            "population": population_layer(result),
+            "facilities": facilities_layer(result),
+            "network_edges": network_layer(result),
+        },
+    )
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        _print_text(report, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "circles":
+            return run_circles_command(args)
+    except (InputError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    parser.error(f"unknown command {args.command}")
+    return EXIT_INPUT_ERROR

@@ -1,0 +1,198 @@
+"""Shortest walking distances: one bounded multi-source Dijkstra pass over the CSR graph.
+
+Facilities join the graph in the middle of an edge (see :mod:`coverage.snapping`), so each one
+seeds the search at both ends of its edge with the distance already walked (access leg plus the
+part of the edge). scipy's Dijkstra starts every source at zero, so each seed becomes a virtual
+node with a single outgoing edge of that length; with ``min_only=True`` one pass returns, for every
+node, the distance to the nearest facility and which seed (hence which facility) it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from coverage.graph import WalkGraph
+from coverage.settings import MIN_EDGE_LENGTH_M
+from coverage.snapping import SnappedPoints
+
+
+@dataclass(frozen=True)
+class NodeDistances:
+    """Walking distance from every node to its nearest facility.
+
+    Attributes
+    ----------
+    distance_m : ndarray of float64
+        Metres to the nearest facility; ``inf`` beyond ``limit_m`` or unreachable.
+    facility : ndarray of int64
+        Label of that facility, ``-1`` where ``distance_m`` is ``inf``.
+    limit_m : float
+        The search stopped at this distance (metres).
+    """
+
+    distance_m: np.ndarray
+    facility: np.ndarray
+    limit_m: float
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Starting points of a search: a node, the metres already walked to it, and a facility label."""
+
+    node: np.ndarray
+    offset_m: np.ndarray
+    label: np.ndarray
+
+
+def facility_seeds(graph: WalkGraph, snapped: SnappedPoints, labels: np.ndarray) -> Seeds:
+    """Return two seeds per on-network facility: the ``u`` and ``v`` ends of its edge.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+    snapped : SnappedPoints
+        The facilities' joining points.
+    labels : ndarray of int64
+        The facility label of each snapped point (usually its row number).
+    """
+    on = snapped.on_network
+    edge = snapped.edge[on]
+    along = snapped.offset_m[on]
+    access = snapped.access_m[on]
+    length = graph.edge_length_m[edge]
+    node = np.concatenate([graph.edge_u[edge], graph.edge_v[edge]])
+    offset = np.concatenate([access + along, access + (length - along)])
+    label = np.concatenate([labels[on], labels[on]]).astype(np.int64)
+    return Seeds(node=node, offset_m=offset, label=label)
+
+
+def _with_virtual_sources(matrix: sparse.csr_array, seeds: Seeds) -> sparse.csr_array:
+    """Append one virtual node per seed, with a single edge to its graph node (built in O(E))."""
+    n = matrix.shape[0]
+    k = seeds.node.size
+    data = np.concatenate([matrix.data, np.maximum(seeds.offset_m, MIN_EDGE_LENGTH_M * 1e-3)])
+    indices = np.concatenate([matrix.indices, seeds.node.astype(matrix.indices.dtype)])
+    indptr = np.concatenate([matrix.indptr, matrix.indptr[-1] + np.arange(1, k + 1, dtype=matrix.indptr.dtype)])
+    return sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
+
+
+def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> NodeDistances:
+    """Run one bounded multi-source Dijkstra pass from the seeds.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+    seeds : Seeds
+        Where the search starts and the metres already walked there.
+    limit_m : float
+        Stop at this distance (metres); nodes farther away get ``inf``.
+
+    Returns
+    -------
+    NodeDistances
+    """
+    n = graph.n_nodes
+    if seeds.node.size == 0:
+        return NodeDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), float(limit_m))
+    augmented = _with_virtual_sources(graph.matrix, seeds)
+    distance, _, source = csgraph.dijkstra(
+        augmented,
+        directed=True,
+        indices=np.arange(n, n + seeds.node.size),
+        limit=float(limit_m),
+        min_only=True,
+        return_predecessors=True,
+    )
+    distance = distance[:n]
+    source = source[:n]
+    facility = np.where(source >= 0, seeds.label[np.clip(source - n, 0, None)], -1)
+    facility[~np.isfinite(distance)] = -1
+    return NodeDistances(distance, facility.astype(np.int64), float(limit_m))
+
+
+def distances_on_edges(
+    graph: WalkGraph,
+    edge: np.ndarray,
+    position_m: np.ndarray,
+    nodes: NodeDistances,
+    facilities: SnappedPoints,
+    facility_labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Walking distance from the nearest facility to positions on edges (metres, and its label).
+
+    A position is reached through either end of its edge, or directly along the edge from a
+    facility that joins the same edge. Positions with ``edge == -1`` get ``inf`` and ``-1``.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+    edge : ndarray of int64
+        Edge index of each position (``-1`` for none).
+    position_m : ndarray of float64
+        Metres from the edge's ``u`` end.
+    nodes : NodeDistances
+        Result of :func:`multi_source_distances` for the same facilities.
+    facilities, facility_labels :
+        The facilities' joining points and labels (for the same-edge shortcut).
+
+    Returns
+    -------
+    distance_m, facility : ndarray, ndarray
+    """
+    n = edge.size
+    distance = np.full(n, np.inf)
+    label = np.full(n, -1, dtype=np.int64)
+    on = edge >= 0
+    e = edge[on]
+    pos = position_m[on]
+    u, v = graph.edge_u[e], graph.edge_v[e]
+    via_u = nodes.distance_m[u] + pos
+    via_v = nodes.distance_m[v] + (graph.edge_length_m[e] - pos)
+    best = np.minimum(via_u, via_v)
+    best_label = np.where(via_u <= via_v, nodes.facility[u], nodes.facility[v])
+
+    # Facilities on the same edge: walk straight along it.
+    fac_on = facilities.on_network
+    if fac_on.any():
+        fac_edge = facilities.edge[fac_on]
+        order = np.argsort(fac_edge, kind="stable")
+        fac_edge = fac_edge[order]
+        fac_pos = facilities.offset_m[fac_on][order]
+        fac_access = facilities.access_m[fac_on][order]
+        fac_label = facility_labels[fac_on][order]
+        lo = np.searchsorted(fac_edge, e, side="left")
+        hi = np.searchsorted(fac_edge, e, side="right")
+        count = hi - lo
+        if count.any():
+            target = np.repeat(np.arange(e.size), count)
+            which = np.repeat(lo - np.cumsum(np.concatenate([[0], count[:-1]])), count) + np.arange(count.sum())
+            direct = fac_access[which] + np.abs(pos[target] - fac_pos[which])
+            order_d = np.lexsort((direct, target))
+            first = np.ones(order_d.size, dtype=bool)
+            first[1:] = target[order_d][1:] != target[order_d][:-1]
+            pick = order_d[first]
+            t, d = target[pick], direct[pick]
+            better = d < best[t]
+            best[t[better]] = d[better]
+            best_label[t[better]] = fac_label[which[pick]][better]
+    best_label[~np.isfinite(best)] = -1
+    distance[on] = best
+    label[on] = best_label
+    return distance, label
+
+
+def single_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> np.ndarray:
+    """Distances (metres) from one new facility's seeds, bounded: for the what-if update.
+
+    Runs scipy's Dijkstra from each seed node on the base graph (no augmentation), then adds
+    the seed's offset. Returns ``inf`` beyond ``limit_m``.
+    """
+    rows = csgraph.dijkstra(graph.matrix, directed=False, indices=seeds.node, limit=float(limit_m))
+    rows = np.atleast_2d(rows) + seeds.offset_m[:, None]
+    best = rows.min(axis=0)
+    best[best > limit_m] = np.inf
+    return best

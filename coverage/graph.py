@@ -1,0 +1,163 @@
+"""The walking graph: street edges as compact arrays and a sparse CSR matrix of lengths in metres."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from coverage.settings import MIN_EDGE_LENGTH_M
+from layers.network import StreetNetwork
+from layers.projection import local_metric_crs
+
+
+@dataclass(eq=False)
+class WalkGraph:
+    """An undirected walking graph in a local metric CRS.
+
+    Nodes are numbered ``0..n_nodes-1``; edge ``i`` runs from ``edge_u[i]`` to ``edge_v[i]`` along
+    ``edge_geometry[i]`` (metres, in ``crs``) and is ``edge_length_m[i]`` metres long.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        The metric CRS (UTM zone of the data) of every coordinate here.
+    node_osm_id : ndarray of int64
+        The source network's node id of each node.
+    edge_u, edge_v : ndarray of int64
+        End nodes of each edge.
+    edge_length_m : ndarray of float64
+        Edge lengths in metres (measured on the geometry in ``crs``).
+    edge_geometry : ndarray of shapely LineString
+        Edge lines in ``crs``, running from ``edge_u`` to ``edge_v``.
+    matrix : scipy.sparse.csr_array
+        Symmetric ``n_nodes × n_nodes`` matrix of the shortest edge length between two nodes.
+    component : ndarray of int64
+        Connected piece of each node; ``0`` is the largest piece.
+    """
+
+    crs: CRS
+    node_osm_id: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length_m: np.ndarray
+    edge_geometry: np.ndarray
+    matrix: sparse.csr_array
+    component: np.ndarray
+    edge_attributes: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_osm_id.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (street segments)."""
+        return int(self.edge_u.size)
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """Spatial index of the edge lines, for snapping points to the nearest street."""
+        return shapely.STRtree(self.edge_geometry)
+
+    @cached_property
+    def component_sizes(self) -> np.ndarray:
+        """Number of nodes in each connected piece (index = piece label)."""
+        return np.bincount(self.component)
+
+    @property
+    def n_islands(self) -> int:
+        """Connected pieces other than the largest one."""
+        return int(self.component_sizes.size - 1)
+
+    def edges_frame(self) -> gpd.GeoDataFrame:
+        """Return the edges as a GeoDataFrame in the metric CRS (for output and display)."""
+        frame = gpd.GeoDataFrame(
+            {
+                "u": self.node_osm_id[self.edge_u],
+                "v": self.node_osm_id[self.edge_v],
+                "length_m": self.edge_length_m,
+                "component": self.component[self.edge_u],
+            },
+            geometry=self.edge_geometry,
+            crs=self.crs,
+        )
+        if self.edge_attributes is not None:
+            for column in ("highway", "name"):
+                if column in self.edge_attributes.columns:
+                    frame[column] = self.edge_attributes[column].to_numpy()
+        return frame
+
+
+def build_csr(n_nodes: int, u: np.ndarray, v: np.ndarray, length_m: np.ndarray) -> sparse.csr_array:
+    """Return the symmetric CSR matrix of edge lengths, keeping the shortest of parallel edges.
+
+    Self-loops are dropped; lengths below ``MIN_EDGE_LENGTH_M`` are raised to it so that a
+    zero-length segment stays an edge (sparse matrices cannot hold an explicit zero reliably).
+    """
+    keep = u != v
+    rows = np.concatenate([u[keep], v[keep]])
+    cols = np.concatenate([v[keep], u[keep]])
+    weights = np.maximum(np.concatenate([length_m[keep], length_m[keep]]), MIN_EDGE_LENGTH_M)
+    # Sum-free deduplication: sort by (row, col, weight) and keep the first of each pair.
+    order = np.lexsort((weights, cols, rows))
+    rows, cols, weights = rows[order], cols[order], weights[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    rows, cols, weights = rows[first], cols[first], weights[first]
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
+    return sparse.csr_array((weights, cols.astype(np.int32), indptr), shape=(n_nodes, n_nodes))
+
+
+def _component_labels(matrix: sparse.csr_array) -> np.ndarray:
+    """Label connected pieces so that ``0`` is the largest, then by decreasing size."""
+    _, labels = csgraph.connected_components(matrix, directed=False)
+    sizes = np.bincount(labels)
+    rank = np.empty_like(sizes)
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
+    return rank[labels].astype(np.int64)
+
+
+def build_walk_graph(network: StreetNetwork | gpd.GeoDataFrame, crs: CRS | None = None) -> WalkGraph:
+    """Build the walking graph from a street network.
+
+    Parameters
+    ----------
+    network : StreetNetwork or GeoDataFrame
+        Walkable edges with integer ``u``/``v`` columns and LineString geometry.
+    crs : pyproj.CRS, optional
+        Metric CRS to work in; by default the UTM zone of the network.
+
+    Returns
+    -------
+    WalkGraph
+    """
+    edges = network.edges if isinstance(network, StreetNetwork) else network
+    crs = crs or local_metric_crs(edges)
+    edges = edges.to_crs(crs)
+    ids, inverse = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]), return_inverse=True)
+    n_edges = len(edges)
+    u = inverse[:n_edges].astype(np.int64)
+    v = inverse[n_edges:].astype(np.int64)
+    geometry = edges.geometry.to_numpy()
+    length_m = shapely.length(geometry).astype(np.float64)
+    matrix = build_csr(ids.size, u, v, length_m)
+    return WalkGraph(
+        crs=crs,
+        node_osm_id=ids.astype(np.int64),
+        edge_u=u,
+        edge_v=v,
+        edge_length_m=length_m,
+        edge_geometry=geometry,
+        matrix=matrix,
+        component=_component_labels(matrix),
+        edge_attributes=edges.drop(columns="geometry").reset_index(drop=True),
+    )

@@ -1,0 +1,99 @@
+"""Result layers in EPSG:4326 and writing them without ever leaving a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.circles import CoverageResult
+from coverage.engine import distances_on_edges
+from coverage.service_areas import service_areas
+from layers.projection import WGS84
+
+
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _label_to_id(result: CoverageResult) -> pd.Series:
+    return pd.Series(result.facilities["facility_id"].to_numpy(), index=result.labels)
+
+
+def population_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    """Population units with ``walk_distance_m``, ``walk_minutes``, ``nearest_facility``, ``covered``."""
+    frame = result.population.copy()
+    frame["walk_distance_m"] = _finite_or_nan(result.distance_m)
+    frame["walk_minutes"] = _finite_or_nan(result.walk_minutes)
+    ids = _label_to_id(result)
+    nearest = pd.Series(result.nearest_label)
+    frame["nearest_facility"] = nearest.map(ids).where(nearest >= 0).astype("string").to_numpy()
+    frame["covered"] = result.covered
+    frame["on_network"] = result.population_snap.on_network
+    frame["snap_distance_m"] = result.population_snap.access_m
+    edge = result.population_snap.edge
+    component = np.full(edge.size, -1, dtype=np.int64)
+    component[edge >= 0] = result.graph.component[result.graph.edge_u[edge[edge >= 0]]]
+    frame["network_component"] = component
+    return frame.to_crs(WGS84)
+
+
+def facilities_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    """Facilities with snapping, ``population_served`` and ``elderly_served`` (persons, within the walk)."""
+    frame = result.facilities.copy()
+    frame["on_network"] = result.facility_snap.on_network
+    frame["snap_distance_m"] = result.facility_snap.access_m
+    served = result.served_by_facility()
+    frame["population_served"] = served["population_served"].to_numpy()
+    frame["elderly_served"] = served["elderly_served"].to_numpy()
+    return frame.drop(columns=["facility_label"]).to_crs(WGS84)
+
+
+def service_area_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    """Street-following service areas (catchments within the walk), with the facility's id and name."""
+    areas = service_areas(result)
+    info = result.facilities.set_index("facility_label")[["facility_id", "name", "kind"]]
+    areas = areas.join(info, on="facility_label")
+    areas["minutes"] = result.minutes
+    areas["speed_mps"] = result.speed_mps
+    columns = ["facility_id", "name", "kind", "minutes", "speed_mps", "reached_street_m", "area_m2", "geometry"]
+    return areas[columns].to_crs(WGS84)
+
+
+def network_layer(result: CoverageResult) -> gpd.GeoDataFrame:
+    """Street edges with their connected piece and walking minutes to the nearest facility at mid-edge."""
+    graph = result.graph
+    frame = graph.edges_frame()
+    edge = np.arange(graph.n_edges)
+    mid, _ = distances_on_edges(
+        graph, edge, graph.edge_length_m / 2, result.nodes, result.facility_snap, result.labels
+    )
+    frame["walk_minutes"] = _finite_or_nan(mid / result.speed_mps / 60.0)
+    return frame.to_crs(WGS84)
+
+
+def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+    """Write layers to a GeoPackage through a temporary file renamed into place.
+
+    An existing file at ``path`` is replaced only once every layer was written; on failure the
+    temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # GDAL must create the GeoPackage itself
+    try:
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG", mode="a" if tmp.exists() else "w")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

