@@ -64,7 +64,7 @@ class StreetNetwork:
     source : str
         The file it was read from (or a description of the embedded default).
     dropped_ways : int
-        Edges removed because pedestrians may not use them.
+        Street edges (with a ``highway`` tag) removed because pedestrians may not use them.
     """
 
     edges: gpd.GeoDataFrame
@@ -126,7 +126,8 @@ def _finish(edges: gpd.GeoDataFrame, source: str, file: Path | None) -> StreetNe
     require_crs(edges, file=file, layer=layer)
     edges = to_wgs84(edges)
     keep = walkable_mask(edges)
-    dropped = int((~keep).sum())
+    is_way = _tag(edges, "highway") != "" if "highway" in edges.columns else np.ones(len(edges), dtype=bool)
+    dropped = int((~keep & np.asarray(is_way)).sum())
     edges = edges.loc[keep]
     geometry = edges.geometry.array
     good = ~(shapely.is_empty(geometry) | shapely.is_missing(geometry))
