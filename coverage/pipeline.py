@@ -7,10 +7,13 @@ labelled demo sites of ``data/demo_facilities_helsinki.geojson``.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +42,22 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
 
 
+def _warnings_as_notes(load: Callable[..., Inputs]) -> Callable[..., Inputs]:
+    """Turn the readers' UserWarnings (repaired geometries, dropped rows) into notes of the run."""
+
+    @functools.wraps(load)
+    def wrapper(*args: Any, **kwargs: Any) -> Inputs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            inputs = load(*args, **kwargs)
+        messages = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
+        inputs.notes.extend(dict.fromkeys(messages))
+        return inputs
+
+    return wrapper
+
+
+@_warnings_as_notes
 def load_inputs(
     network: str | Path | None = None,
     facilities: str | Path | None = None,
