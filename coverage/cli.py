@@ -38,6 +38,7 @@ def _add_circles(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
     p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
     p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
+    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
     p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
     p.add_argument("--population-field", help="count column of a polygon population layer")
     p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
@@ -86,6 +87,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         facilities=args.facilities,
         population=args.population[0] if args.population and len(args.population) == 1 else args.population,
         facilities_crs=args.facilities_crs,
+        population_crs=args.population_crs,
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,

@@ -21,6 +21,7 @@ import numpy as np
 from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
+from layers.chinese_crs import convert_to_wgs84
 from layers.errors import NetworkError
 from layers.facilities import check_points_near_extent, read_facilities
 from layers.network import StreetNetwork, embedded_network_path, read_network
@@ -64,6 +65,7 @@ def load_inputs(
     population: str | Path | Sequence[str | Path] | None = None,
     *,
     facilities_crs: str | None = None,
+    population_crs: str | None = None,
     population_elderly: bool = False,
     population_field: str | None = None,
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
@@ -79,8 +81,8 @@ def load_inputs(
     population : path or paths, optional
         Raster(s), polygons with counts, or buildings; ``None``: buildings of the network's OSM
         extract (``.osm.pbf``), estimated to residents.
-    facilities_crs : {"gcj02", "bd09"}, optional
-        The facility coordinates come from a Chinese web map.
+    facilities_crs, population_crs : {"gcj02", "bd09"}, optional
+        The facility (population) coordinates come from a Chinese web map.
     population_elderly : bool
         The population rasters count people aged 60+ already.
     population_field : str, optional
@@ -123,6 +125,8 @@ def load_inputs(
             elderly_share=elderly_share,
             bounds=bounds,
         )
+        if population_crs is not None and population_crs.strip().lower() not in ("wgs84", "epsg:4326"):
+            population_frame = convert_to_wgs84(population_frame, population_crs, layer="population")
         population_source = ", ".join(map(str, population)) if isinstance(population, list | tuple) else str(population)
     population_file = population if isinstance(population, str | Path) else None
     check_points_near_extent(population_frame, bounds, file=population_file, layer="population")
