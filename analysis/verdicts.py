@@ -33,7 +33,8 @@ class Finding:
     measured, required : float or None
         What the subject has and what the rule asks, in ``unit``.
     shortfall : float or None
-        ``required - measured`` when failing (in ``unit``), else 0 or None.
+        The gap to the rule when failing, in ``unit`` (``required - measured`` for minimums,
+        ``measured - required`` for maximums such as C6's walking distance), else 0 or None.
     unit : str
         Unit of the three numbers.
     message : str

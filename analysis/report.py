@@ -1,0 +1,209 @@
+"""The report a planner files: GeoPackage, CSV and Excel tables, and a bilingual HTML page.
+
+Everything is written into a temporary folder beside the output folder and moved into place at
+the end, so a failed run never leaves a half report or damages an earlier one. The HTML records
+the tool version, the rule set, every parameter and the SHA-256 of every input file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.rules import RuleSet
+from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, findings_frame, summarise
+from coverage import __version__
+from coverage.output import write_geopackage
+
+STATUS_ZH = {PASS: "达标", FAIL: "不达标", NOT_ASSESSABLE: "无法评估"}
+STATUS_COLOUR = {PASS: "#2e7d32", FAIL: "#c62828", NOT_ASSESSABLE: "#757575"}
+
+
+@dataclass
+class MapSpec:
+    """A map image of one check: layers drawn in order, each a GeoDataFrame (EPSG:4326) and a style.
+
+    ``column`` colours features by a column (categorical for strings/bools); ``color`` is a fixed
+    colour. ``title`` is shown above the map.
+    """
+
+    title: str
+    layers: list[tuple[gpd.GeoDataFrame, dict]] = field(default_factory=list)
+
+
+@dataclass
+class ReportContent:
+    """What goes into a report."""
+
+    rules: RuleSet
+    findings: list[Finding]
+    layers: Mapping[str, gpd.GeoDataFrame]
+    tables: Mapping[str, pd.DataFrame]
+    headline: Mapping[str, object]
+    parameters: Mapping[str, object]
+    input_files: Iterable[str | Path]
+    maps: list[MapSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _map_png(spec: MapSpec) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
+    for frame, style in spec.layers:
+        if frame is None or len(frame) == 0:
+            continue
+        style = dict(style)
+        column = style.pop("column", None)
+        if column is not None and column in frame.columns:
+            frame.plot(ax=ax, column=column, legend=True, **style)
+        else:
+            frame.plot(ax=ax, **style)
+    ax.set_title(spec.title, fontsize=10)
+    ax.set_axis_off()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _findings_html(findings: list[Finding], rules: RuleSet) -> str:
+    rows = []
+    for f in findings:
+        rule = rules.rules.get(f.rule_id)
+        text_zh = html.escape(rule.text_zh) if rule else ""
+        source = html.escape(rule.source) if rule else ""
+        colour = STATUS_COLOUR[f.status]
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(f.rule_id)}</b></td>"
+            f"<td>{html.escape(f.subject_kind)}: {html.escape(str(f.subject))}</td>"
+            f"<td style='color:{colour}'>{STATUS_ZH[f.status]} / {f.status}</td>"
+            f"<td>{html.escape(f.message_zh)}<br>{html.escape(f.message)}</td>"
+            f"<td>{text_zh}<br><small>{source}</small></td>"
+            "</tr>"
+        )
+    head = "<tr><th>规则 Rule</th><th>对象 Subject</th><th>结论 Verdict</th><th>说明 Finding</th><th>依据 Source</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _summary_html(findings: list[Finding], rules: RuleSet) -> str:
+    rows = []
+    for rule_id, counts in summarise(findings).items():
+        rule = rules.rules.get(rule_id)
+        gloss = html.escape(rule.gloss) if rule else ""
+        rows.append(
+            f"<tr><td><b>{rule_id}</b></td><td>{gloss}</td><td>{counts['assessed']}</td>"
+            f"<td>{counts['passed']}</td><td>{counts['failed']}</td><td>{counts['not_assessable']}</td></tr>"
+        )
+    head = (
+        "<tr><th>规则 Rule</th><th>内容 Gloss</th><th>评估 Assessed</th><th>达标 Passed</th>"
+        "<th>不达标 Failed</th><th>无法评估 Not assessable</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
+    """The bilingual HTML report as a string (map images embedded as PNG data)."""
+    rules = content.rules
+    headline = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in content.headline.items()
+    )
+    parameters = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in content.parameters.items()
+    )
+    hashes = "".join(
+        f"<tr><td>{html.escape(name)}</td><td><code>{digest}</code></td></tr>" for name, digest in input_hashes.items()
+    )
+    maps = "".join(
+        f"<figure><img alt='{html.escape(m.title)}' src='data:image/png;base64,"
+        f"{base64.b64encode(_map_png(m)).decode()}'><figcaption>{html.escape(m.title)}</figcaption></figure>"
+        for m in content.maps
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in content.notes)
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>养老服务设施规划核查报告 · Elderly-care planning check</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; max-width: 1100px; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }}
+th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 520px; }}
+</style></head><body>
+<h1>养老服务设施规划核查报告<br><small>Elderly-care facility planning check</small></h1>
+<p>规则集 Rule set: <b>{html.escape(rules.name)}</b> — {html.escape(rules.title_zh)} / {html.escape(rules.title)}<br>
+工具版本 Tool version: {__version__} · 生成时间 Created: {created}</p>
+<h2>主要结果 Headline</h2><table>{headline}</table>
+<h2>规则汇总 Rules summary</h2>{_summary_html(content.findings, rules)}
+<h2>地图 Maps</h2>{maps}
+<h2>全部结论 Every finding</h2>{_findings_html(content.findings, rules)}
+<h2>说明 Notes</h2><ul>{notes}</ul>
+<h2>参数 Parameters</h2><table>{parameters}</table>
+<h2>输入文件 Input files (SHA-256)</h2><table>{hashes}</table>
+</body></html>
+"""
+
+
+def write_report(content: ReportContent, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``checks.gpkg``, ``findings.csv``, one CSV per table, ``checks.xlsx`` and ``report.html``.
+
+    Returns the paths written, by kind. The folder is replaced only when everything was written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        hashes = {str(p): sha256_of(p) for p in content.input_files if Path(p).is_file()}
+        tables = {"findings": findings_frame(content.findings), **content.tables}
+        layers = {name: frame for name, frame in content.layers.items() if frame is not None and len(frame)}
+        if layers:
+            write_geopackage(staging / "checks.gpkg", layers)
+        for name, table in tables.items():
+            plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+            plain.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8-sig")
+        with pd.ExcelWriter(staging / "checks.xlsx", engine="openpyxl") as writer:
+            for name, table in tables.items():
+                pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_excel(
+                    writer, sheet_name=name[:31], index=False
+                )
+        (staging / "report.html").write_text(render_html(content, hashes), encoding="utf-8")
+        backup = None
+        if out_dir.exists():
+            backup = out_dir.with_name(f".{out_dir.name}-old")
+            if backup.exists():
+                shutil.rmtree(backup)
+            os.replace(out_dir, backup)
+        os.replace(staging, out_dir)
+        if backup is not None:
+            shutil.rmtree(backup)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    written = {"html": out_dir / "report.html", "excel": out_dir / "checks.xlsx", "findings": out_dir / "findings.csv"}
+    if (out_dir / "checks.gpkg").exists():
+        written["geopackage"] = out_dir / "checks.gpkg"
+    return written
