@@ -225,10 +225,14 @@ def accessibility_from_coverage(
     facilities = result.facilities
     if "beds" not in facilities.columns or facilities["beds"].isna().all():
         raise FieldError(
-            "no facility has a bed count: 2SFCA shares beds among the elderly within reach", layer="facilities", field="beds"
+            "no facility has a bed count: 2SFCA shares beds among the elderly within reach",
+            layer="facilities",
+            field="beds",
         )
     if "elderly_population" not in result.population.columns:
-        raise FieldError("the population units have no elderly population", layer="population", field="elderly_population")
+        raise FieldError(
+            "the population units have no elderly population", layer="population", field="elderly_population"
+        )
     beds = pd.to_numeric(facilities["beds"], errors="coerce").to_numpy(dtype=float)
     with_beds = ~np.isnan(beds)
     ids = facilities["facility_id"] if "facility_id" in facilities.columns else facilities["facility_label"]

@@ -186,14 +186,20 @@ def _missing_column_finding(
         f"(looked for {names}); add one."
     )
     message_zh = f"{area_name}：设施表没有{what_zh}字段（可用列名：{names}），无法评估{rule_id}，请补充。"
-    return Finding(rule_id, "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh)
+    return Finding(
+        rule_id, "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh
+    )
 
 
-def _empty_column_finding(rule_id: str, rules: RuleSet, area_name: str, column: str, reason: str, reason_zh: str) -> Finding:
+def _empty_column_finding(
+    rule_id: str, rules: RuleSet, area_name: str, column: str, reason: str, reason_zh: str
+) -> Finding:
     rule = rules[rule_id]
     message = f"{area_name}: {rule_id} cannot be assessed: {reason} (column '{column}')."
     message_zh = f"{area_name}：{reason_zh}（字段“{column}”），无法评估{rule_id}。"
-    return Finding(rule_id, "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh)
+    return Finding(
+        rule_id, "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh
+    )
 
 
 def check_capacity(
@@ -272,7 +278,9 @@ def _check_total_beds(rules: RuleSet, area_name: str, beds: _Column) -> Finding:
     if not beds.present:
         return _missing_column_finding("C1", rules, area_name, BEDS_COLUMNS, "beds", "床位数")
     if beds.values.size and not beds.known.any():
-        return _empty_column_finding("C1", rules, area_name, beds.name, "no facility has a bed count", "所有设施均缺少床位数")
+        return _empty_column_finding(
+            "C1", rules, area_name, beds.name, "no facility has a bed count", "所有设施均缺少床位数"
+        )
     known = beds.known
     return _lower_bound_finding(
         "C1",
@@ -294,18 +302,26 @@ def _check_beds_per_thousand(
     """C5: beds per 1000 elderly people ≥ the rule's value."""
     rule = rules["C5"]
     if elderly_population is not None and np.isfinite(elderly_population) and elderly_population < 0:
-        raise FieldError(f"elderly population must not be negative, got {elderly_population}", field="elderly_population")
+        raise FieldError(
+            f"elderly population must not be negative, got {elderly_population}", field="elderly_population"
+        )
     if elderly_population is None or not np.isfinite(elderly_population) or elderly_population == 0:
         message = (
             f"{area_name}: C5 cannot be assessed: the number of elderly people (aged 60+) is unknown or zero; "
             "give the area's elderly population."
         )
-        message_zh = f"{area_name}：老年人口（60岁及以上）未知或为零，无法评估C5（每千名老年人床位数），请提供老年人口数。"
-        return Finding("C5", "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh)
+        message_zh = (
+            f"{area_name}：老年人口（60岁及以上）未知或为零，无法评估C5（每千名老年人床位数），请提供老年人口数。"
+        )
+        return Finding(
+            "C5", "area", area_name, NOT_ASSESSABLE, None, float(rule.value), None, rule.unit, message, message_zh
+        )
     if not beds.present:
         return _missing_column_finding("C5", rules, area_name, BEDS_COLUMNS, "beds", "床位数")
     if beds.values.size and not beds.known.any():
-        return _empty_column_finding("C5", rules, area_name, beds.name, "no facility has a bed count", "所有设施均缺少床位数")
+        return _empty_column_finding(
+            "C5", rules, area_name, beds.name, "no facility has a bed count", "所有设施均缺少床位数"
+        )
     known = beds.known
     return _lower_bound_finding(
         "C5",
@@ -332,7 +348,12 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
         return _missing_column_finding("C2", rules, area_name, BEDS_COLUMNS, "beds", "床位数")
     if not nursing.known.any():
         return _empty_column_finding(
-            "C2", rules, area_name, nursing.name, "no facility has a nursing-type bed count", "所有设施均缺少护理型床位数"
+            "C2",
+            rules,
+            area_name,
+            nursing.name,
+            "no facility has a nursing-type bed count",
+            "所有设施均缺少护理型床位数",
         )
     if not beds.known.all():
         n = int((~beds.known).sum())
@@ -341,7 +362,9 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
         return _empty_column_finding("C2", rules, area_name, beds.name, reason, reason_zh)
     total = float(beds.values.sum())
     if total == 0:
-        return _empty_column_finding("C2", rules, area_name, beds.name, "the facilities have no beds at all", "设施床位总数为0")
+        return _empty_column_finding(
+            "C2", rules, area_name, beds.name, "the facilities have no beds at all", "设施床位总数为0"
+        )
     known = nursing.known
     low = float(nursing.values[known].sum()) / total
     high = (float(nursing.values[known].sum()) + float(beds.values[~known].sum())) / total
@@ -351,7 +374,9 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
             f"; {_facilities_text(n_unknown)} no nursing-type count ({nursing.unknown_ids()}), "
             f"so the share lies between {_pct(low)} and {_pct(high)}"
         )
-        note_zh = f"；{n_unknown}个设施缺少护理型床位数（{nursing.unknown_ids()}），占比介于{_pct(low)}与{_pct(high)}之间"
+        note_zh = (
+            f"；{n_unknown}个设施缺少护理型床位数（{nursing.unknown_ids()}），占比介于{_pct(low)}与{_pct(high)}之间"
+        )
     else:
         note = note_zh = ""
     if low >= required:
@@ -369,7 +394,9 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
             f"{n_unknown}个设施缺少护理型床位数（{nursing.unknown_ids()}），无法评估。"
         )
         return Finding("C2", "area", area_name, NOT_ASSESSABLE, None, required, None, rule.unit, message, message_zh)
-    shown = _pct(measured) if not n_unknown else (f"at least {_pct(low)}" if status == PASS else f"at most {_pct(high)}")
+    shown = (
+        _pct(measured) if not n_unknown else (f"at least {_pct(low)}" if status == PASS else f"at most {_pct(high)}")
+    )
     shown_zh = _pct(measured) if not n_unknown else (f"至少{_pct(low)}" if status == PASS else f"至多{_pct(high)}")
     message = (
         f"{area_name}: the nursing-type bed share is {shown} of {_fmt(total)} beds, which {verdict} C2 "
@@ -382,10 +409,17 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
 def _check_dementia_beds(rules: RuleSet, area_name: str, dementia: _Column) -> Finding:
     """C3: dementia-care beds ≥ the rule's value."""
     if not dementia.present:
-        return _missing_column_finding("C3", rules, area_name, DEMENTIA_BEDS_COLUMNS, "dementia-care beds", "失智照护床位")
+        return _missing_column_finding(
+            "C3", rules, area_name, DEMENTIA_BEDS_COLUMNS, "dementia-care beds", "失智照护床位"
+        )
     if dementia.values.size and not dementia.known.any():
         return _empty_column_finding(
-            "C3", rules, area_name, dementia.name, "no facility has a dementia-care bed count", "所有设施均缺少失智照护床位数"
+            "C3",
+            rules,
+            area_name,
+            dementia.name,
+            "no facility has a dementia-care bed count",
+            "所有设施均缺少失智照护床位数",
         )
     known = dementia.known
     return _lower_bound_finding(

@@ -146,7 +146,9 @@ def check_colocation(
         elderly["walk_to_health_m"] = distance
         elderly["nearest_health_id"] = nearest_id
         elderly["c6_status"] = status
-        finding = Finding("C6", "area", area_name, NOT_ASSESSABLE, None, adjacency_m, None, rule.unit, message, message_zh)
+        finding = Finding(
+            "C6", "area", area_name, NOT_ASSESSABLE, None, adjacency_m, None, rule.unit, message, message_zh
+        )
         return elderly, [finding]
 
     elderly_metric = elderly.to_crs(graph.crs)
@@ -240,9 +242,13 @@ def _finding(
             f"{subject}：步行{distance_m:.0f}米才到最近的卫生服务设施（{nearest_id}），"
             f"超出C6要求（不超过{adjacency_m:.0f}米）{excess:.0f}米。"
         )
-        return Finding("C6", "facility", subject, FAIL, float(distance_m), adjacency_m, excess, unit, message, message_zh)
+        return Finding(
+            "C6", "facility", subject, FAIL, float(distance_m), adjacency_m, excess, unit, message, message_zh
+        )
     message = (
         f"{subject}: no health facility within {limit_m:.0f} m walk (the search limit); C6 asks ≤ {adjacency_m:.0f} m."
     )
-    message_zh = f"{subject}：步行{limit_m:.0f}米（搜索范围）内没有卫生服务设施，不符合C6要求（不超过{adjacency_m:.0f}米）。"
+    message_zh = (
+        f"{subject}：步行{limit_m:.0f}米（搜索范围）内没有卫生服务设施，不符合C6要求（不超过{adjacency_m:.0f}米）。"
+    )
     return Finding("C6", "facility", subject, FAIL, None, adjacency_m, None, unit, message, message_zh)

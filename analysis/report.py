@@ -107,7 +107,9 @@ def _findings_html(findings: list[Finding], rules: RuleSet) -> str:
             f"<td>{text_zh}<br><small>{source}</small></td>"
             "</tr>"
         )
-    head = "<tr><th>规则 Rule</th><th>对象 Subject</th><th>结论 Verdict</th><th>说明 Finding</th><th>依据 Source</th></tr>"
+    head = (
+        "<tr><th>规则 Rule</th><th>对象 Subject</th><th>结论 Verdict</th><th>说明 Finding</th><th>依据 Source</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
