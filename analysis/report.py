@@ -36,10 +36,12 @@ class MapSpec:
     """A map image of one check: layers drawn in order, each a GeoDataFrame (EPSG:4326) and a style.
 
     ``column`` colours features by a column (categorical for strings/bools); ``color`` is a fixed
-    colour. ``title`` is shown above the map.
+    colour. ``title`` (English: the image fonts may lack Chinese glyphs) is drawn on the map,
+    ``caption_zh`` is printed under it in the HTML.
     """
 
     title: str
+    caption_zh: str = ""
     layers: list[tuple[gpd.GeoDataFrame, dict]] = field(default_factory=list)
 
 
@@ -143,7 +145,8 @@ def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     )
     maps = "".join(
         f"<figure><img alt='{html.escape(m.title)}' src='data:image/png;base64,"
-        f"{base64.b64encode(_map_png(m)).decode()}'><figcaption>{html.escape(m.title)}</figcaption></figure>"
+        f"{base64.b64encode(_map_png(m)).decode()}'><figcaption>{html.escape(m.caption_zh)} · "
+        f"{html.escape(m.title)}</figcaption></figure>"
         for m in content.maps
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in content.notes)

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.checks import run_checks
+from analysis.report import write_report
+from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.output import (
     facilities_layer,
     network_layer,
@@ -53,11 +56,72 @@ def _add_circles(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
 
 
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="planning checks: districts (Q1-Q5), townships (T1-T6), capacity (C1-C7), with a report",
+        description="Run every planning check and write a report folder (GeoPackage, CSV, Excel, HTML). "
+        "With no input files it runs on the embedded default.",
+    )
+    p.add_argument("--rules", default=DEFAULT_RULE_SET, help=f"rule set {available_rule_sets()} or a .toml file")
+    p.add_argument("--network", help="street network file (default: embedded Helsinki extract)")
+    p.add_argument("--facilities", help="facility layer (kinds, beds, building_area_m2, land_area_m2)")
+    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"])
+    p.add_argument("--population", nargs="+", help="population raster(s), polygons or buildings")
+    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"])
+    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    p.add_argument("--districts", help="residential district polygons (name, residents and/or households)")
+    p.add_argument("--townships", help="township/street polygons with a name")
+    p.add_argument("--communities", help="community polygons with population (T3, T4)")
+    p.add_argument("--health", help="health facilities for co-location (C6)")
+    p.add_argument("--persons-per-household", type=float, help="default: the rule set's value")
+    p.add_argument("--speed", help="walking speed m/s or preset (default: the rule set's W2)")
+    p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
+    p.add_argument("--out", default=str(Path("out") / "check"), help="report folder (default out/check)")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary per rule id")
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
+    run = run_checks(
+        rules=args.rules,
+        network=args.network,
+        facilities=args.facilities,
+        population=args.population[0] if args.population and len(args.population) == 1 else args.population,
+        districts=args.districts,
+        townships=args.townships,
+        communities=args.communities,
+        health=args.health,
+        facilities_crs=args.facilities_crs,
+        population_crs=args.population_crs,
+        population_elderly=args.population_elderly,
+        persons_per_household=args.persons_per_household,
+        speed=args.speed,
+        decay=args.decay,
+    )
+    written = write_report(run.report_content(), args.out)
+    summary = run.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    print(f"Planning checks, rule set {summary['rule_set']} ({run.seconds:.1f} s)")
+    for rule_id, counts in summary["rules"].items():
+        print(
+            f"  {rule_id:<3} assessed {counts['assessed']:>4}  passed {counts['passed']:>4}  "
+            f"failed {counts['failed']:>4}  not assessable {counts['not_assessable']:>4}"
+        )
+    for note in run.inputs.notes + run.notes:
+        print(f"  note  {note}")
+    print(f"  wrote {written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m coverage``."""
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_circles(sub)
+    _add_check(sub)
     return parser
 
 
@@ -119,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "circles":
             return run_circles_command(args)
+        if args.command == "check":
+            return run_check_command(args)
     except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR

@@ -1,0 +1,335 @@
+"""All planning checks in one run: walking coverage, districts, townships, capacity, co-location.
+
+:func:`run_checks` is what ``python -m coverage check`` and the app call. With no input files it
+runs on the embedded default: the real Helsinki streets, their buildings as population, the OSM
+``landuse=residential`` areas as residential districts, the demo facilities and demo townships
+(both labelled DEMO), and the extract's clinics as health facilities.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from analysis.accessibility import accessibility_from_coverage, aggregate_by_polygons
+from analysis.capacity import check_capacity
+from analysis.colocation import check_colocation
+from analysis.districts import DistrictCheck, check_districts, normalise_districts, read_districts
+from analysis.report import MapSpec, ReportContent
+from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
+from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_communities, read_townships
+from analysis.verdicts import Finding, summarise
+from coverage.circles import CoverageResult
+from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
+from coverage.pipeline import DATA_DIR, Inputs, load_inputs, run_circles
+from layers.errors import EmptyLayerError
+from layers.facilities import check_points_near_extent, read_facilities
+from layers.network import embedded_network_path
+from layers.projection import WGS84
+
+DEMO_TOWNSHIPS = DATA_DIR / "demo_townships_helsinki.geojson"
+
+
+@dataclass
+class CheckRun:
+    """Every result of one checking run, and what it was run on."""
+
+    rules: RuleSet
+    inputs: Inputs
+    coverage: CoverageResult
+    districts: DistrictCheck | None
+    townships: TownshipCheck | None
+    capacity: list[Finding]
+    colocation: gpd.GeoDataFrame | None
+    colocation_findings: list[Finding]
+    accessibility: gpd.GeoDataFrame | None
+    parameters: dict[str, object]
+    input_files: list[Path]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of every check."""
+        out: list[Finding] = []
+        if self.districts is not None:
+            out += self.districts.findings
+        if self.townships is not None:
+            out += self.townships.findings
+        return out + self.capacity + self.colocation_findings
+
+    def summary(self) -> dict[str, object]:
+        """``{"rule_set": ..., "rules": {"Q1": {"assessed", "passed", "failed", "not_assessable"}}}``."""
+        return {"rule_set": self.rules.name, "rules": summarise(self.findings)}
+
+    def report_content(self) -> ReportContent:
+        """Layers, tables, maps and metadata for :func:`analysis.report.write_report`."""
+        coverage = self.coverage
+        population = population_layer(coverage)
+        facilities = facilities_layer(coverage)
+        streets = network_layer(coverage)
+        layers: dict[str, gpd.GeoDataFrame] = {
+            "service_areas": service_area_layer(coverage),
+            "population": population,
+            "facilities": facilities,
+        }
+        tables = {}
+        maps = [
+            MapSpec(
+                "W1 15-minute walk: population units covered",
+                "一刻钟步行覆盖",
+                [
+                    (streets, {"color": "#bbbbbb", "linewidth": 0.5}),
+                    (layers["service_areas"], {"color": "#90caf9", "alpha": 0.4}),
+                    (population, {"column": "covered", "markersize": 6, "cmap": "RdYlGn"}),
+                    (facilities, {"color": "black", "markersize": 30, "marker": "^"}),
+                ],
+            )
+        ]
+        if self.districts is not None:
+            table = self.districts.table.to_crs(WGS84)
+            layers["districts"] = table
+            tables["districts"] = table
+            maps.append(
+                MapSpec(
+                    "Q1-Q3 residential districts meeting the quotas",
+                    "居住区养老服务设施配建",
+                    [(streets, {"color": "#bbbbbb", "linewidth": 0.5}), (table, {"column": "meets_q1_q3", "cmap": "RdYlGn", "alpha": 0.7})],
+                )
+            )
+        if self.townships is not None:
+            table = self.townships.table.to_crs(WGS84)
+            layers["townships"] = table
+            tables["townships"] = table
+            if self.townships.communities is not None and len(self.townships.communities):
+                tables["communities"] = self.townships.communities
+            maps.append(
+                MapSpec(
+                    "T1 townships with a comprehensive centre",
+                    "街道（乡镇）综合养老服务中心",
+                    [(table, {"column": "t1_status", "alpha": 0.6, "edgecolor": "black"}), (streets, {"color": "#999999", "linewidth": 0.4})],
+                )
+            )
+        if self.colocation is not None and len(self.colocation):
+            layers["colocation"] = self.colocation.to_crs(WGS84)
+            tables["colocation"] = layers["colocation"]
+        if self.accessibility is not None:
+            layers["accessibility"] = self.accessibility.to_crs(WGS84)
+            maps.append(
+                MapSpec(
+                    "2SFCA beds per 1000 elderly within the walk",
+                    "步行可达养老床位（两步移动搜索法）",
+                    [(streets, {"color": "#bbbbbb", "linewidth": 0.5}), (layers["accessibility"], {"column": "beds_per_1000_elderly", "markersize": 8, "cmap": "viridis"})],
+                )
+            )
+        summary = self.summary()["rules"]
+        headline = {
+            "covered share of population (W1) 步行覆盖人口比例": f"{coverage.covered_share():.1%}",
+            "covered share of elderly (W1) 步行覆盖老年人比例": f"{coverage.covered_share(elderly=True):.1%}",
+            "covered share by speed preset (W2)": {k: f"{v:.1%}" for k, v in coverage.covered_share_by_preset().items()},
+            "facilities 设施数": len(coverage.facilities),
+            "population 人口": round(float(coverage.population["population"].sum())),
+            "elderly population 老年人口": round(float(coverage.population["elderly_population"].sum())),
+        }
+        for rule_id in ("Q4", "T1", "T2"):
+            if rule_id in summary:
+                headline[f"{rule_id} passed/assessed"] = f"{summary[rule_id]['passed']}/{summary[rule_id]['assessed']}"
+        return ReportContent(
+            rules=self.rules,
+            findings=self.findings,
+            layers=layers,
+            tables=tables,
+            headline=headline,
+            parameters=self.parameters,
+            input_files=self.input_files,
+            maps=maps,
+            notes=self.inputs.notes + self.notes,
+        )
+
+
+def _osm_residential_areas(pbf: Path) -> gpd.GeoDataFrame | None:
+    """``landuse=residential`` polygons of an OSM extract as stand-in residential districts."""
+    import pyrosm
+
+    landuse = pyrosm.OSM(str(pbf)).get_landuse(custom_filter={"landuse": ["residential"]})
+    if landuse is None or len(landuse) == 0:
+        return None
+    landuse = landuse.loc[landuse.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    names = landuse["name"] if "name" in landuse.columns else None
+    label = [
+        n if isinstance(n, str) and n else f"OSM residential area {i + 1}"
+        for i, n in enumerate(names if names is not None else [None] * len(landuse))
+    ]
+    frame = gpd.GeoDataFrame({"name": label}, geometry=landuse.geometry.make_valid().to_numpy(), crs=landuse.crs or WGS84)
+    frame = frame.loc[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    return frame if len(frame) else None
+
+
+def _osm_health(pbf: Path) -> gpd.GeoDataFrame | None:
+    try:
+        found = read_facilities(pbf)
+    except EmptyLayerError:
+        return None
+    health = found.loc[found["kind"] == "health_centre"]
+    return health if len(health) else None
+
+
+def _check_extent(frame: gpd.GeoDataFrame, inputs: Inputs, file: str | Path | None, layer: str) -> None:
+    points = frame.copy()
+    points["geometry"] = frame.geometry.representative_point()
+    check_points_near_extent(points, tuple(inputs.network.edges.total_bounds), file=file, layer=layer)
+
+
+def run_checks(
+    *,
+    rules: str | Path = DEFAULT_RULE_SET,
+    network: str | Path | None = None,
+    facilities: str | Path | None = None,
+    population: str | Path | Sequence[str | Path] | None = None,
+    districts: str | Path | None = None,
+    townships: str | Path | None = None,
+    communities: str | Path | None = None,
+    health: str | Path | None = None,
+    facilities_crs: str | None = None,
+    population_crs: str | None = None,
+    population_elderly: bool = False,
+    persons_per_household: float | None = None,
+    speed: float | str | None = None,
+    decay: str = "none",
+) -> CheckRun:
+    """Run every planning check and return the results.
+
+    Parameters
+    ----------
+    rules : str or Path
+        Rule set name (``jilin-2023``, ``hebei-2022``, ``national``) or a ``.toml`` file.
+    network, facilities, population :
+        As :func:`coverage.pipeline.load_inputs` (``None``: the embedded default).
+    districts : path, optional
+        Residential district polygons; default the OSM ``landuse=residential`` areas of the
+        network's ``.osm.pbf`` (said in the notes).
+    townships : path, optional
+        Township/street polygons; default the OSM administrative boundaries of the extract, the
+        DEMO townships for the embedded default, or none (township checks skipped, said so).
+    communities : path, optional
+        Community polygons with population (T3, T4).
+    health : path, optional
+        Health facilities for C6; default the facility layer's ``health_centre`` rows plus the
+        extract's OSM clinics and hospitals.
+    persons_per_household : float, optional
+        Persons per household; default the rule set's Q2 ``persons_per_household``.
+    speed : float or str, optional
+        Walking speed (m/s or preset); default the rule set's W2 value.
+    decay : str
+        Distance decay of the 2SFCA (``none``, ``linear``, ``gaussian``).
+    """
+    start = time.perf_counter()
+    rule_set = load_rule_set(rules)
+    minutes = float(rule_set.value("W1"))
+    speed = speed if speed is not None else float(rule_set.value("W2"))
+    max_snap_m = float(rule_set.value("W4"))
+    if persons_per_household is None:
+        persons_per_household = rule_set["Q2"].extra.get("persons_per_household")
+    inputs = load_inputs(
+        network, facilities, population,
+        facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
+    )
+    coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
+    network_path = Path(network) if network is not None else embedded_network_path()
+    is_pbf = network_path.name.lower().endswith(".pbf")
+    notes: list[str] = []
+    input_files = [network_path]
+    input_files += [Path(p) for p in (facilities, districts, townships, communities, health) if p is not None]
+    if population is not None:
+        input_files += [Path(p) for p in ([population] if isinstance(population, str | Path) else population)]
+
+    # residential districts (Q1-Q5, W1)
+    district_frame = None
+    if districts is not None:
+        district_frame = read_districts(districts)
+        _check_extent(district_frame, inputs, districts, "districts")
+    elif is_pbf:
+        osm_districts = _osm_residential_areas(network_path)
+        if osm_districts is not None:
+            district_frame = normalise_districts(osm_districts)
+            notes.append(
+                f"no district layer given: {len(district_frame)} OSM landuse=residential areas of "
+                f"{network_path.name} stand in for residential districts (residents estimated from the population layer)"
+            )
+    if district_frame is None:
+        notes.append("no residential districts: Q1-Q5 not checked")
+        district_check = None
+    else:
+        district_check = check_districts(
+            district_frame, inputs.facilities, rule_set, coverage=coverage, persons_per_household=persons_per_household
+        )
+
+    # townships (T1-T6)
+    township_frame = None
+    if townships is not None:
+        township_frame = read_townships(townships)
+        _check_extent(township_frame, inputs, townships, "townships")
+    elif is_pbf:
+        township_frame = osm_admin_boundaries(network_path, extent=tuple(inputs.network.edges.total_bounds))
+        if township_frame is not None:
+            notes.append(f"no township layer given: administrative boundaries of {network_path.name} are used")
+        elif network is None:
+            township_frame = read_townships(DEMO_TOWNSHIPS)
+            notes.append("townships are DEMO quadrants of the embedded extract (it has no administrative boundaries)")
+    if township_frame is None:
+        notes.append("no township boundaries given or found in the extract: T1-T6 not checked")
+        township_check = None
+    else:
+        community_frame = read_communities(communities) if communities is not None else None
+        township_check = check_townships(
+            township_frame, inputs.facilities, rule_set, coverage=coverage, communities=community_frame
+        )
+
+    # capacity (C1-C3, C5, C7), 2SFCA and co-location (C6)
+    elderly_total = float(coverage.population["elderly_population"].sum())
+    capacity = check_capacity(inputs.facilities, rule_set, elderly_population=elderly_total)
+    health_frame = read_facilities(health) if health is not None else (_osm_health(network_path) if is_pbf else None)
+    colocation, colocation_findings = check_colocation(inputs.graph, inputs.facilities, rule_set, health=health_frame)
+    accessibility = None
+    if inputs.facilities["beds"].notna().any():
+        accessibility = accessibility_from_coverage(coverage, decay=decay)
+        if township_check is not None:
+            per_township = aggregate_by_polygons(accessibility, township_check.table)
+            township_check.table["beds_per_elderly_2sfca"] = per_township.to_numpy()
+    else:
+        notes.append("no facility has a bed count: 2SFCA accessibility not computed")
+
+    parameters = {
+        "rule_set": rule_set.name,
+        "rule_file": str(rule_set.path),
+        "minutes (W1)": minutes,
+        "speed_mps (W2)": coverage.speed_mps,
+        "max_snap_m (W4)": max_snap_m,
+        "persons_per_household": persons_per_household,
+        "facilities_crs": facilities_crs or "wgs84",
+        "population_crs": population_crs or "wgs84",
+        "population_elderly": population_elderly,
+        "2sfca_decay": decay,
+        "sources": inputs.sources,
+    }
+    return CheckRun(
+        rules=rule_set,
+        inputs=inputs,
+        coverage=coverage,
+        districts=district_check,
+        townships=township_check,
+        capacity=capacity,
+        colocation=colocation,
+        colocation_findings=colocation_findings,
+        accessibility=accessibility,
+        parameters=parameters,
+        input_files=input_files,
+        notes=notes
+        + (district_check.notes if district_check else [])
+        + (township_check.notes if township_check else []),
+        seconds=time.perf_counter() - start,
+    )
