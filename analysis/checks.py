@@ -111,7 +111,7 @@ class CheckRun:
                 MapSpec(
                     "T1 townships with a comprehensive centre",
                     "街道（乡镇）综合养老服务中心",
-                    [(table, {"column": "t1_status", "alpha": 0.6, "edgecolor": "black"}), (streets, {"color": "#999999", "linewidth": 0.4})],
+                    [(table, {"column": "t1_status", "cmap": "RdYlGn", "alpha": 0.6, "edgecolor": "black"}), (streets, {"color": "#999999", "linewidth": 0.4})],
                 )
             )
         if self.colocation is not None and len(self.colocation):
