@@ -30,6 +30,23 @@ DEFAULT_OUT = Path("out") / "circles.gpkg"
 EXIT_INPUT_ERROR = 2
 
 
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """The input-layer options every subcommand shares (network, facilities, population)."""
+    p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
+    p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
+    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
+    p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
+    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
+    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+
+
+def population_argument(args: argparse.Namespace) -> str | list[str] | None:
+    """``--population``: one path, several rasters to sum, or None."""
+    if args.population and len(args.population) == 1:
+        return args.population[0]
+    return args.population
+
+
 def _add_circles(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "circles",
@@ -37,12 +54,7 @@ def _add_circles(sub: argparse._SubParsersAction) -> None:
         description="Compute walking service areas and the population within them. "
         "With no input files it runs on the embedded default (real Helsinki streets, demo sites).",
     )
-    p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
-    p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
-    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
-    p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
-    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
-    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
     p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="walking minutes (default 15, rule W1)")
@@ -64,12 +76,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         "With no input files it runs on the embedded default.",
     )
     p.add_argument("--rules", default=DEFAULT_RULE_SET, help=f"rule set {available_rule_sets()} or a .toml file")
-    p.add_argument("--network", help="street network file (default: embedded Helsinki extract)")
-    p.add_argument("--facilities", help="facility layer (kinds, beds, building_area_m2, land_area_m2)")
-    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"])
-    p.add_argument("--population", nargs="+", help="population raster(s), polygons or buildings")
-    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"])
-    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    add_input_arguments(p)
     p.add_argument("--districts", help="residential district polygons (name, residents and/or households)")
     p.add_argument("--townships", help="township/street polygons with a name")
     p.add_argument("--communities", help="community polygons with population (T3, T4)")
@@ -87,7 +94,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         rules=args.rules,
         network=args.network,
         facilities=args.facilities,
-        population=args.population[0] if args.population and len(args.population) == 1 else args.population,
+        population=population_argument(args),
         districts=args.districts,
         townships=args.townships,
         communities=args.communities,
@@ -149,7 +156,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
     inputs, result, seconds = timed_circles(
         network=args.network,
         facilities=args.facilities,
-        population=args.population[0] if args.population and len(args.population) == 1 else args.population,
+        population=population_argument(args),
         facilities_crs=args.facilities_crs,
         population_crs=args.population_crs,
         population_elderly=args.population_elderly,
