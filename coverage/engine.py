@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from scipy.sparse import csgraph
 
 from coverage.graph import WalkGraph
 from coverage.settings import MIN_EDGE_LENGTH_M
+
+#: Smallest seed offset (metres): a seed edge of length 0 could be dropped as "no edge" by scipy.
+SEED_FLOOR_M: float = MIN_EDGE_LENGTH_M * 1e-3
 from coverage.snapping import SnappedPoints
 
 
@@ -70,16 +72,6 @@ def facility_seeds(graph: WalkGraph, snapped: SnappedPoints, labels: np.ndarray)
     return Seeds(node=node, offset_m=offset, label=label)
 
 
-def _with_virtual_sources(matrix: sparse.csr_array, seeds: Seeds) -> sparse.csr_array:
-    """Append one virtual node per seed, with a single edge to its graph node (built in O(E))."""
-    n = matrix.shape[0]
-    k = seeds.node.size
-    data = np.concatenate([matrix.data, np.maximum(seeds.offset_m, MIN_EDGE_LENGTH_M * 1e-3)])
-    indices = np.concatenate([matrix.indices, seeds.node.astype(matrix.indices.dtype)])
-    indptr = np.concatenate([matrix.indptr, matrix.indptr[-1] + np.arange(1, k + 1, dtype=matrix.indptr.dtype)])
-    return sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
-
-
 def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> NodeDistances:
     """Run one bounded multi-source Dijkstra pass from the seeds.
 
@@ -98,20 +90,23 @@ def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> No
     n = graph.n_nodes
     if seeds.node.size == 0:
         return NodeDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), float(limit_m))
-    augmented = _with_virtual_sources(graph.matrix, seeds)
-    distance, _, source = csgraph.dijkstra(
-        augmented,
-        directed=True,
-        indices=np.arange(n, n + seeds.node.size),
-        limit=float(limit_m),
-        min_only=True,
-        return_predecessors=True,
-    )
+    offsets = np.maximum(seeds.offset_m, SEED_FLOOR_M)
+    with graph.seed_lock:
+        augmented = graph.with_seed_nodes(seeds.node, offsets)
+        distance, _, source = csgraph.dijkstra(
+            augmented,
+            directed=True,
+            indices=np.arange(n, n + seeds.node.size),
+            limit=float(limit_m) + SEED_FLOOR_M,  # a seed's floor must not push a node past the limit
+            min_only=True,
+            return_predecessors=True,
+        )
     distance = distance[:n]
     source = source[:n]
-    facility = np.where(source >= 0, seeds.label[np.clip(source - n, 0, None)], -1)
-    facility[~np.isfinite(distance)] = -1
-    return NodeDistances(distance, facility.astype(np.int64), float(limit_m))
+    facility = np.full(n, -1, dtype=np.int64)
+    reached = np.flatnonzero(np.isfinite(distance))
+    facility[reached] = seeds.label[source[reached] - n]
+    return NodeDistances(distance, facility, float(limit_m))
 
 
 def distances_on_edges(
@@ -164,11 +159,12 @@ def distances_on_edges(
         fac_pos = facilities.offset_m[fac_on][order]
         fac_access = facilities.access_m[fac_on][order]
         fac_label = facility_labels[fac_on][order]
-        lo = np.searchsorted(fac_edge, e, side="left")
-        hi = np.searchsorted(fac_edge, e, side="right")
+        shares = np.flatnonzero(np.isin(e, fac_edge))  # positions on an edge with a facility
+        lo = np.searchsorted(fac_edge, e[shares], side="left")
+        hi = np.searchsorted(fac_edge, e[shares], side="right")
         count = hi - lo
         if count.any():
-            target = np.repeat(np.arange(e.size), count)
+            target = np.repeat(shares, count)
             which = np.repeat(lo - np.cumsum(np.concatenate([[0], count[:-1]])), count) + np.arange(count.sum())
             direct = fac_access[which] + np.abs(pos[target] - fac_pos[which])
             order_d = np.lexsort((direct, target))
@@ -191,7 +187,8 @@ def single_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> n
     Runs scipy's Dijkstra from each seed node on the base graph (no augmentation), then adds
     the seed's offset. Returns ``inf`` beyond ``limit_m``.
     """
-    rows = csgraph.dijkstra(graph.matrix, directed=False, indices=seeds.node, limit=float(limit_m))
+    # the matrix is symmetric: directed=True gives the same distances without scipy transposing it
+    rows = csgraph.dijkstra(graph.matrix, directed=True, indices=seeds.node, limit=float(limit_m))
     rows = np.atleast_2d(rows) + seeds.offset_m[:, None]
     best = rows.min(axis=0)
     best[best > limit_m] = np.inf

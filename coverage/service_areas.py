@@ -13,7 +13,6 @@ lines at once (which buffering a whole MultiLineString does, ~30× slower). See 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -36,15 +35,14 @@ class StreetPieces:
     xy1: np.ndarray
 
 
-@lru_cache(maxsize=4)
-def street_pieces(graph: WalkGraph, piece_m: float = SERVICE_AREA_PIECE_M) -> StreetPieces:
-    """Cut every edge into straight pieces no longer than ``piece_m`` metres (cached per graph)."""
-    dense = shapely.segmentize(graph.edge_geometry, piece_m)
+def street_pieces(graph: WalkGraph, edges: np.ndarray, piece_m: float = SERVICE_AREA_PIECE_M) -> StreetPieces:
+    """Cut the given edges into straight pieces no longer than ``piece_m`` metres."""
+    dense = shapely.segmentize(graph.edge_geometry[edges], piece_m)
     coords, owner = shapely.get_coordinates(dense, return_index=True)
     same = owner[1:] == owner[:-1]
     xy0 = coords[:-1][same]
     xy1 = coords[1:][same]
-    edge = owner[:-1][same]
+    edge = edges[owner[:-1][same]]
     step = np.hypot(*(xy1 - xy0).T)
     # position along the edge: cumulative length within each edge
     cumulative = np.cumsum(step)
@@ -59,6 +57,16 @@ def street_pieces(graph: WalkGraph, piece_m: float = SERVICE_AREA_PIECE_M) -> St
     return StreetPieces(edge, start_m * scale, end_m * scale, xy0, xy1)
 
 
+def _candidate_edges(result: CoverageResult, reach: float) -> np.ndarray:
+    """Edges that may hold reached streets: one end within reach, or a facility on the edge."""
+    graph = result.graph
+    near = result.nodes.distance_m <= reach
+    candidate = near[graph.edge_u] | near[graph.edge_v]
+    on = result.facility_snap.on_network
+    candidate[result.facility_snap.edge[on]] = True
+    return np.flatnonzero(candidate)
+
+
 def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return reached street pieces as an (n, 2, 2) coordinate array and each piece's facility label.
 
@@ -69,7 +77,7 @@ def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tupl
         Walking metres that count as reached; default the result's minutes × speed.
     """
     reach = result.reach_m if reach_m is None else reach_m
-    pieces = street_pieces(result.graph)
+    pieces = street_pieces(result.graph, _candidate_edges(result, reach))
     labels = result.labels
     args = (result.nodes, result.facility_snap, labels)
     d0, l0 = distances_on_edges(result.graph, pieces.edge, pieces.start_m, *args)

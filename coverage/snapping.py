@@ -75,9 +75,13 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> Snap
     if n == 0 or not valid.any():
         return SnappedPoints(edge, offset_m, access_m)
     index = np.flatnonzero(valid)
+    # No max_distance: it makes GEOS run an extra range query per point (1.3-2.5x slower);
+    # the limit is applied to the returned distances instead.
     (which, nearest), distance = graph.edge_tree.query_nearest(
-        points[index], max_distance=max_snap_m, return_distance=True, all_matches=False
+        points[index], return_distance=True, all_matches=False
     )
+    near = distance <= max_snap_m
+    which, nearest, distance = which[near], nearest[near], distance[near]
     hit = index[which]
     edge[hit] = nearest
     access_m[hit] = distance
