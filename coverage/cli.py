@@ -15,6 +15,8 @@ from pathlib import Path
 from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
+from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_sites import add_sites_parser, run_sites_command
 from coverage.output import (
     facilities_layer,
     network_layer,
@@ -28,23 +30,6 @@ from layers.errors import InputError
 
 DEFAULT_OUT = Path("out") / "circles.gpkg"
 EXIT_INPUT_ERROR = 2
-
-
-def add_input_arguments(p: argparse.ArgumentParser) -> None:
-    """The input-layer options every subcommand shares (network, facilities, population)."""
-    p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
-    p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
-    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
-    p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
-    p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
-    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
-
-
-def population_argument(args: argparse.Namespace) -> str | list[str] | None:
-    """``--population``: one path, several rasters to sum, or None."""
-    if args.population and len(args.population) == 1:
-        return args.population[0]
-    return args.population
 
 
 def _add_circles(sub: argparse._SubParsersAction) -> None:
@@ -129,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_circles(sub)
     _add_check(sub)
+    add_sites_parser(sub)
     return parser
 
 
@@ -192,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_circles_command(args)
         if args.command == "check":
             return run_check_command(args)
+        if args.command == "sites":
+            return run_sites_command(args)
     except (InputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR

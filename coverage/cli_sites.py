@@ -31,7 +31,6 @@ from analysis.candidates import (
     read_candidates,
 )
 from analysis.rules import DEFAULT_RULE_SET, load_rule_set
-from analysis.townships import read_townships
 from analysis.site_selection import (
     LSCP,
     MCLP,
@@ -44,7 +43,9 @@ from analysis.site_selection import (
     township_of,
     townships_needing_centre,
 )
+from analysis.townships import read_townships
 from coverage.circles import unit_points
+from coverage.cli_args import add_input_arguments, population_argument
 from coverage.output import write_geopackage
 from coverage.pipeline import load_inputs, run_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
@@ -73,11 +74,7 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         help="mclp: p sites covering most elderly; lscp: fewest sites covering all; pmedian: least walking time",
     )
     p.add_argument("--p", type=int, default=5, help="number of new sites (mclp, pmedian; lscp chooses its own)")
-    p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
-    p.add_argument("--facilities", help="existing facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
-    p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
-    p.add_argument("--population", nargs="+", help="population: GeoTIFF(s), polygons with counts, or buildings")
-    p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
     p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
     p.add_argument("--candidates", help="candidate parcels or points: .gpkg/.geojson/.shp/.zip or .csv (lon,lat)")
@@ -155,8 +152,9 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
     inputs = load_inputs(
         network=args.network,
         facilities=args.facilities,
-        population=args.population[0] if args.population and len(args.population) == 1 else args.population,
+        population=population_argument(args),
         facilities_crs=args.facilities_crs,
+        population_crs=args.population_crs,
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,

@@ -1,5 +1,15 @@
 #!/usr/bin/env bash
-# Install into .venv and run the main job on the embedded default data (real Helsinki streets).
-# Extra arguments go to `python -m coverage circles`.
+# Install into .venv, run the main job on the embedded default data (real Helsinki streets:
+# prints the summary, writes out/circles.gpkg), then start the map app on http://localhost:8501.
+# `--no-app` stops after the job; other arguments go to `python -m coverage circles`.
 . "$(dirname "$0")/_venv.sh" requirements.txt
-.venv/bin/python -m coverage circles --out out/circles.gpkg "$@"
+start_app=1
+args=()
+for arg in "$@"; do
+  if [ "$arg" = "--no-app" ]; then start_app=0; else args+=("$arg"); fi
+done
+.venv/bin/python -m coverage circles --out out/circles.gpkg "${args[@]+"${args[@]}"}"
+if [ "$start_app" = 1 ]; then
+  echo "Starting the map app (Ctrl+C to stop): http://localhost:8501"
+  exec .venv/bin/python -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+fi

@@ -1,0 +1,160 @@
+"""The page in a real browser: `streamlit run app.py` driven by headless Chromium (Playwright).
+
+Needs Debian's ``chromium`` at /usr/bin/chromium (Playwright never downloads a browser here) and
+the ``playwright`` Python package; skips with the reason otherwise. Every wait is bounded and the
+server is always stopped. A screenshot is saved to ``test-artifacts/app.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from coverage.circles import unit_points
+from coverage.pipeline import load_inputs, run_circles
+from tests.conftest import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+SERVER_START_S = 60
+PAGE_WAIT_MS = 90_000
+MAP_FRAME = "iframe[title*='streamlit_folium']"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is absent: install it with 'apt-get install -y chromium'", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`streamlit run app.py` on a free port; yields the URL; always stopped afterwards."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer within {SERVER_START_S} s: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def uncovered_lonlat() -> tuple[float, float]:
+    """lon/lat of the on-network uncovered unit with the most elderly people (default data)."""
+    result = run_circles(load_inputs())
+    elderly = result.population["elderly_population"].to_numpy(dtype=float)
+    index = int(np.argmax(np.where(~result.covered & result.population_snap.on_network, elderly, -1.0)))
+    point = unit_points(result.population.geometry.iloc[[index]])[0]
+    lon, lat = Transformer.from_crs(result.graph.crs, "EPSG:4326", always_xy=True).transform(point.x, point.y)
+    return float(lon), float(lat)
+
+
+def covered_value(page) -> str:
+    return page.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
+
+
+def test_map_renders_and_a_what_if_click_raises_coverage(server, uncovered_lonlat):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1500, "height": 1100},
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.set_default_timeout(PAGE_WAIT_MS)
+            page.goto(server, timeout=PAGE_WAIT_MS)
+
+            # the map: the folium component frame with Leaflet's SVG paths (streets, areas, people)
+            page.wait_for_selector(MAP_FRAME, timeout=PAGE_WAIT_MS)
+            frame = page.frame_locator(MAP_FRAME)
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=PAGE_WAIT_MS)
+            assert frame.locator("svg path").count() > 100
+            assert frame.locator(".circle-legend").count() == 1
+            before = covered_value(page)
+            assert before.endswith("%")
+
+            # what-if: click the map at an uncovered place, then press "Add facility here"
+            map_frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+            lon, lat = uncovered_lonlat
+            x, y = map_frame.evaluate("([lat, lng]) => { const p = window.map.latLngToContainerPoint([lat, lng]); return [p.x, p.y]; }", [lat, lon])
+            frame.locator("#map_div").click(position={"x": x, "y": y})
+            add = page.get_by_role("button", name="Add facility here")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Add facility here') && !b.disabled)",
+                timeout=PAGE_WAIT_MS,
+            )
+            page.get_by_text("Proposed site:").first.wait_for(timeout=PAGE_WAIT_MS)
+            add.click()
+            page.wait_for_function(
+                "(old) => { const v = document.querySelector('[data-testid=\"stMetricValue\"]'); return v && v.innerText.trim() !== old; }",
+                arg=before,
+                timeout=PAGE_WAIT_MS,
+            )
+            after = covered_value(page)
+            assert float(after.rstrip("%")) > float(before.rstrip("%")), (before, after)
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=PAGE_WAIT_MS)  # the map is redrawn
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "app.png").stat().st_size > 10_000

@@ -1,0 +1,215 @@
+"""Uploaded files: checked, saved under a temporary folder named by their content, zips unpacked safely.
+
+Every problem is raised as an :class:`~layers.errors.InputError` whose message a planner can act on
+(file type, size, an unsafe or empty zip); the page shows it and keeps the last good result.
+Files are stored as ``<temp>/elderly-circles-uploads/<role>/<sha256 prefix>/<name>``, so the same
+bytes always give the same path, and the cached analysis is keyed by content, not by upload time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from layers.errors import EmptyLayerError, InputError, UnsupportedFileError
+
+#: Largest upload accepted, in megabytes (Streamlit's own default limit is the same 200 MB).
+MAX_UPLOAD_MB: int = 200
+MAX_UPLOAD_BYTES: int = MAX_UPLOAD_MB * 1024 * 1024
+#: Largest total size of a zip's members once unpacked, in bytes (guards against zip bombs).
+MAX_UNZIPPED_BYTES: int = 4 * MAX_UPLOAD_BYTES
+
+#: Accepted file name endings per input role (checked on the lower-case name).
+ROLE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "network": (".osm.pbf", ".pbf", ".osm"),
+    "facilities": (".csv", ".gpkg", ".geojson", ".json", ".zip"),
+    "population": (".tif", ".tiff", ".gpkg", ".geojson", ".json", ".zip"),
+}
+#: Extensions for Streamlit's ``file_uploader(type=...)`` (it compares the last suffix only).
+UPLOADER_TYPES: dict[str, list[str]] = {
+    role: sorted({suffix.rsplit(".", 1)[-1] for suffix in suffixes}) for role, suffixes in ROLE_SUFFIXES.items()
+}
+#: Layer files looked for inside a zip, in order of preference.
+ZIP_LAYER_SUFFIXES: tuple[str, ...] = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff")
+
+UPLOAD_ROOT_NAME = "elderly-circles-uploads"
+
+
+def upload_root() -> Path:
+    """Folder under the system temporary directory where uploads are kept."""
+    return Path(tempfile.gettempdir()) / UPLOAD_ROOT_NAME
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of the bytes, hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_file_name(name: str) -> str:
+    """The last part of an uploaded file's name, with only harmless characters (keeps suffixes)."""
+    base = PureWindowsPath(PurePosixPath(name.replace("\\", "/")).name).name
+    base = re.sub(r"[^\w.\-]+", "_", base, flags=re.UNICODE).strip("._") or "upload"
+    return base[-120:]
+
+
+def check_upload(name: str, size: int, role: str) -> None:
+    """Raise :class:`InputError` when an upload has the wrong type for ``role`` or is too large.
+
+    Parameters
+    ----------
+    name : str
+        File name as uploaded.
+    size : int
+        Size in bytes.
+    role : {"network", "facilities", "population"}
+    """
+    suffixes = ROLE_SUFFIXES[role]
+    if not name.lower().endswith(suffixes):
+        msg = f"this file type is not read as {role}; use {', '.join(suffixes)}"
+        raise UnsupportedFileError(msg, file=name, layer=role)
+    if size > MAX_UPLOAD_BYTES:
+        msg = (
+            f"the file is {size / 1024 / 1024:.0f} MB, over the {MAX_UPLOAD_MB} MB limit; "
+            "clip it to the study area first (e.g. osmium extract --bbox for OSM files)"
+        )
+        raise InputError(msg, file=name, layer=role)
+    if size == 0:
+        raise EmptyLayerError("the file is empty (0 bytes)", file=name, layer=role)
+
+
+def _unsafe_member(member: zipfile.ZipInfo) -> str | None:
+    """Why a zip member may not be unpacked (absolute path, '..', drive, link), or ``None``."""
+    name = member.filename.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "an absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "a '..' path component"
+    mode = member.external_attr >> 16
+    if (mode & 0o170000) == 0o120000:
+        return "a symbolic link"
+    return None
+
+
+def safe_extract_zip(zip_path: Path, dest: Path, *, display_name: str | None = None) -> list[Path]:
+    """Unpack a zip into ``dest``, refusing any member that could land outside it.
+
+    Parameters
+    ----------
+    zip_path : Path
+        The zip file.
+    dest : Path
+        Folder to unpack into (created).
+    display_name : str, optional
+        Name used in error messages (the uploaded name rather than the temporary path).
+
+    Returns
+    -------
+    list of Path
+        The unpacked files.
+
+    Raises
+    ------
+    InputError
+        Not a zip, a member with an absolute path, ``..``, a drive letter or a symbolic link, or
+        more than :data:`MAX_UNZIPPED_BYTES` once unpacked. Nothing is unpacked in these cases.
+    """
+    label = display_name or zip_path.name
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"not a readable zip file ({exc})", file=label) from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        for member in archive.infolist():
+            reason = _unsafe_member(member)
+            if reason:
+                msg = f"the zip member '{member.filename}' has {reason}; refusing to unpack this zip"
+                raise InputError(msg, file=label)
+        total = sum(m.file_size for m in members)
+        if total > MAX_UNZIPPED_BYTES:
+            msg = f"the zip unpacks to {total / 1024 / 1024:.0f} MB, over {MAX_UNZIPPED_BYTES // 1024 // 1024} MB"
+            raise InputError(msg, file=label)
+        dest.mkdir(parents=True, exist_ok=True)
+        root = dest.resolve()
+        out = []
+        for member in members:
+            target = (root / member.filename.replace("\\", "/")).resolve()
+            if not target.is_relative_to(root):  # belt and braces after the checks above
+                raise InputError(f"the zip member '{member.filename}' points outside the folder", file=label)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(member) as source, target.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise InputError(f"the zip is damaged ({exc})", file=label) from None
+            out.append(target)
+    return out
+
+
+def layer_in_zip(files: list[Path], *, display_name: str) -> Path:
+    """The one layer file among unpacked zip members (a Shapefile's ``.shp``, or a GeoPackage, ...).
+
+    Raises
+    ------
+    InputError
+        No layer file, or several of the preferred kind.
+    """
+    for suffix in ZIP_LAYER_SUFFIXES:
+        found = sorted(f for f in files if f.name.lower().endswith(suffix) and not f.name.startswith("._"))
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            names = ", ".join(f.name for f in found[:5])
+            msg = f"the zip holds several {suffix} layers ({names}); put one layer in each zip"
+            raise InputError(msg, file=display_name)
+    msg = "the zip holds no layer: expected a Shapefile (.shp with .shx, .dbf and .prj) or a GeoPackage"
+    raise EmptyLayerError(msg, file=display_name)
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    """An upload on disk: the path to read, the name the user gave, its content hash."""
+
+    path: Path
+    name: str
+    sha256: str
+
+
+def save_upload(name: str, data: bytes, role: str, root: Path | None = None) -> SavedUpload:
+    """Check an uploaded file and write it under ``root`` (default :func:`upload_root`).
+
+    Zips are unpacked safely and the layer inside is returned as the path to read.
+
+    Parameters
+    ----------
+    name : str
+        The file name as uploaded.
+    data : bytes
+        Its content.
+    role : {"network", "facilities", "population"}
+    root : Path, optional
+        Base folder (tests pass a temporary one).
+
+    Raises
+    ------
+    InputError
+        Wrong type, too large, empty, or a bad zip (see :func:`safe_extract_zip`).
+    """
+    check_upload(name, len(data), role)
+    digest = content_hash(data)
+    folder = (root or upload_root()) / role / digest[:24]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe_file_name(name)
+    if not path.exists() or path.stat().st_size != len(data):
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    if path.name.lower().endswith(".zip"):
+        files = safe_extract_zip(path, folder / "unzipped", display_name=name)
+        path = layer_in_zip(files, display_name=name)
+    return SavedUpload(path=path, name=name, sha256=digest)
