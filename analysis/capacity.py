@@ -34,6 +34,7 @@ import pandas as pd
 
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
+from layers.columns import find_column
 from layers.errors import FieldError
 
 #: Unit conversion of "per 1000 elderly" (C5, C4): not a quota.
@@ -77,15 +78,6 @@ class _Column:
         ids = self.ids[~self.known].tolist()
         shown = ", ".join(str(i) for i in ids[:MAX_IDS_IN_MESSAGE])
         return shown + (", ..." if len(ids) > MAX_IDS_IN_MESSAGE else "")
-
-
-def find_column(columns: Sequence[object], aliases: Sequence[str]) -> str | None:
-    """Return the first column whose stripped, lower-case name is one of ``aliases``, else None."""
-    lower = {str(c).strip().lower(): c for c in columns}
-    for alias in aliases:
-        if alias in lower:
-            return lower[alias]
-    return None
 
 
 def _numeric_column(frame: pd.DataFrame, aliases: Sequence[str], ids: np.ndarray) -> _Column:

@@ -46,6 +46,7 @@ from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
 from coverage.circles import CoverageResult, compute_coverage, population_distances
 from coverage.settings import DEFAULT_MAX_SNAP_M
 from coverage.snapping import snap_points
+from layers.columns import find_column
 from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError, MissingCRSError
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 
@@ -113,15 +114,6 @@ _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 # --------------------------------------------------------------------------------------------------
 # shared polygon helpers (also used by analysis.townships)
 # --------------------------------------------------------------------------------------------------
-
-
-def find_column(columns: Sequence[object], aliases: Sequence[str]) -> str | None:
-    """Return the first column whose name (stripped, case-insensitive) is one of ``aliases``."""
-    lower = {str(c).strip().lower(): c for c in columns}
-    for alias in aliases:
-        if alias.lower() in lower:
-            return lower[alias.lower()]
-    return None
 
 
 def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, Path, str]:

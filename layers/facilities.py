@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.columns import find_column
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -95,11 +96,7 @@ VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 
 def _find_column(columns: list[str], field: str) -> str | None:
-    lower = {str(c).strip().lower(): c for c in columns}
-    for alias in COLUMN_ALIASES[field]:
-        if alias in lower:
-            return lower[alias]
-    return None
+    return find_column(columns, COLUMN_ALIASES[field])
 
 
 def classify_kind(text: object) -> str:
