@@ -329,6 +329,31 @@ def _gap(value: float, bound: float, *, maximise: bool) -> float:
     return 0.0 if bound >= value - _TOL * max(1.0, abs(value)) else float((value - bound) / abs(value))
 
 
+def _coverage_oracle(
+    a: sparse.csr_array, weights: np.ndarray
+) -> tuple[np.ndarray, Callable[[int], float], Callable[[int], None], Callable[[], np.ndarray]]:
+    """The lazy greedy's callbacks for covering the rows of ``a`` (demand × sites) with ``weights``.
+
+    Returns the first gains of every site, ``gain(j)`` (weight still uncovered that site ``j``
+    covers), ``commit(j)`` (mark its rows covered) and ``all_gains()`` (every site's gain now).
+    """
+    cols = sparse.csc_array(a)
+    cols.sort_indices()
+    indptr, indices = cols.indptr, cols.indices
+    open_weight = np.asarray(weights, dtype=float).copy()
+
+    def gain(j: int) -> float:
+        return float(open_weight[indices[indptr[j] : indptr[j + 1]]].sum())
+
+    def commit(j: int) -> None:
+        open_weight[indices[indptr[j] : indptr[j + 1]]] = 0.0
+
+    def all_gains() -> np.ndarray:
+        return cols.T @ open_weight
+
+    return cols.T @ weights, gain, commit, all_gains
+
+
 def _lazy_greedy(
     initial_gains: np.ndarray,
     gain: Callable[[int], float],
@@ -995,21 +1020,7 @@ class MCLP(_SiteModel):
 
     # ----- greedy -------------------------------------------------------------------------------------
     def _greedy_core(self, a: sparse.csr_array, w: np.ndarray) -> tuple[np.ndarray, float, float]:
-        cols = sparse.csc_array(a)
-        cols.sort_indices()
-        indptr, indices = cols.indptr, cols.indices
-        open_w = w.copy()
-
-        def gain(j: int) -> float:
-            return float(open_w[indices[indptr[j] : indptr[j + 1]]].sum())
-
-        def commit(j: int) -> None:
-            open_w[indices[indptr[j] : indptr[j + 1]]] = 0.0
-
-        def all_gains() -> np.ndarray:
-            return cols.T @ open_w
-
-        chosen, total, bound = _lazy_greedy(cols.T @ w, gain, commit, all_gains, self.p, self.required_groups)
+        chosen, total, bound = _lazy_greedy(*_coverage_oracle(a, w), self.p, self.required_groups)
         return np.asarray(chosen, dtype=np.int64), total, bound
 
     def _solve_greedy(self, bound: str) -> np.ndarray:
@@ -1141,22 +1152,8 @@ class LSCP(_SiteModel):
 
     def _solve_greedy(self, bound: str) -> np.ndarray:
         a, counts = self._reduced()
-        cols = sparse.csc_array(a)
-        cols.sort_indices()
-        indptr, indices = cols.indptr, cols.indices
-        open_count = counts.copy()
-
-        def gain(j: int) -> float:
-            return float(open_count[indices[indptr[j] : indptr[j + 1]]].sum())
-
-        def commit(j: int) -> None:
-            open_count[indices[indptr[j] : indptr[j + 1]]] = 0.0
-
-        def all_gains() -> np.ndarray:
-            return cols.T @ open_count
-
         chosen, _, _ = _lazy_greedy(
-            cols.T @ counts, gain, commit, all_gains, a.shape[1], self.required_groups, track_bound=False
+            *_coverage_oracle(a, counts), a.shape[1], self.required_groups, track_bound=False
         )
         lower = 1.0
         if bound == "lp" or (bound == "auto" and a.nnz <= LP_BOUND_MAX_PAIRS):
