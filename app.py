@@ -21,11 +21,12 @@ from ui import planning
 from ui import state as ss
 from ui.exports import csv_bytes, geopackage_bytes
 from ui.i18n import LANGUAGES, Translator, translated_table
-from ui.mapping import Basemap, basemap, build_map, population_display, proposed_site_group
+from ui.mapping import Basemap, add_draw_control, basemap, build_map, checks_map, population_display, proposed_site_group
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES, SavedUpload, save_upload
 
 st.set_page_config(page_title="一刻钟养老服务圈 · 15-minute elderly-service circles", layout="wide")
 session = st.session_state
+DISTRICT_DRAWING = "district_drawing"  # GeoJSON geometry (lon/lat) of the polygon drawn on the map
 
 
 # ----- cached work (keyed by content hashes and settings, never by widget clicks) ---------------
@@ -298,14 +299,19 @@ with tab_map:
         fmap = build_map(result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles)
         site = session.get(ss.PROPOSED_SITE)
         proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
+        add_draw_control(fmap)  # Leaflet.draw is served from ui/static: works offline
         returned = st_folium(
             fmap,
             key="coverage_map",
             height=620,
             use_container_width=True,
-            returned_objects=["last_clicked"],
+            returned_objects=["last_clicked", "last_active_drawing"],
             feature_group_to_add=proposed,
         )
+        drawing = (returned or {}).get("last_active_drawing")
+        if drawing and drawing != session.get("district_drawing_raw"):
+            session["district_drawing_raw"] = drawing
+            session[DISTRICT_DRAWING] = drawing.get("geometry", drawing)
         if ss.record_click(session, (returned or {}).get("last_clicked")):
             st.rerun()
         notes = []
@@ -352,6 +358,66 @@ with tab_map:
             st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
 
 
+# ----- one proposed district: Q1-Q5 and W1 in seconds -------------------------------------------
+def district_polygon():
+    """The proposed district: an uploaded boundary file, else the polygon drawn on the map."""
+    file = session.get("district_file")
+    if file is not None:
+        saved = saved_upload("districts", file)
+        return planning.district_polygon_from_file(saved.path, name=file.name)
+    return planning.district_polygon_from_drawing(session.get(DISTRICT_DRAWING))
+
+
+with tab_map:
+    st.subheader(t("Check a district"))
+    st.caption(t("Draw the district on the map (polygon or rectangle tool, top left) or upload its boundary file."))
+    d1, d2, d3 = st.columns([2, 1, 1])
+    d1.file_uploader(
+        t("District boundary (GeoJSON, GeoPackage, zipped Shapefile)"),
+        type=UPLOADER_TYPES["districts"],
+        key="district_file",
+        max_upload_size=MAX_UPLOAD_MB,
+    )
+    households = d2.number_input(t("Planned households"), min_value=0, value=None, step=100, key="district_households")
+    residents = d3.number_input(t("Planned residents"), min_value=0, value=None, step=100, key="district_residents")
+    district_name = d2.text_input(t("District name"), key="district_name", placeholder=t("proposed district"))
+    try:
+        polygon, polygon_error = district_polygon(), None
+    except Exception as exc:
+        polygon, polygon_error = None, ss.readable_message(exc)
+    if polygon_error:
+        st.error(t("This boundary cannot be used: {message}", message=polygon_error))
+    elif polygon is None:
+        st.info(t("No district boundary yet: upload a file or draw one on the map."))
+    no_size = households is None and residents is None
+    if polygon is not None and no_size:
+        st.caption(t("Enter the planned households or residents."))
+    if st.button(t("Check district"), key="check_district", type="primary", disabled=polygon is None or no_size):
+        try:
+            rules_now = cached_rule_set(rule_set_name)
+            check = planning.check_district(
+                polygon,
+                result=result,
+                rules=rules_now,
+                households=None if households is None else float(households),
+                residents=None if residents is None else float(residents),
+                name=district_name or "proposed district",
+            )
+            session["district_run"] = (check, None)
+        except Exception as exc:
+            session["district_run"] = (None, ss.readable_message(exc))
+    stored_district = session.get("district_run")
+    if stored_district is not None:
+        check, problem = stored_district
+        if problem:
+            st.error(t("The district could not be checked: {message}", message=problem))
+        else:
+            st.dataframe(translated_table(planning.district_findings_table(check, t), t), hide_index=True, width="stretch")
+            st.dataframe(translated_table(planning.district_numbers(check), t), hide_index=True, width="stretch")
+            for note in check.notes:
+                st.caption(f"· {ss.clean_paths(note)}")
+
+
 # ----- tables and downloads ---------------------------------------------------------------------
 with tab_tables:
     st.subheader(t("Facility table"))
@@ -380,8 +446,13 @@ with tab_tables:
 
 # ----- planning checks and site selection (analysis/; "coming" while those modules are absent) ----
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_checks(data_key: str, rule_set: str, speed: str, _choice: ss.DataChoice):
-    return planning.run_planning_checks(_choice, rule_set, speed)
+def cached_checks(data_key: str, rule_set: str, speed: str, boundaries_key: str, _choice: ss.DataChoice, _boundaries: dict):
+    return planning.run_planning_checks(_choice, rule_set, speed, **_boundaries)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_report(checks_key: tuple, _run) -> dict[str, bytes]:
+    return planning.report_files(_run)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -405,11 +476,34 @@ with tab_checks:
         st.info(t("Planning checks (quotas, township coverage) are coming in a later issue: nothing is assessed here yet."))
     elif rules is not None:
         st.caption(t("Checks every rule of the set on the current layers (existing facilities, without what-if changes). Walking time is the set's W1."))
-        checks_key = (analysis.data_key, rule_set_name, speed_text)
-        if st.button(t("Run planning checks"), key="run_checks", type="primary"):
+        b1, b2 = st.columns(2)
+        boundary_files = {
+            "districts": b1.file_uploader(
+                t("Residential districts (optional; GeoJSON, GeoPackage, zipped Shapefile)"),
+                type=UPLOADER_TYPES["districts"],
+                key="up_districts",
+                max_upload_size=MAX_UPLOAD_MB,
+            ),
+            "townships": b2.file_uploader(
+                t("Township boundaries (optional; GeoJSON, GeoPackage, zipped Shapefile)"),
+                type=UPLOADER_TYPES["townships"],
+                key="up_townships",
+                max_upload_size=MAX_UPLOAD_MB,
+            ),
+        }
+        boundaries, boundary_error = {}, None
+        try:
+            boundaries = {role: saved_upload(role, file) for role, file in boundary_files.items() if file is not None}
+        except Exception as exc:
+            boundary_error = ss.readable_message(exc)
+            st.error(t("This input cannot be used: {message}", message=boundary_error))
+        boundaries_key = "|".join(f"{role}={upload.sha256}" for role, upload in sorted(boundaries.items()))
+        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key)
+        if st.button(t("Run planning checks"), key="run_checks", type="primary", disabled=boundary_error is not None):
             with st.spinner(t("Running the planning checks…")):
                 try:
-                    session["checks_run"] = (checks_key, cached_checks(analysis.data_key, rule_set_name, speed_text, analysis.choice), None)
+                    run = cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries)
+                    session["checks_run"] = (checks_key, run, None)
                 except Exception as exc:
                     session["checks_run"] = (checks_key, None, ss.readable_message(exc))
         stored = session.get("checks_run")
@@ -431,6 +525,38 @@ with tab_checks:
                 st.download_button(
                     t("Findings (CSV)"), data=lambda: csv_bytes(findings), file_name="findings.csv", mime="text/csv", key="download_findings", on_click="ignore"
                 )
+                township_colour = translated_choice(
+                    st.radio,
+                    t("Colour townships by"),
+                    ["t1_status", "w1_elderly_share"],
+                    key="township_colour",
+                    format_func=lambda v: t("T1 comprehensive centre (pass/fail)") if v == "t1_status" else t("W1 share of elderly within the walk"),
+                )
+                st_folium(
+                    checks_map(run, cached_basemap(analysis.data_key, inputs), t, township_colour=township_colour, tiles=show_tiles),
+                    key="checks_map",
+                    height=520,
+                    use_container_width=True,
+                    returned_objects=[],
+                )
+                try:
+                    report = cached_report(checks_key, run)
+                except Exception as exc:
+                    report = None
+                    st.error(t("The report could not be written: {message}", message=ss.readable_message(exc)))
+                if report is not None:
+                    r1, r2 = st.columns(2)
+                    r1.download_button(
+                        t("Report (HTML)"), data=report["html"], file_name="report.html", mime="text/html", key="download_report_html", on_click="ignore"
+                    )
+                    r2.download_button(
+                        t("Workbook (Excel)"),
+                        data=report["excel"],
+                        file_name="checks.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key="download_report_excel",
+                        on_click="ignore",
+                    )
                 for note in run.notes:
                     st.caption(f"· {ss.clean_paths(note)}")
         elif stored is not None:

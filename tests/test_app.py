@@ -356,3 +356,106 @@ def _walk(element):
     yield element
     for child in getattr(element, "_children", {}).values():
         yield from _walk(child)
+
+
+# ----- one proposed district, boundary uploads, the report downloads ----------------------------
+def district_box(result) -> shapely.Polygon:
+    """A rectangle (lon/lat) in the middle of the demo facilities."""
+    x0, y0, x1, y1 = result.facilities.to_crs(4326).total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return shapely.box(cx - 0.003, cy - 0.002, cx + 0.003, cy + 0.002)
+
+
+def test_proposed_district_matches_check_proposed_district(direct):
+    from analysis.districts import check_proposed_district
+    from analysis.rules import DEFAULT_RULE_SET, load_rule_set
+
+    _, result = direct
+    polygon = district_box(result)
+    rules = load_rule_set(DEFAULT_RULE_SET)
+    expected = check_proposed_district(
+        polygon, households=1000, facilities=result.facilities.to_crs(4326), rules=rules, coverage=result
+    )
+    q1 = next(f for f in expected.findings if f.rule_id == "Q1")
+    # the ui helper, as the page calls it
+    check = planning.check_district(polygon, result=result, rules=rules, households=1000.0)
+    numbers = planning.district_numbers(check).set_index("rule_id")
+    assert numbers.loc["Q1", "required"] == pytest.approx(expected.table["q1_required_m2"].iloc[0])
+    assert numbers.loc["Q1", "shortfall"] == pytest.approx(expected.table["q1_shortfall_m2"].iloc[0])
+    zh = planning.district_findings_table(check, Translator("zh"))
+    assert zh.loc[zh["rule_id"] == "Q1", "message"].iloc[0] == q1.message_zh
+    with pytest.raises(InputError, match="households or residents"):
+        planning.check_district(polygon, result=result, rules=rules)
+
+    # the page: a drawn polygon in the session, households entered, the button pressed
+    at = run_app()
+    assert at.button(key="check_district").disabled
+    at.session_state["district_drawing"] = json.loads(shapely.to_geojson(polygon))
+    at.number_input(key="district_households").set_value(1000).run()
+    at.button(key="check_district").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    findings = next(frame.value for frame in at.dataframe if "message" in frame.value.columns)
+    shown = findings.set_index("rule id")  # column names are translated ("rule_id" shows as "rule id")
+    assert shown.loc["Q1", "status"] == q1.status
+    assert shown.loc["Q1", "message"] == q1.message
+    assert set(shown.index) == {f.rule_id for f in expected.findings}
+
+
+def test_malformed_district_upload_gives_a_readable_error(tmp_path, direct):
+    _, result = direct
+    broken = save_upload("plan.geojson", b'{"type": "FeatureCollection", "features": [', "districts", root=tmp_path)
+    with pytest.raises(InputError) as caught:
+        planning.district_polygon_from_file(broken.path, name="plan.geojson")
+    message = ss.readable_message(caught.value)
+    assert "plan.geojson" in message
+    assert_readable(message, tmp_path)
+
+    point = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}}]}
+    points = save_upload("points.geojson", json.dumps(point).encode(), "districts", root=tmp_path)
+    with pytest.raises(InputError) as caught:
+        planning.district_polygon_from_file(points.path, name="points.geojson")
+    message = ss.readable_message(caught.value)
+    assert "points.geojson" in message and "polygon" in message.lower()
+    assert_readable(message, tmp_path)
+    with pytest.raises(InputError, match="not a district polygon"):
+        planning.district_polygon_from_drawing({"type": "LineString", "coordinates": [[24.94, 60.17], [24.95, 60.18]]})
+
+    polygon = district_box(result)
+    good = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "plan"}, "geometry": json.loads(shapely.to_geojson(polygon))}]}
+    saved = save_upload("plan.geojson", json.dumps(good).encode(), "districts", root=tmp_path)
+    assert planning.district_polygon_from_file(saved.path).equals_exact(polygon, 1e-9)
+    with pytest.raises(UnsupportedFileError):
+        save_upload("plan.csv", b"a,b\n1,2\n", "districts", root=tmp_path)
+
+
+def test_checks_with_boundaries_map_and_report(tmp_path):
+    if not planning.checks_available():
+        pytest.skip("analysis.checks is not in this tree")
+    from analysis.checks import DEMO_TOWNSHIPS
+    from analysis.rules import DEFAULT_RULE_SET
+    from ui.mapping import checks_map
+
+    inputs = load_inputs()
+    townships = save_upload("townships.geojson", DEMO_TOWNSHIPS.read_bytes(), "townships", root=tmp_path)
+    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", townships=townships)
+    assert run.townships is not None and "t1_status" in run.townships.table.columns
+    streets = basemap(inputs.network.edges)
+    for colour in ("t1_status", "w1_elderly_share"):
+        html = checks_map(run, streets, Translator("zh"), township_colour=colour).get_root().render()
+        assert json.dumps("街道（乡镇）")[1:-1] in html and "circle-legend" in html
+        assert "tile.openstreetmap" not in html
+    files = planning.report_files(run)
+    page = files["html"].decode("utf-8")
+    assert "<html" in page.lower() and "核查报告" in page  # the report page (its title: 规划核查报告 · planning check)
+    assert run.rules.name in page
+    assert files["excel"][:2] == b"PK"  # an xlsx is a zip
+
+
+def test_report_downloads_on_the_page():
+    if not planning.checks_available():
+        pytest.skip("analysis.checks is not in this tree")
+    at = run_app()
+    at.button(key="run_checks").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    labels = [button.label for button in at.get("download_button")]
+    assert "Report (HTML)" in labels and "Workbook (Excel)" in labels

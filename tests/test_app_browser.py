@@ -130,6 +130,8 @@ def test_map_renders_and_a_what_if_click_raises_coverage(server, uncovered_lonla
             frame.locator("path.leaflet-interactive").first.wait_for(timeout=PAGE_WAIT_MS)
             assert frame.locator("svg path").count() > 100
             assert frame.locator(".circle-legend").count() == 1
+            # the district drawing tools load offline (Leaflet.draw served from ui/static)
+            assert frame.locator(".leaflet-draw-draw-polygon").count() == 1
             before = covered_value(page)
             assert before.endswith("%")
 

@@ -33,6 +33,7 @@ from ui.i18n import Translator
 from ui.state import WHATIF_ID_PREFIX
 
 LEAFLET_DIR = Path(__file__).resolve().parent / "static" / "leaflet-1.9.3"
+LEAFLET_DRAW_DIR = Path(__file__).resolve().parent / "static" / "leaflet-draw-1.0.4"
 
 #: Above this many population units the map draws grid cells instead of the units.
 MAX_DISPLAY_UNITS = 5000
@@ -68,18 +69,32 @@ def _data_uri(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def _inline_assets(folder: Path, js_name: str, css_name: str) -> tuple[str, str]:
+    """A JavaScript file and a CSS file of ``folder`` as data URIs, the CSS's images inlined."""
+    js = (folder / js_name).read_bytes()
+    css = (folder / css_name).read_text(encoding="utf-8")
+    mime = {".png": "image/png", ".svg": "image/svg+xml"}
+
+    def inline(match: re.Match) -> str:
+        image = folder / match.group(1)
+        if not image.exists():
+            return match.group(0)
+        return f"url({_data_uri(mime[image.suffix], image.read_bytes())})"
+
+    css = re.sub(r"url\(['\"]?(images/[\w.-]+\.(?:png|svg))['\"]?\)", inline, css)
+    return _data_uri("text/javascript", js), _data_uri("text/css", css.encode("utf-8"))
+
+
 @functools.cache
 def leaflet_assets() -> tuple[str, str]:
     """Leaflet's JavaScript and CSS (images inlined) as data URIs."""
-    js = (LEAFLET_DIR / "leaflet.js").read_bytes()
-    css = (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8")
+    return _inline_assets(LEAFLET_DIR, "leaflet.js", "leaflet.css")
 
-    def inline(match: re.Match) -> str:
-        image = LEAFLET_DIR / match.group(1)
-        return f"url({_data_uri('image/png', image.read_bytes())})" if image.exists() else match.group(0)
 
-    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
-    return _data_uri("text/javascript", js), _data_uri("text/css", css.encode("utf-8"))
+@functools.cache
+def leaflet_draw_assets() -> tuple[str, str]:
+    """Leaflet.draw's JavaScript and CSS (sprites inlined) as data URIs: drawing works offline."""
+    return _inline_assets(LEAFLET_DRAW_DIR, "leaflet.draw.js", "leaflet.draw.css")
 
 
 def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = False) -> folium.Map:
@@ -500,3 +515,118 @@ def proposed_site_group(lat: float, lng: float, t: Translator) -> folium.Feature
         tooltip=t("Proposed site: press “Add facility here”"),
     ).add_to(group)
     return group
+
+
+# ----- planning checks: townships and districts --------------------------------------------------
+STATUS_COLOURS: dict[str, str] = {"pass": "#1a9850", "fail": "#d73027", "not_assessable": "#9e9e9e"}
+#: W1 elderly share classes of townships: (upper bound, colour).
+SHARE_CLASSES: tuple[tuple[float, str], ...] = ((0.5, "#d73027"), (0.8, "#fc8d59"), (0.95, "#d9ef8b"), (math.inf, "#1a9850"))
+
+
+def share_colour(share: object) -> str:
+    """Colour of a township's W1 elderly share (0-1); grey when unknown."""
+    if share is None or not isinstance(share, float | int | np.floating | np.integer) or not math.isfinite(float(share)):
+        return STATUS_COLOURS["not_assessable"]
+    return next(colour for upper, colour in SHARE_CLASSES if float(share) < upper)
+
+
+def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "t1_status", tiles: bool = False) -> folium.Map:
+    """Townships coloured by T1 status (or W1 elderly share) and districts by Q1-Q3, with a legend.
+
+    Parameters
+    ----------
+    run : analysis.checks.CheckRun
+        The checking run.
+    streets : Basemap
+        The grey street basemap.
+    township_colour : {"t1_status", "w1_elderly_share"}
+        What colours the townships.
+    """
+    fmap = offline_map(streets.bounds, tiles=tiles)
+    street_group = folium.FeatureGroup(name=t("Streets (basemap)"))
+    folium.GeoJson(
+        streets.geojson, style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}, interactive=False
+    ).add_to(street_group)
+    street_group.add_to(fmap)
+    rows = []
+    if run.townships is not None and len(run.townships.table):
+        table = run.townships.table.to_crs(WGS84)
+        name_col = next((c for c in ("township", "name") if c in table.columns), None)
+        shown = gpd.GeoDataFrame(
+            {
+                "name": table[name_col].astype(str) if name_col else [str(i + 1) for i in range(len(table))],
+                "status": [t(str(s)) for s in table.get("t1_status", pd.Series(["not_assessable"] * len(table)))],
+                "share": [_fmt(100 * v if isinstance(v, float | int) else v, 1) for v in table.get("w1_elderly_share", pd.Series([None] * len(table)))],
+            },
+            geometry=_rounded(table.geometry, 1e-5),
+            crs=WGS84,
+        )
+        if township_colour == "w1_elderly_share" and "w1_elderly_share" in table.columns:
+            shown["colour"] = [share_colour(v) for v in table["w1_elderly_share"]]
+            rows.append(f"<b>{t('Townships: elderly within the walk (W1)')}</b>")
+            lower = 0.0
+            for upper, colour in SHARE_CLASSES:
+                label = f"≥ {lower:.0%}" if not math.isfinite(upper) else f"{lower:.0%}–{upper:.0%}"
+                rows.append(f'<i style="background:{colour}"></i>{label}')
+                lower = upper
+        else:
+            shown["colour"] = [STATUS_COLOURS.get(str(s), STATUS_COLOURS["not_assessable"]) for s in table.get("t1_status", ["not_assessable"] * len(table))]
+            rows.append(f"<b>{t('Townships: comprehensive centre (T1)')}</b>")
+            rows += [f'<i style="background:{c}"></i>{t(s)}' for s, c in STATUS_COLOURS.items()]
+        group = folium.FeatureGroup(name=t("Townships"))
+        folium.GeoJson(
+            shown.to_json(drop_id=True, na="null"),
+            style_function=lambda f: {"color": "#333333", "weight": 1.5, "fillColor": f["properties"]["colour"], "fillOpacity": 0.45},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "status", "share"], aliases=[t("Township"), "T1", t("Elderly within the walk (%)")]),
+        ).add_to(group)
+        group.add_to(fmap)
+    if run.districts is not None and len(run.districts.table):
+        table = run.districts.table.to_crs(WGS84)
+        shown = gpd.GeoDataFrame(
+            {
+                "name": table["district"].astype(str),
+                "status": [t(str(s)) for s in table["meets_q1_q3"]],
+                "colour": [STATUS_COLOURS.get(str(s), STATUS_COLOURS["not_assessable"]) for s in table["meets_q1_q3"]],
+            },
+            geometry=_rounded(table.geometry, 1e-5),
+            crs=WGS84,
+        )
+        group = folium.FeatureGroup(name=t("Residential districts"))
+        folium.GeoJson(
+            shown.to_json(drop_id=True, na="null"),
+            style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2.5, "fillColor": f["properties"]["colour"], "fillOpacity": 0.25},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "status"], aliases=[t("District"), "Q1-Q3"]),
+        ).add_to(group)
+        group.add_to(fmap)
+        rows.append(f"<b>{t('Residential districts: quotas Q1-Q3')}</b>")
+        rows += [f'<i style="background:{c};opacity:.6"></i>{t(s)}' for s, c in STATUS_COLOURS.items()]
+    if not rows:
+        rows.append(t("No townships or districts were checked."))
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    Legend("<br>".join(rows)).add_to(fmap)
+    return fmap
+
+
+def district_group(polygon, t: Translator) -> folium.FeatureGroup:
+    """The proposed district's outline (EPSG:4326 shapely polygon) as a feature group."""
+    group = folium.FeatureGroup(name=t("Proposed district"))
+    folium.GeoJson(
+        json.loads(shapely.to_geojson(polygon)),
+        style_function=lambda _: {"color": PROPOSED_COLOUR, "weight": 3, "dashArray": "6 4", "fillOpacity": 0.08},
+    ).add_to(group)
+    return group
+
+
+def add_draw_control(fmap: folium.Map) -> None:
+    """Polygon and rectangle drawing (Leaflet.draw from ``ui/static``, no CDN)."""
+    from folium.plugins import Draw
+
+    draw = Draw(
+        export=False,
+        draw_options={"polyline": False, "circle": False, "marker": False, "circlemarker": False, "polygon": True, "rectangle": True},
+        edit_options={"edit": False},
+    )
+    js, css = leaflet_draw_assets()
+    draw.default_js = [("leaflet_draw_js", js)]
+    draw.default_css = [("leaflet_draw_css", css)]
+    draw.add_to(fmap)

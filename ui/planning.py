@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.geometry
 
 from layers.errors import InputError
 from layers.projection import WGS84
 from ui.i18n import Translator
 from ui.state import DataChoice
+from ui.uploads import SavedUpload
 
 #: Site-selection models offered on the page: id of ``python -m coverage sites --model`` → label.
 SITE_MODELS: dict[str, str] = {
@@ -50,11 +54,144 @@ def sites_available() -> bool:
 
 
 # ----- planning checks -------------------------------------------------------------------------
-def run_planning_checks(choice: DataChoice, rule_set: str, speed: float | str):
-    """Every planning check on the chosen layers with ``rule_set`` (W1 minutes come from it)."""
+def run_planning_checks(
+    choice: DataChoice,
+    rule_set: str,
+    speed: float | str,
+    *,
+    districts: SavedUpload | None = None,
+    townships: SavedUpload | None = None,
+):
+    """Every planning check on the chosen layers with ``rule_set`` (W1 minutes come from it).
+
+    ``districts`` / ``townships`` are uploaded boundary layers; without them ``run_checks`` uses
+    its defaults (OSM residential areas, OSM or DEMO townships) and says so in its notes.
+    """
     from analysis.checks import run_checks
 
-    return run_checks(rules=rule_set, speed=speed, **choice.layer_arguments())
+    return run_checks(
+        rules=rule_set,
+        speed=speed,
+        districts=districts.path if districts is not None else None,
+        townships=townships.path if townships is not None else None,
+        **choice.layer_arguments(),
+    )
+
+
+def report_files(run: Any) -> dict[str, bytes]:
+    """The HTML report and the Excel workbook of a checking run, as bytes (``html``, ``excel``)."""
+    from analysis.report import write_report
+
+    with tempfile.TemporaryDirectory(prefix="elderly-circles-report-") as folder:
+        paths = write_report(run.report_content(), Path(folder) / "report")
+        return {kind: Path(paths[kind]).read_bytes() for kind in ("html", "excel")}
+
+
+# ----- one proposed district (Q1-Q5, W1) ---------------------------------------------------------
+def district_polygon_from_file(path: str | Path, name: str | None = None) -> shapely.Polygon | shapely.MultiPolygon:
+    """The polygon(s) of an uploaded boundary file as one (multi)polygon in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, no CRS, no or non-polygon features, invalid polygons.
+    """
+    from analysis.districts import normalise_polygon_layer, read_vector_layer
+
+    frame, file, layer = read_vector_layer(path, layer=None, what="district")
+    shown = name or file.name
+    try:
+        frame = normalise_polygon_layer(frame, file=shown, layer=layer, what="district")
+    except InputError:
+        raise
+    except Exception as exc:  # a reader quirk must still say which file
+        raise InputError(f"cannot be read as a district polygon ({exc})", file=shown) from None
+    return _one_polygon(shapely.union_all(frame.geometry.to_numpy()), shown)
+
+
+def district_polygon_from_drawing(drawing: dict | None) -> shapely.Polygon | shapely.MultiPolygon | None:
+    """The polygon of a map drawing (a GeoJSON Feature or geometry, lon/lat), or ``None``."""
+    if not drawing:
+        return None
+    geometry = drawing.get("geometry", drawing) if isinstance(drawing, dict) else None
+    try:
+        shape = shapely.geometry.shape(geometry)
+    except Exception as exc:
+        raise InputError(f"the drawn shape is not a polygon ({exc})") from None
+    return _one_polygon(shape, "the drawing")
+
+
+def _one_polygon(shape, label: str) -> shapely.Polygon | shapely.MultiPolygon:
+    if shape is None or shape.is_empty or shape.geom_type not in ("Polygon", "MultiPolygon"):
+        kind = "nothing" if shape is None or shape.is_empty else shape.geom_type
+        raise InputError(f"{label} holds {kind}, not a district polygon")
+    if not shape.is_valid:
+        raise InputError(f"{label}: the polygon is invalid ({shapely.is_valid_reason(shape)}); fix its boundary")
+    x0, y0, x1, y1 = shape.bounds
+    if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
+        raise InputError(f"{label}: the coordinates are not longitude/latitude degrees")
+    return shape
+
+
+def check_district(
+    polygon: shapely.Polygon | shapely.MultiPolygon,
+    *,
+    result: Any,
+    rules: Any,
+    households: float | None = None,
+    residents: float | None = None,
+    name: str = "proposed district",
+):
+    """Q1-Q5 and W1 of one proposed district: the current facilities (EPSG:4326) and coverage."""
+    from analysis.districts import check_proposed_district
+
+    if households is None and residents is None:
+        raise InputError("give the planned households or residents of the district")
+    return check_proposed_district(
+        polygon,
+        households=households,
+        residents=residents,
+        facilities=result.facilities.to_crs(WGS84),
+        rules=rules,
+        coverage=result,
+        name=name or "proposed district",
+    )
+
+
+def district_findings_table(check: Any, t: Translator) -> pd.DataFrame:
+    """Rule, status and message (in the page's language) of a proposed district's findings."""
+    rows = []
+    for finding in check.findings:
+        message = finding.message_zh if t.lang == "zh" and finding.message_zh else finding.message
+        rows.append(
+            {
+                "rule_id": finding.rule_id,
+                "status": t(str(finding.status)),
+                "measured": finding.measured,
+                "required": finding.required,
+                "shortfall": finding.shortfall,
+                "unit": finding.unit,
+                "message": message,
+            }
+        )
+    return pd.DataFrame(rows, columns=["rule_id", "status", "measured", "required", "shortfall", "unit", "message"])
+
+
+def district_numbers(check: Any) -> pd.DataFrame:
+    """Required, provided and shortfall of Q1 (land) and Q2 (building) for the district, m²."""
+    row = check.table.iloc[0]
+    return pd.DataFrame(
+        [
+            {
+                "rule_id": rule,
+                "required": row[f"{prefix}_required_m2"],
+                "provided": row[f"{prefix}_provided_m2"],
+                "shortfall": row[f"{prefix}_shortfall_m2"],
+                "unit": "m²",
+            }
+            for rule, prefix in (("Q1", "q1"), ("Q2", "q2"))
+        ]
+    )
 
 
 def findings_table(run: Any, t: Translator) -> pd.DataFrame:

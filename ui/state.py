@@ -136,7 +136,7 @@ def analyse(choice: DataChoice, minutes: float, speed: float | str) -> Analysis:
 
 
 #: A saved upload's folder inside a path (see ``ui.uploads.save_upload``): cut from messages.
-_UPLOAD_FOLDER = re.compile(r"(?:[^\s'\"]*/)?(?:network|facilities|population)/[0-9a-f]{24}/(?:unzipped/(?:[^\s'\"]*/)?)?")
+_UPLOAD_FOLDER = re.compile(r"(?:[^\s'\"]*/)?(?:network|facilities|population|districts|townships)/[0-9a-f]{24}/(?:unzipped/(?:[^\s'\"]*/)?)?")
 
 
 def clean_paths(text: str) -> str:

@@ -29,6 +29,8 @@ ROLE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "network": (".osm.pbf", ".pbf", ".osm"),
     "facilities": (".csv", ".gpkg", ".geojson", ".json", ".zip"),
     "population": (".tif", ".tiff", ".gpkg", ".geojson", ".json", ".zip"),
+    "districts": (".gpkg", ".geojson", ".json", ".zip"),
+    "townships": (".gpkg", ".geojson", ".json", ".zip"),
 }
 #: Extensions for Streamlit's ``file_uploader(type=...)`` (it compares the last suffix only).
 UPLOADER_TYPES: dict[str, list[str]] = {
