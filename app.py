@@ -21,7 +21,16 @@ from ui import planning
 from ui import state as ss
 from ui.exports import csv_bytes, geopackage_bytes
 from ui.i18n import LANGUAGES, Translator, translated_table
-from ui.mapping import Basemap, add_draw_control, basemap, build_map, checks_map, population_display, proposed_site_group
+from ui.mapping import (
+    Basemap,
+    add_draw_control,
+    basemap,
+    build_map,
+    checks_map,
+    population_display,
+    proposed_site_group,
+    proposed_sites_map,
+)
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES, SavedUpload, save_upload
 
 st.set_page_config(page_title="一刻钟养老服务圈 · 15-minute elderly-service circles", layout="wide")
@@ -308,11 +317,13 @@ with tab_map:
             returned_objects=["last_clicked", "last_active_drawing"],
             feature_group_to_add=proposed,
         )
-        drawing = (returned or {}).get("last_active_drawing")
-        if drawing and drawing != session.get("district_drawing_raw"):
-            session["district_drawing_raw"] = drawing
-            session[DISTRICT_DRAWING] = drawing.get("geometry", drawing)
-        if ss.record_click(session, (returned or {}).get("last_clicked")):
+        # Drawing a district must not move the proposed what-if site. Leaflet.draw reports every
+        # vertex as a map click too. Two guards: in the browser, add_draw_control holds map clicks
+        # back while a drawing tool is active (st_folium cannot tell us about the drawing mode);
+        # here, a click arriving in the same answer as a new drawing (the click that finished the
+        # shape, if it slipped through) is remembered as seen but not taken as a site. A click
+        # without a new drawing is an ordinary map click.
+        if ss.handle_map_return(session, returned, DISTRICT_DRAWING):
             st.rerun()
         notes = []
         if display.aggregated:
@@ -456,8 +467,8 @@ def cached_report(checks_key: tuple, _run) -> dict[str, bytes]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def cached_sites(data_key: str, model: str, p: int, minutes: float, speed: str, rule_set: str, _choice: ss.DataChoice):
-    return planning.run_site_selection(_choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set)
+def cached_sites(data_key: str, model: str, p: int, target: float | None, minutes: float, speed: str, rule_set: str, _choice: ss.DataChoice):
+    return planning.run_site_selection(_choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set, target=target)
 
 
 speed_text = f"{analysis.speed_mps:g}"  # the speed of the result shown (m/s), even if a new input failed
@@ -592,13 +603,32 @@ with tab_sites:
             model = translated_choice(
                 st.selectbox, t("Model"), list(planning.SITE_MODELS), key="site_model", format_func=lambda m: t(planning.SITE_MODELS[m])
             )
+            size_mode = "p"
+            if model == "mclp":
+                size_mode = translated_choice(
+                    st.radio,
+                    t("How many sites"),
+                    ["p", "target"],
+                    key="site_size_mode",
+                    format_func=lambda v: t("Number of sites") if v == "p" else t("Target coverage"),
+                )
         with c2:
-            p_sites = st.number_input(t("New sites"), min_value=1, max_value=20, value=3, step=1, key="site_p", disabled=model == "lscp")
-        sites_key = (analysis.data_key, model, int(p_sites), analysis.minutes, speed_text, rule_set_name)
+            target = None
+            if size_mode == "target":
+                target_pct = st.slider(
+                    t("Target: elderly within the walk (%)"), min_value=0, max_value=100, value=90, step=1, format="%d%%", key="site_target"
+                )
+                target = target_pct / 100.0
+                st.caption(t("The fewest sites whose coverage of all elderly people reaches the target."))
+            else:
+                p_sites = st.number_input(t("New sites"), min_value=1, max_value=20, value=3, step=1, key="site_p", disabled=model == "lscp")
+        p_value = 0 if target is not None else int(p_sites)
+        sites_key = (analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name)
         if st.button(t("Propose sites"), key="run_sites", type="primary"):
             with st.spinner(t("Choosing sites…")):
                 try:
-                    session["sites_run"] = (sites_key, cached_sites(analysis.data_key, model, int(p_sites), analysis.minutes, speed_text, rule_set_name, analysis.choice), None)
+                    answer = cached_sites(analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, analysis.choice)
+                    session["sites_run"] = (sites_key, answer, None)
                 except Exception as exc:
                     session["sites_run"] = (sites_key, None, ss.readable_message(exc))
         stored = session.get("sites_run")
@@ -613,13 +643,45 @@ with tab_sites:
                 c1.metric(t("New sites"), len(proposed))
                 c2.metric(t("Elderly covered before"), pct(report["covered_before"] / total))
                 c3.metric(t("Elderly covered after"), pct(report["covered_after"] / total))
+                if report.get("target_coverage") is not None:
+                    st.caption(t("Target {target:.0%}: {p} sites reach it.", target=report["target_coverage"], p=report["p"]))
                 st.caption(
                     t("Solver {solver}: {state}.", solver=report["solver"], state=t("optimal") if report["optimal"] else t("gap {gap:.2%}", gap=report["gap"] or 0.0))
                 )
                 table = planning.proposed_sites_table(proposed)
+                st_folium(
+                    proposed_sites_map(table, cached_basemap(analysis.data_key, inputs), facility_layer, t, tiles=show_tiles),
+                    key="sites_map",
+                    height=480,
+                    use_container_width=True,
+                    returned_objects=[],
+                )
                 st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
-                sites = [(float(r.lon), float(r.lat), t("Proposed site #{rank}", rank=int(r.rank))) for r in table.itertuples()]
-                st.button(t("Add these sites to the what-if"), key="sites_to_whatif", on_click=on_sites_to_whatif, args=(analysis, sites))
+                sites = {int(r.rank): (float(r.lon), float(r.lat), t("Proposed site #{rank}", rank=int(r.rank))) for r in table.itertuples()}
+                a1, a2, a3 = st.columns([1, 1, 1])
+                with a1:
+                    rank = st.selectbox(
+                        t("Site to accept"),
+                        list(sites),
+                        format_func=lambda k: t("#{rank} (+{elderly} elderly)", rank=k, elderly=f"{float(table.loc[table['rank'] == k, 'added_elderly'].iloc[0]):,.0f}"),
+                        key="site_accept_rank",
+                    )
+                accepted = {c.name for c in session[ss.CHANGES] if isinstance(c, ss.AddSite)}
+                with a2:
+                    st.button(
+                        t("Add this site to the what-if"),
+                        key="site_to_whatif",
+                        on_click=on_sites_to_whatif,
+                        args=(analysis, [sites[rank]] if rank in sites else []),
+                        disabled=rank not in sites or sites[rank][2] in accepted,
+                        type="primary",
+                    )
+                    if rank in sites and sites[rank][2] in accepted:
+                        st.caption(t("This site is already in the what-if."))
+                with a3:
+                    st.button(t("Add these sites to the what-if"), key="sites_to_whatif", on_click=on_sites_to_whatif, args=(analysis, list(sites.values())))
+                if session.get(ss.WHATIF_ERROR):
+                    st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))
                 for note in report["notes"]:
                     st.caption(f"· {ss.clean_paths(note)}")
 

@@ -866,6 +866,84 @@ class MCLP(_SiteModel):
         model._attach(sites, result)
         return model
 
+    # ----- target coverage -----------------------------------------------------------------------------
+    def greedy_coverage_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The greedy ranking of the candidates and the elderly within the walk after each rank.
+
+        Runs the lazy greedy without a limit on p (T3 township groups first, as in :meth:`solve`)
+        until no candidate adds coverage.
+
+        Returns
+        -------
+        order : ndarray of int
+            Candidate columns in greedy order (only those that add coverage, plus T3 picks).
+        covered : ndarray of float
+            Elderly persons within the walk (existing facilities included) with the first
+            1, 2, … sites of ``order`` open; the last value is the most any set of sites reaches.
+        """
+        self._check_gap_exists()
+        a, w = self._reduced()
+        initial, gain, commit, all_gains = _coverage_oracle(a, w)
+        gains: list[float] = []
+
+        def commit_recording(j: int) -> None:
+            gains.append(gain(j))
+            commit(j)
+
+        order, _, _ = _lazy_greedy(
+            initial, gain, commit_recording, all_gains, self.n_sites, self.required_groups, track_bound=False
+        )
+        return np.asarray(order, dtype=np.int64), self.covered_before_elderly + np.cumsum(gains)
+
+    def p_for_target(self, target_share: float) -> int:
+        """Set ``p`` to the fewest sites whose greedy solution puts ``target_share`` of the elderly within the walk.
+
+        The share counts all elderly persons (``total_elderly``), existing facilities included. The
+        greedy ranking gives the smallest ``k`` whose first ``k`` sites reach the target; solving
+        the MCLP exactly with ``p = k`` then covers at least as many (the optimum is never below the
+        greedy), so the target is still met. Returns ``k`` (also stored in ``self.p``).
+
+        Raises
+        ------
+        ValueError
+            ``target_share`` is not within 0-1.
+        SiteSelectionError
+            The existing facilities already reach the target, or not even every candidate together
+            reaches it (the message gives the best reachable share).
+        """
+        target = float(target_share)
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"the target coverage is a share of the elderly between 0 and 1, got {target_share}")
+        total = self.total_elderly
+        if total <= 0:
+            raise NoGapError("the population layer has no elderly people: nothing to cover", layer="population")
+        tolerance = 1e-9 * max(1.0, total)
+        before = self.covered_before_elderly
+        if before >= target * total - tolerance:
+            msg = (
+                f"the existing facilities already put {before / total:.1%} of the elderly within the walk, at least "
+                f"the target {target:.1%}: no new site is needed"
+            )
+            raise SiteSelectionError(msg, field="target_coverage")
+        order, covered = self.greedy_coverage_curve()
+        reached = np.flatnonzero(covered >= target * total - tolerance)
+        if reached.size == 0:
+            best = float(covered[-1]) if covered.size else before
+            best_share = np.floor(best / total * 1e4) / 1e4  # rounded down: never shown as reaching the target
+            msg = (
+                f"the target coverage {target:.2%} cannot be reached: even all {order.size} useful candidate sites "
+                f"together put only {best_share:.2%} of the elderly within the walk (the best reachable share); "
+                "lower the target or add candidates"
+            )
+            raise InfeasibleError(msg, field="target_coverage")
+        k = max(int(reached[0]) + 1, len(self.required_groups), 1)
+        self.p = k
+        self.notes.append(
+            f"target coverage {target:.1%}: the greedy ranking reaches {covered[k - 1] / total:.1%} with {k} sites, "
+            f"so p={k}"
+        )
+        return k
+
     # ----- exact --------------------------------------------------------------------------------------
     def _reduced(self) -> tuple[sparse.csr_array, np.ndarray]:
         rows = np.flatnonzero(self.coverable)

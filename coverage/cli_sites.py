@@ -1,5 +1,10 @@
 """Command line: ``python -m coverage sites --model mclp|lscp|pmedian --p 5 ... [--json]``.
 
+``--target-coverage SHARE`` (mclp only, instead of ``--p``) picks the fewest sites that put that
+share of all elderly within the walk: the MCLP's greedy ranking gives the smallest k reaching it,
+then the MCLP is solved (``--method``) with p = k. Giving both ``--p`` and ``--target-coverage`` is
+an error. The JSON line reports ``target_coverage`` (null without it) and the chosen ``p``.
+
 Proposes sites for new elderly-service facilities that close the gaps of the 15-minute circles
 (see :mod:`analysis.site_selection`). With no input files it runs on the embedded default (real
 Helsinki streets, demo facilities, population from the extract's buildings), with candidates from
@@ -55,6 +60,10 @@ from layers.network import embedded_network_path
 from layers.projection import WGS84
 
 DEFAULT_OUT = Path("out") / "sites.gpkg"
+#: New sites when neither ``--p`` nor ``--target-coverage`` is given.
+DEFAULT_P = 5
+#: Demand-cluster candidates generated with ``--target-coverage`` (p is not known in advance).
+TARGET_CLUSTERS = 100
 EXIT_INPUT_ERROR = 2
 CANDIDATE_SOURCES = ("user", "osm", "clusters")
 
@@ -73,7 +82,15 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         default="mclp",
         help="mclp: p sites covering most elderly; lscp: fewest sites covering all; pmedian: least walking time",
     )
-    p.add_argument("--p", type=int, default=5, help="number of new sites (mclp, pmedian; lscp chooses its own)")
+    p.add_argument(
+        "--p", type=int, help=f"number of new sites (mclp, pmedian; default {DEFAULT_P}; lscp chooses its own)"
+    )
+    p.add_argument(
+        "--target-coverage",
+        type=float,
+        metavar="SHARE",
+        help="mclp only, instead of --p: the fewest sites that put this share (0-1) of all elderly within the walk",
+    )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
     p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
@@ -85,7 +102,8 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument(
         "--clusters",
         type=int,
-        help="candidates generated from clusters of uncovered elderly demand (default 10×p, at least 50)",
+        help="candidates generated from clusters of uncovered elderly demand "
+        f"(default 10×p, at least 50; {TARGET_CLUSTERS} with --target-coverage)",
     )
     p.add_argument("--townships", help="township/street polygons with a name column (per-township table, T3)")
     p.add_argument("--township-field", help="name column of the township layer")
@@ -141,8 +159,20 @@ def _sources(args: argparse.Namespace) -> list[str]:
 def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFrame]]:
     """Run the ``sites`` job; return the summary and the output layers (nothing written yet)."""
     start = time.perf_counter()
-    if args.model != "lscp" and args.p < 1:
-        raise SiteSelectionError(f"--p must be at least 1, got {args.p}", field="--p")
+    target = getattr(args, "target_coverage", None)
+    if target is not None:
+        if args.model != "mclp":
+            raise InputError("--target-coverage applies to --model mclp only", field="--target-coverage")
+        if args.p is not None:
+            raise InputError("give either --p or --target-coverage, not both", field="--target-coverage")
+        if args.capacity is not None:
+            raise InputError("--target-coverage does not combine with --capacity", field="--target-coverage")
+        if not (np.isfinite(target) and 0.0 < target <= 1.0):
+            msg = f"--target-coverage is a share of the elderly between 0 and 1 (e.g. 0.9), got {target:g}"
+            raise InputError(msg, field="--target-coverage")
+    p_sites = DEFAULT_P if args.p is None else int(args.p)
+    if args.model != "lscp" and p_sites < 1:
+        raise SiteSelectionError(f"--p must be at least 1, got {p_sites}", field="--p")
     if args.capacity is not None and args.model != "mclp":
         raise InputError("--capacity applies to --model mclp only", field="--capacity")
     if args.centre_per_township and not args.townships:
@@ -176,7 +206,12 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         notes.append(f"{len(osm)} candidates from vacant/redevelopable OSM land and buildings")
         parts.append(osm)
     if "clusters" in sources:
-        n_clusters = args.clusters if args.clusters is not None else min(max(10 * max(args.p, 1), 50), 500)
+        if args.clusters is not None:
+            n_clusters = args.clusters
+        elif target is not None:
+            n_clusters = TARGET_CLUSTERS
+        else:
+            n_clusters = min(max(10 * max(p_sites, 1), 50), 500)
         clusters = demand_cluster_candidates(result, n_clusters)
         notes.append(f"{len(clusters)} candidates generated from clusters of uncovered elderly demand (KMeans)")
         parts.append(clusters)
@@ -219,18 +254,23 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
             capacity: float | str = float(args.capacity)
         except ValueError:
             capacity = args.capacity
-        model = CapacitatedMCLP.from_coverage(result, sites, args.p, capacity, required_groups=groups)
+        model = CapacitatedMCLP.from_coverage(result, sites, p_sites, capacity, required_groups=groups)
     elif args.model == "mclp":
-        model = MCLP.from_coverage(result, sites, args.p, required_groups=groups)
+        model = MCLP.from_coverage(result, sites, p_sites, required_groups=groups)
+        if target is not None:
+            # smallest k whose greedy ranking reaches the target; the exact MCLP with p = k covers
+            # at least as many elderly as the greedy, so it meets the target too
+            model.p_for_target(target)
     elif args.model == "lscp":
         model = LSCP.from_coverage(result, sites, required_groups=groups, strict=args.strict)
     else:
-        model = PMedian.from_coverage(result, sites, args.p, max_minutes=cap_minutes, required_groups=groups)
+        model = PMedian.from_coverage(result, sites, p_sites, max_minutes=cap_minutes, required_groups=groups)
     model.solve(args.method, time_limit_s=args.time_limit)
 
     # ----- output -----------------------------------------------------------------------------
     layers = {"proposed_sites": model.sites_frame(), "candidates": _candidates_layer(model)}
     report = model.summary()
+    report["target_coverage"] = None if target is None else float(target)
     if townships is not None:
         table = township_coverage(model, result.population, townships, facilities=result.facilities)
         layers["township_coverage"] = table
@@ -271,6 +311,8 @@ def _print_text(report: dict, out: Path) -> None:
     print(f"  facilities  {report['sources']['facilities']}")
     print(f"  population  {report['sources']['population']}")
     total = report["total_elderly"] or float("nan")
+    if report.get("target_coverage") is not None:
+        print(f"  target      {report['target_coverage']:.1%} of the elderly within the walk → p = {report['p']}")
     print(
         f"  covered     {report['covered_before']:.0f} → {report['covered_after']:.0f} of {total:.0f} elderly "
         f"({report['covered_before'] / total:.1%} → {report['covered_after'] / total:.1%})"

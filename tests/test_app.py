@@ -27,7 +27,7 @@ from ui import planning
 from ui import state as ss
 from ui.exports import GEOPACKAGE_LAYERS, csv_bytes, geopackage_bytes
 from ui.i18n import ZH_FILE, Translator, chinese_labels, translate, translated_table
-from ui.mapping import MINUTE_CLASSES, basemap, build_map, population_display
+from ui.mapping import MINUTE_CLASSES, add_draw_control, basemap, build_map, population_display, proposed_sites_map
 from ui.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, check_upload, safe_file_name, save_upload
 
 APP = str(PROJECT_ROOT / "app.py")
@@ -184,6 +184,72 @@ def test_planning_checks_and_site_selection_tabs():
     assert metric(at, "Facilities") == "7"
     elderly = [m for m in at.metric if m.label == "Elderly covered (60+)"][0]
     assert elderly.delta.startswith(after)
+
+
+def test_site_selection_by_target_coverage_map_and_accepting_one_site():
+    if not planning.sites_available():
+        pytest.skip("analysis.site_selection is not in this tree yet")
+    at = run_app()
+    at.radio(key="site_size_mode__en").set_value("target").run()
+    at.slider(key="site_target").set_value(90).run()
+    at.button(key="run_sites").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert float(metric(at, "Elderly covered after").rstrip("%")) >= 90.0
+    n_sites = int(metric(at, "New sites"))
+    assert n_sites >= 1
+    assert any("Target 90%" in c.value for c in at.caption)
+    _, (report, proposed), _ = at.session_state["sites_run"]
+    assert report["target_coverage"] == 0.9 and report["p"] == n_sites == len(proposed)
+    # the proposed sites are drawn on their own map: ranked markers with rank and elderly added
+    table = planning.proposed_sites_table(proposed)
+    streets = basemap(load_inputs().network.edges)
+    html = proposed_sites_map(table, streets, gpd.GeoDataFrame(columns=["geometry"], geometry="geometry", crs=4326), Translator("en")).get_root().render()
+    assert "Proposed site #1" in html and "Elderly added:" in html and "ranked-site" in html
+    assert "unpkg.com" not in html and "cdn.jsdelivr" not in html
+    # accept one chosen site: one more facility, the button then says it is in the what-if
+    rank = int(table["rank"].iloc[-1])
+    at.selectbox(key="site_accept_rank").set_value(rank).run()
+    at.button(key="site_to_whatif").click().run()
+    assert not at.exception and not at.error
+    assert metric(at, "Facilities") == "5"
+    assert at.session_state[ss.CHANGES][0].name == f"Proposed site #{rank}"
+    assert at.button(key="site_to_whatif").disabled
+
+
+def test_drawing_a_district_does_not_move_the_proposed_site(monkeypatch):
+    import streamlit_folium
+
+    answers: dict = {}
+    monkeypatch.setattr(streamlit_folium, "st_folium", lambda fmap, key=None, **kw: answers.get(key) or {})
+    polygon = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Polygon", "coordinates": [[[24.94, 60.17], [24.95, 60.17], [24.95, 60.175], [24.94, 60.17]]]},
+    }
+    at = run_app()
+    answers["coverage_map"] = {"last_clicked": {"lat": 60.168, "lng": 24.935}, "last_active_drawing": None}
+    at.run()
+    assert at.session_state[ss.PROPOSED_SITE] == {"lat": 60.168, "lng": 24.935}
+    # the click that finishes the polygon arrives together with the new drawing: not a site
+    answers["coverage_map"] = {"last_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": polygon}
+    at.run()
+    assert not at.exception
+    assert at.session_state["district_drawing"] == polygon["geometry"]
+    assert at.session_state[ss.PROPOSED_SITE] == {"lat": 60.168, "lng": 24.935}
+    at.run()  # a later rerun returns the same answer: still not a site
+    assert at.session_state[ss.PROPOSED_SITE] == {"lat": 60.168, "lng": 24.935}
+    # an ordinary click afterwards (the drawing unchanged) proposes a site again
+    answers["coverage_map"] = {"last_clicked": {"lat": 60.172, "lng": 24.945}, "last_active_drawing": polygon}
+    at.run()
+    assert at.session_state[ss.PROPOSED_SITE] == {"lat": 60.172, "lng": 24.945}
+
+
+def test_map_holds_back_clicks_while_drawing(direct):
+    inputs, result = direct
+    fmap = build_map(result, basemap(inputs.network.edges), Translator("en"))
+    add_draw_control(fmap)
+    html = fmap.get_root().render()
+    assert "draw:drawstart" in html and "draw:drawstop" in html and 'type === "click"' in html
 
 
 # ----- uploads: bad input gives a readable message and keeps the last good result ---------------

@@ -316,6 +316,73 @@ def test_default_run_mclp_json_and_layers(tmp_path, capsys):
     assert greedy["gap"] is not None and greedy["gap"] >= 0
 
 
+def test_target_coverage_by_hand():
+    # the instance of test_mclp_by_hand plus one demand unit (3 persons) that no site reaches:
+    # 100 of 120 covered before; site A adds 15 (→ 115), then B adds 2 (→ 117 = the most reachable)
+    cost = np.array(
+        [
+            [1.0, INF, INF],
+            [2.0, INF, 3.0],
+            [INF, 1.0, INF],
+            [INF, 2.0, 2.0],
+            [INF, INF, 1.0],
+            [INF, INF, INF],
+        ]
+    )
+    existing = np.array([[INF], [INF], [INF], [INF], [0.5], [INF]])
+    weights = np.array([10.0, 5.0, 1.0, 1.0, 100.0, 3.0])
+
+    def model():
+        return MCLP.from_cost_matrix(cost, weights, 2.5, 99, existing_cost_matrix=existing)
+
+    order, covered = model().greedy_coverage_curve()
+    assert order.tolist() == [0, 1] and covered.tolist() == pytest.approx([115.0, 117.0])
+    one = model()
+    assert one.p_for_target(0.9) == 1 and one.p == 1  # 115/120 = 95.8 % ≥ 90 %
+    one.solve("milp")
+    assert one.selected.tolist() == [0] and one.covered_after_elderly / one.total_elderly >= 0.9
+    assert one.summary()["p"] == 1
+    two = model()
+    assert two.p_for_target(115.5 / 120) == 2  # just above what site A alone gives
+    two.solve("milp")
+    assert sorted(two.selected.tolist()) == [0, 1] and two.covered_after_elderly == pytest.approx(117.0)
+    assert model().p_for_target(115.0 / 120) == 1  # exactly reached counts
+    with pytest.raises(SiteSelectionError, match="already put 83.3%"):
+        model().p_for_target(0.8)
+    with pytest.raises(InfeasibleError, match=r"cannot be reached.*97\.50%.*best reachable share"):
+        model().p_for_target(0.99)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        model().p_for_target(1.5)
+    # T3: a required township group makes k at least the number of groups
+    grouped = MCLP.from_cost_matrix(cost, weights, 2.5, 99, existing_cost_matrix=existing, required_groups=[("c", np.array([2]))])
+    assert grouped.p_for_target(0.9) == 2  # site C is forced first (adds 6), then A
+
+
+def test_target_coverage_cli_on_the_default(tmp_path, capsys):
+    report = run_sites(capsys, "--target-coverage", "0.9", "--out", str(tmp_path / "t.gpkg"))
+    assert JSON_KEYS <= report.keys() and report["target_coverage"] == 0.9
+    assert report["model"] == "mclp" and report["p"] == len(report["sites"]) >= 1
+    assert report["covered_after"] / report["total_elderly"] >= 0.9
+    assert report["optimal"] and any("target coverage 90.0%" in note for note in report["notes"])
+    if report["p"] > 1:  # smallest: one site fewer (same candidates, exact) stays below the target
+        fewer = run_sites(
+            capsys, "--p", str(report["p"] - 1), "--clusters", "100", "--out", str(tmp_path / "f.gpkg")
+        )
+        assert fewer["covered_after"] / fewer["total_elderly"] < 0.9
+        assert fewer["target_coverage"] is None
+
+
+def test_target_coverage_unreachable_and_bad_options(tmp_path, capsys):
+    out = tmp_path / "x.gpkg"
+    err = fails(capsys, "--target-coverage", "1", "--out", str(out))
+    assert "cannot be reached" in err and "best reachable share" in err
+    assert not out.exists()
+    assert "not both" in fails(capsys, "--target-coverage", "0.9", "--p", "3", "--out", str(out))
+    assert "mclp only" in fails(capsys, "--model", "pmedian", "--target-coverage", "0.9", "--out", str(out))
+    assert "between 0 and 1" in fails(capsys, "--target-coverage", "90", "--out", str(out))
+    assert "no new site is needed" in fails(capsys, "--target-coverage", "0.5", "--out", str(out))
+
+
 def _helsinki_townships(path):
     north = shapely.box(24.93, 60.1725, 24.96, 60.18)
     south_west = shapely.box(24.93, 60.16, 24.944, 60.1725)

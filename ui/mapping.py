@@ -440,7 +440,16 @@ def build_map(
         ).add_to(uncovered_group)
     uncovered_group.add_to(fmap)
 
-    facility_group = folium.FeatureGroup(name=t("Facilities by kind"))
+    facility_group(facilities, t).add_to(fmap)
+
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    Legend(legend_html(result, t, facilities)).add_to(fmap)
+    return fmap
+
+
+def facility_group(facilities: gpd.GeoDataFrame, t: Translator) -> folium.FeatureGroup:
+    """Facilities by kind as circle markers with popups; what-if sites outlined in black."""
+    group = folium.FeatureGroup(name=t("Facilities by kind"))
     if len(facilities):
         popup = facilities.copy()
         popup["kind_label"] = [t(str(k)) for k in popup["kind"].fillna("other")]
@@ -476,12 +485,8 @@ def build_map(
             marker=folium.CircleMarker(radius=9),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        ).add_to(facility_group)
-    facility_group.add_to(fmap)
-
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    Legend(legend_html(result, t, facilities)).add_to(fmap)
-    return fmap
+        ).add_to(group)
+    return group
 
 
 def legend_html(result: CoverageResult, t: Translator, facilities: gpd.GeoDataFrame) -> str:
@@ -515,6 +520,79 @@ def proposed_site_group(lat: float, lng: float, t: Translator) -> folium.Feature
         tooltip=t("Proposed site: press “Add facility here”"),
     ).add_to(group)
     return group
+
+
+# ----- site selection: the proposed sites ----------------------------------------------------------
+#: Colour of the ranked proposed sites of the site-selection tab.
+RANKED_SITE_COLOUR = "#ff7f00"
+
+
+def proposed_sites_map(
+    sites: pd.DataFrame,
+    streets: Basemap,
+    facilities: gpd.GeoDataFrame,
+    t: Translator,
+    *,
+    tiles: bool = False,
+) -> folium.Map:
+    """Streets, the current facilities and the proposed sites as numbered markers (offline).
+
+    Parameters
+    ----------
+    sites : DataFrame
+        :func:`ui.planning.proposed_sites_table`: ``rank``, ``lon``, ``lat``, ``added_elderly``
+        (persons) and, where known, ``name`` and ``covered_share`` (0-1).
+    streets : Basemap
+        The grey street basemap.
+    facilities : GeoDataFrame
+        ``facilities_layer`` of the current result (what-if sites included).
+    """
+    fmap = offline_map(streets.bounds, tiles=tiles)
+    street_group = folium.FeatureGroup(name=t("Streets (basemap)"))
+    folium.GeoJson(
+        streets.geojson, style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}, interactive=False
+    ).add_to(street_group)
+    street_group.add_to(fmap)
+    facility_group(facilities, t).add_to(fmap)
+    group = folium.FeatureGroup(name=t("Proposed sites (ranked)"))
+    for row in sites.itertuples(index=False):
+        rank = int(row.rank)
+        lines = [
+            f"<b>{t('Proposed site #{rank}', rank=rank)}</b>",
+            t("Elderly added: {elderly}", elderly=_fmt(float(row.added_elderly), 0)),
+        ]
+        share = getattr(row, "covered_share", None)
+        if share is not None and isinstance(share, float | int | np.floating) and math.isfinite(float(share)):
+            lines.append(t("Elderly covered with sites up to this rank: {share:.1%}", share=float(share)))
+        name = getattr(row, "name", None)
+        if isinstance(name, str) and name.strip():
+            lines.append(name.strip())
+        folium.Marker(
+            location=[float(row.lat), float(row.lon)],
+            icon=folium.DivIcon(
+                html=(
+                    f'<div style="background:{RANKED_SITE_COLOUR};color:#fff;border:2px solid #000;border-radius:50%;'
+                    f'width:24px;height:24px;line-height:20px;text-align:center;font:bold 12px sans-serif">{rank}</div>'
+                ),
+                icon_size=(24, 24),
+                icon_anchor=(12, 12),
+                class_name="ranked-site",
+            ),
+            popup=folium.Popup("<br>".join(lines), max_width=260),
+            tooltip=t("Proposed site #{rank}", rank=rank),
+        ).add_to(group)
+    group.add_to(fmap)
+    if len(sites):
+        lat, lon = sites["lat"].astype(float), sites["lon"].astype(float)
+        x0, y0, x1, y1 = streets.bounds
+        fmap.fit_bounds([[min(lat.min(), y0), min(lon.min(), x0)], [max(lat.max(), y1), max(lon.max(), x1)]])
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    legend = [
+        f'<i style="background:{RANKED_SITE_COLOUR};border-radius:50%;border:2px solid #000"></i>{t("Proposed sites (ranked)")}',
+        f'<i style="background:{BASEMAP_COLOUR};height:3px;border:0"></i>{t("Streets (basemap)")}',
+    ]
+    Legend("<br>".join(legend)).add_to(fmap)
+    return fmap
 
 
 # ----- planning checks: townships and districts --------------------------------------------------
@@ -630,3 +708,40 @@ def add_draw_control(fmap: folium.Map) -> None:
     draw.default_js = [("leaflet_draw_js", js)]
     draw.default_css = [("leaflet_draw_css", css)]
     draw.add_to(fmap)
+    ClicksWhileDrawing().add_to(fmap)
+
+
+class ClicksWhileDrawing(MacroElement):
+    """Hold back map clicks while a Leaflet.draw tool is active (and just after it stops).
+
+    Each vertex of a polygon (and the mouse-up of a rectangle) also reaches the map as a plain
+    ``click``, which st_folium reports as ``last_clicked`` and the page would take as a proposed
+    what-if site. Between ``draw:drawstart`` / ``draw:deletestart`` and the matching stop, and for
+    a moment after it (the click that finishes a shape arrives after ``draw:drawstop``), the map's
+    ``fire`` drops ``click`` events. The polygon and rectangle tools do not use map clicks.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var busy = false, until = 0;
+            var fire = map.fire;
+            map.fire = function (type) {
+                if (type === "click" && (busy || Date.now() < until)) { return this; }
+                return fire.apply(this, arguments);
+            };
+            function start() { busy = true; }
+            function stop() { busy = false; until = Date.now() + {{ this.grace_ms }}; }
+            map.on("draw:drawstart draw:deletestart draw:editstart", start);
+            map.on("draw:drawstop draw:deletestop draw:editstop", stop);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, grace_ms: int = 400) -> None:
+        super().__init__()
+        self._name = "ClicksWhileDrawing"
+        self.grace_ms = int(grace_ms)

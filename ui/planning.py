@@ -227,12 +227,26 @@ def rule_summary(run: Any) -> pd.DataFrame:
 
 # ----- site selection --------------------------------------------------------------------------
 def site_selection_arguments(
-    choice: DataChoice, *, model: str, p: int, minutes: float, speed: float | str, rule_set: str
+    choice: DataChoice,
+    *,
+    model: str,
+    p: int,
+    minutes: float,
+    speed: float | str,
+    rule_set: str,
+    target: float | None = None,
 ) -> list[str]:
-    """The ``python -m coverage sites`` arguments for the page's layers and settings."""
+    """The ``python -m coverage sites`` arguments for the page's layers and settings.
+
+    ``target`` (a share 0-1 of the elderly within the walk, MCLP only) replaces ``p``: the job
+    then picks the fewest sites reaching it (``--target-coverage``).
+    """
     if model not in SITE_MODELS:
         raise ValueError(f"unknown site-selection model {model!r}; use one of {', '.join(SITE_MODELS)}")
-    args = ["sites", "--model", model, "--p", str(int(p)), "--minutes", f"{minutes:g}", "--speed", str(speed), "--rules", rule_set]
+    if target is not None and model != "mclp":
+        raise ValueError("a target coverage applies to the MCLP model only")
+    size = ["--p", str(int(p))] if target is None else ["--target-coverage", f"{float(target):g}"]
+    args = ["sites", "--model", model, *size, "--minutes", f"{minutes:g}", "--speed", str(speed), "--rules", rule_set]
     if not choice.is_default:
         layers = choice.layer_arguments()
         if layers["population_crs"]:
@@ -249,14 +263,26 @@ def site_selection_arguments(
 
 
 def run_site_selection(
-    choice: DataChoice, *, model: str, p: int, minutes: float, speed: float | str, rule_set: str
+    choice: DataChoice,
+    *,
+    model: str,
+    p: int,
+    minutes: float,
+    speed: float | str,
+    rule_set: str,
+    target: float | None = None,
 ) -> tuple[dict, gpd.GeoDataFrame]:
-    """Propose new sites (MCLP, LSCP or p-median) on the chosen layers; the summary and the sites."""
+    """Propose new sites (MCLP, LSCP or p-median) on the chosen layers; the summary and the sites.
+
+    With ``target`` (share 0-1, MCLP only) the number of sites is the fewest that reach it.
+    """
     from coverage.cli_sites import add_sites_parser, run_sites
 
     parser = argparse.ArgumentParser(prog="sites")
     add_sites_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(site_selection_arguments(choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set))
+    args = parser.parse_args(
+        site_selection_arguments(choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set, target=target)
+    )
     report, layers = run_sites(args)
     return report, layers["proposed_sites"]
 

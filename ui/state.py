@@ -328,16 +328,40 @@ def reset_changes(state: MutableMapping[str, Any]) -> None:
     state.pop(PROPOSED_SITE, None)
 
 
-def record_click(state: MutableMapping[str, Any], clicked: dict | None) -> bool:
-    """Store a new map click (``{"lat", "lng"}``) as the proposed site; True when it is new."""
+def record_click(state: MutableMapping[str, Any], clicked: dict | None, *, ignore: bool = False) -> bool:
+    """Store a new map click (``{"lat", "lng"}``) as the proposed site; True when it is new.
+
+    With ``ignore`` the click is remembered as seen but does not move the proposed site (a vertex
+    of a polygon being drawn): st_folium returns the same ``last_clicked`` on every later rerun,
+    which must not turn it into a proposal then.
+    """
     if not clicked or clicked.get("lat") is None or clicked.get("lng") is None:
         return False
     point = {"lat": float(clicked["lat"]), "lng": float(clicked["lng"])}
     if state.get(LAST_MAP_CLICK) == point:
         return False
     state[LAST_MAP_CLICK] = point
+    if ignore:
+        return False
     state[PROPOSED_SITE] = point
     return True
+
+
+def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, drawing_key: str) -> bool:
+    """Take a rerun's st_folium answer: a new drawing (stored under ``drawing_key``) and a click.
+
+    A click that arrives in the same answer as a new drawing is the vertex that finished the
+    polygon or rectangle (Leaflet.draw reports it as a map click too): it is remembered but does
+    not move the proposed what-if site. Clicks while a drawing tool is active are held back in the
+    browser (:func:`ui.mapping.add_draw_control`). Returns True when the proposed site changed.
+    """
+    returned = returned or {}
+    drawing = returned.get("last_active_drawing")
+    new_drawing = bool(drawing) and drawing != state.get(f"{drawing_key}_raw")
+    if new_drawing:
+        state[f"{drawing_key}_raw"] = drawing
+        state[drawing_key] = drawing.get("geometry", drawing)
+    return record_click(state, returned.get("last_clicked"), ignore=new_drawing)
 
 
 # ----- numbers and tables ----------------------------------------------------------------------
