@@ -367,6 +367,18 @@ with tab_map:
                 else:
                     st.markdown(f"- {t('removed')}: {change.facility_id} · {change.name}")
             st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
+        # per-township numbers follow every what-if change (a point-in-polygon query, no re-search)
+        try:
+            township_file = session.get("up_townships")
+            uploaded_townships = saved_upload("townships", township_file) if township_file is not None else None
+            towns = planning.whatif_townships(analysis.choice, uploaded_townships)
+        except Exception as exc:
+            towns = None
+            st.caption(t("This input cannot be used: {message}", message=ss.readable_message(exc)))
+        if towns is not None:
+            st.markdown("**" + t("Elderly within the walk per township") + "**")
+            table = planning.township_whatif_table(analysis.result, result, towns)
+            st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
 
 
 # ----- one proposed district: Q1-Q5 and W1 in seconds -------------------------------------------

@@ -525,3 +525,22 @@ def test_report_downloads_on_the_page():
     assert not at.exception and not at.error, [e.value for e in at.error]
     labels = [button.label for button in at.get("download_button")]
     assert "Report (HTML)" in labels and "Workbook (Excel)" in labels
+
+
+def test_township_numbers_follow_a_what_if():
+    """The per-township table of the map tab: the demo townships, before and after an added site."""
+    import shapely
+
+    from coverage.pipeline import run_circles
+    from ui import planning
+    from ui.state import DataChoice
+
+    choice = DataChoice()
+    towns = planning.whatif_townships(choice, None)
+    assert towns is not None and len(towns) == 4
+    base = run_circles(choice.load())
+    uncovered = base.population.geometry[~base.covered].iloc[0].representative_point()
+    after = base.with_facility_added(shapely.Point(uncovered.x, uncovered.y), {"facility_id": "new"})
+    table = planning.township_whatif_table(base, after, towns)
+    assert (table["covered now (%)"] >= table["covered before (%)"]).all()
+    assert (table["covered now (%)"] > table["covered before (%)"]).any()

@@ -296,3 +296,32 @@ def proposed_sites_table(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     table["lon"] = shapely.get_x(points.to_numpy()).round(6)
     table["lat"] = shapely.get_y(points.to_numpy()).round(6)
     return table.sort_values("rank") if "rank" in table.columns else table
+
+
+def whatif_townships(choice: DataChoice, uploaded: SavedUpload | None) -> gpd.GeoDataFrame | None:
+    """Townships for the per-township what-if table: an uploaded layer, the DEMO ones of the
+    embedded default, else ``None``."""
+    from analysis.checks import DEMO_TOWNSHIPS
+    from analysis.townships import read_townships
+
+    if uploaded is not None:
+        return read_townships(uploaded.path)
+    if choice.is_default:
+        return read_townships(DEMO_TOWNSHIPS)
+    return None
+
+
+def township_whatif_table(base: Any, current: Any, townships: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Elderly within the walk per township, without and with the what-if changes (shares 0-100 %)."""
+    from analysis.township_share import elderly_coverage_by_township
+
+    before = elderly_coverage_by_township(base, townships)
+    after = elderly_coverage_by_township(current, townships)
+    return pd.DataFrame(
+        {
+            "township": before["township"],
+            "elderly_population": before["elderly_population"].round(0),
+            "covered before (%)": (100 * before["covered_share"]).round(1),
+            "covered now (%)": (100 * after["covered_share"]).round(1),
+        }
+    )
