@@ -232,6 +232,11 @@ class CoverageResult:
         return float(self.facilities.attrs.get("max_snap_m", DEFAULT_MAX_SNAP_M))
 
 
+def _in_crs(frame: gpd.GeoDataFrame, graph: WalkGraph) -> gpd.GeoDataFrame:
+    """``frame`` in the graph's CRS, without a transform when it is there already."""
+    return frame if frame.crs is not None and graph.crs.equals(frame.crs) else frame.to_crs(graph.crs)
+
+
 def compute_coverage(
     graph: WalkGraph,
     facilities: gpd.GeoDataFrame,
@@ -270,11 +275,11 @@ def compute_coverage(
         raise ValueError(f"minutes must be positive, got {minutes}")
     speed_mps = resolve_speed(speed)
     limit_m = minutes * 60.0 * max(speed_mps, *SPEED_PRESETS.values())
-    facilities = facilities.to_crs(graph.crs).reset_index(drop=True)
+    facilities = _in_crs(facilities, graph).reset_index(drop=True)
     if "facility_label" not in facilities.columns:
         facilities["facility_label"] = np.arange(len(facilities), dtype=np.int64)
     facilities.attrs["max_snap_m"] = max_snap_m
-    population = population.to_crs(graph.crs).reset_index(drop=True)
+    population = _in_crs(population, graph).reset_index(drop=True)
     facility_snap = snap_points(graph, facilities.geometry.to_numpy(), max_snap_m)
     if population_snap is None:
         population_snap = snap_points(graph, unit_points(population.geometry), max_snap_m)

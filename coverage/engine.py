@@ -159,7 +159,10 @@ def distances_on_edges(
         fac_pos = facilities.offset_m[fac_on][order]
         fac_access = facilities.access_m[fac_on][order]
         fac_label = facility_labels[fac_on][order]
-        shares = np.flatnonzero(np.isin(e, fac_edge))  # positions on an edge with a facility
+        # positions on an edge with a facility (binary search in the few facility edges; np.isin
+        # would sort all positions)
+        slot = np.minimum(np.searchsorted(fac_edge, e), fac_edge.size - 1)
+        shares = np.flatnonzero(fac_edge[slot] == e)
         lo = np.searchsorted(fac_edge, e[shares], side="left")
         hi = np.searchsorted(fac_edge, e[shares], side="right")
         count = hi - lo
