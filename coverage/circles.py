@@ -234,7 +234,7 @@ class CoverageResult:
 
 def _in_crs(frame: gpd.GeoDataFrame, graph: WalkGraph) -> gpd.GeoDataFrame:
     """``frame`` in the graph's CRS, without a transform when it is there already."""
-    return frame if frame.crs is not None and graph.crs.equals(frame.crs) else frame.to_crs(graph.crs)
+    return frame if frame.crs is not None and frame.crs == graph.crs else frame.to_crs(graph.crs)
 
 
 def compute_coverage(
