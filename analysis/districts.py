@@ -49,6 +49,7 @@ from coverage.snapping import snap_points
 from layers.columns import find_column
 from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError, MissingCRSError
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
+from layers.vector import resolve_layer
 
 PathLike = str | Path
 
@@ -136,18 +137,7 @@ def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[
     file = Path(path)
     if not file.is_file():
         raise InputError(f"the {what} file does not exist: check the path", file=file)
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(file)[:, 0]]
-    except (pyogrio.errors.DataSourceError, OSError) as error:
-        raise InputError(f"cannot be read as a {what} layer ({error})", file=file) from None
-    if layer is None:
-        if not layers:
-            raise EmptyLayerError("the file holds no layer", file=file)
-        if len(layers) > 1:
-            raise InputError(f"the file holds several layers ({', '.join(layers)}): pass layer=", file=file)
-        layer = layers[0]
-    elif layer not in layers:
-        raise InputError(f"no such layer; layers are {', '.join(layers)}", file=file, layer=layer)
+    layer = resolve_layer(file, layer, what=what)
     try:
         frame = gpd.read_file(file, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:

@@ -115,7 +115,6 @@ def node_coordinates(graph):
 
 def points_near_streets(graph, n: int, jitter_m: float, rng):
     """Random points on random edges (chance ∝ length), moved by up to ``jitter_m`` in x and y."""
-    import numpy as np
     import shapely
 
     p = graph.edge_length_m / graph.edge_length_m.sum()

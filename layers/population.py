@@ -46,6 +46,7 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
+from layers.vector import resolve_layer
 
 PathLike = str | Path
 
@@ -957,18 +958,7 @@ def _read_vector(
     file: Path, layer: str | None, bounds: tuple[float, float, float, float] | None
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Read one layer of a vector file (optionally only features intersecting lon/lat ``bounds``)."""
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(file)[:, 0]]
-    except pyogrio.errors.DataSourceError as error:
-        raise UnsupportedFileError(f"cannot be read as a vector layer ({error})", file=file) from None
-    if layer is None:
-        if not layers:
-            raise EmptyLayerError("the file holds no layer", file=file)
-        if len(layers) > 1:
-            raise InputError(f"the file holds several layers ({', '.join(layers)}): pass layer=", file=file)
-        layer = layers[0]
-    elif layer not in layers:
-        raise InputError(f"no such layer; layers are {', '.join(layers)}", file=file, layer=layer)
+    layer = resolve_layer(file, layer)
     bbox = None
     if bounds is not None:
         min_x, min_y, max_x, max_y = (float(value) for value in bounds)
