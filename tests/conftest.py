@@ -16,3 +16,24 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path} (needs ../shared/data beside the project)")
     return path
+
+
+# Real Nanjing streets and buildings, read once per test session (tests must not modify them).
+@pytest.fixture(scope="session")
+def nanjing_pbf() -> Path:
+    return shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
+
+
+@pytest.fixture(scope="session")
+def nanjing_graph(nanjing_pbf):
+    from coverage.graph import build_walk_graph
+    from layers.network import read_network
+
+    return build_walk_graph(read_network(nanjing_pbf))
+
+
+@pytest.fixture(scope="session")
+def nanjing_people(nanjing_pbf):
+    from layers.population import read_population
+
+    return read_population(nanjing_pbf, kind="buildings")

@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 
 from coverage.circles import compute_coverage
-from coverage.graph import build_walk_graph
 from coverage.matrix import walking_distance_matrix
-from layers.network import read_network
-from layers.population import read_population
-from tests.conftest import shared_path
 from tests.helpers import graph_of, lines_network, points, population
 
 STREET = [((x, 0.0), (x + 100.0, 0.0)) for x in range(0, 1000, 100)]
@@ -26,10 +22,8 @@ def test_matrix_by_hand():
     assert matrix[1, 0] == 0.0  # 970 m: beyond the limit, not stored
 
 
-def test_matrix_row_minimum_is_the_nearest_facility_on_nanjing():
-    pbf = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-    graph = build_walk_graph(read_network(pbf))
-    people = read_population(pbf, kind="buildings")
+def test_matrix_row_minimum_is_the_nearest_facility_on_nanjing(nanjing_graph, nanjing_people):
+    graph, people = nanjing_graph, nanjing_people
     rng = np.random.default_rng(7)
     sites = people.iloc[rng.choice(len(people), 12, replace=False)].copy()
     sites["geometry"] = sites.geometry.representative_point()

@@ -16,21 +16,6 @@ from tests.conftest import shared_path
 from tests.helpers import reference_distances
 
 
-@pytest.fixture(scope="module")
-def nanjing_pbf():
-    return shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-
-
-@pytest.fixture(scope="module")
-def nanjing_graph(nanjing_pbf):
-    return build_walk_graph(read_network(nanjing_pbf))
-
-
-@pytest.fixture(scope="module")
-def nanjing_people(nanjing_pbf):
-    return read_population(nanjing_pbf, kind="buildings")
-
-
 def _sites_from(people: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
     """n facilities at building centroids chosen at random (the extract has no elderly care)."""
     rng = np.random.default_rng(seed)

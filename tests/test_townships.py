@@ -29,30 +29,13 @@ from analysis.townships import (
 )
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS
 from coverage.circles import compute_coverage
-from coverage.graph import build_walk_graph
 from layers.errors import CoordinateError, FieldError, GeometryError, MissingCRSError
-from layers.network import embedded_network_path, read_network
-from layers.population import read_population
+from layers.network import embedded_network_path
 from tests.conftest import shared_path
 from tests.helpers import METRIC_CRS
 
 JILIN = load_rule_set("jilin-2023")
 QINHUAI = "320104"
-
-
-@pytest.fixture(scope="module")
-def nanjing_pbf():
-    return shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-
-
-@pytest.fixture(scope="module")
-def nanjing_graph(nanjing_pbf):
-    return build_walk_graph(read_network(nanjing_pbf))
-
-
-@pytest.fixture(scope="module")
-def nanjing_people(nanjing_pbf):
-    return read_population(nanjing_pbf, kind="buildings")
 
 
 @pytest.fixture(scope="module")
