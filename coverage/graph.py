@@ -13,6 +13,7 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from coverage.segment_grid import SegmentGrid
 from coverage.settings import MIN_EDGE_LENGTH_M
 from layers.network import StreetNetwork
 from layers.projection import local_metric_crs
@@ -97,6 +98,11 @@ class WalkGraph:
         """Spatial index of the edge lines, for snapping points to the nearest street."""
         # small nodes make nearest-edge queries ~2x faster on street networks (benchmarks/)
         return shapely.STRtree(self.edge_geometry, node_capacity=4)
+
+    @cached_property
+    def segment_grid(self) -> SegmentGrid:
+        """Street pieces filed by grid cell: the index :func:`coverage.snapping.snap_points` uses."""
+        return SegmentGrid.from_lines(self.edge_geometry)
 
     @cached_property
     def component_sizes(self) -> np.ndarray:

@@ -67,6 +67,24 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> Snap
     SnappedPoints
     """
     points = np.asarray(points, dtype=object)
+    # missing or empty points keep NaN coordinates: the search leaves them off-network
+    x = np.full(points.size, np.nan)
+    y = np.full(points.size, np.nan)
+    valid = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    x[valid] = shapely.get_x(points[valid])
+    y[valid] = shapely.get_y(points[valid])
+    found = graph.segment_grid.nearest(x, y, max_snap_m)
+    edge, along = graph.segment_grid.locate(found)
+    hit = edge >= 0
+    offset_m = np.full(edge.size, np.nan)
+    offset_m[hit] = np.clip(along[hit], 0.0, graph.edge_length_m[edge[hit]])
+    access_m = np.where(hit, found.distance_m, np.nan)
+    return SnappedPoints(edge, offset_m, access_m)
+
+
+def snap_points_strtree(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> SnappedPoints:
+    """The same as :func:`snap_points` through GEOS's STRtree (reference for tests and benchmarks)."""
+    points = np.asarray(points, dtype=object)
     n = points.size
     edge = np.full(n, -1, dtype=np.int64)
     offset_m = np.full(n, np.nan)

@@ -1,0 +1,195 @@
+"""Exact nearest-street queries for many points at once: street pieces binned in a uniform grid.
+
+GEOS's ``STRtree.query_nearest`` answers one point at a time through a tree of whole edge lines;
+for 10⁵ population points on a city graph that dominated the whole 15-minute query
+(``benchmarks/``). Here every edge is cut into short straight pieces, each piece is filed under
+the grid cell of its midpoint (pieces are stored cell by cell, so a cell's pieces are contiguous
+in memory), and all points are answered in one compiled pass
+(:func:`coverage.kernels.nearest_piece_kernel`), ring of cells by ring of cells around each point:
+
+* ring 0 is the point's own cell, ring ``r`` the cells at Chebyshev distance ``r`` around it;
+* a piece reaches at most ``slack_m`` (half the longest piece) from its midpoint, so after ring
+  ``r`` every piece not yet looked at is at least ``r × cell + (distance from the point to its own
+  cell's border) − slack_m`` away. A point whose best piece is closer than that is finished: the
+  answer is exact, not an approximation;
+* a point is also finished (off-network) once that bound passes the snapping limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from coverage.kernels import nearest_piece_kernel, tile_order_kernel
+
+#: Bounds of the automatic cell size (metres).
+MIN_CELL_M: float = 20.0
+MAX_CELL_M: float = 200.0
+#: Pieces are at most this share of a cell long (shorter pieces: less slack, more pieces).
+PIECE_SHARE: float = 0.5
+#: Points are searched tile by tile, a tile being this many cells square.
+TILE_CELLS: int = 4
+#: The grid never has more cells than this (the cell size grows instead); 4 bytes each.
+MAX_CELLS: int = 40_000_000
+
+
+@dataclass(frozen=True)
+class NearestPieces:
+    """For each query point: the nearest street piece and where on it (``piece == -1``: none found)."""
+
+    piece: np.ndarray
+    t: np.ndarray
+    distance_m: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentGrid:
+    """Straight street pieces filed by the grid cell of their midpoint, stored cell by cell.
+
+    Attributes
+    ----------
+    piece_xy : ndarray of float64, shape (n, 5)
+        Per piece: start x, start y, vector x, vector y (metres, the graph's CRS) and
+        ``1 / length²`` (0 for zero-length pieces). Rows are ordered by cell.
+    edge : ndarray of int32/int64
+        Edge of the walking graph each piece belongs to.
+    start_m : ndarray of float64
+        Metres along that edge (from its ``u`` end) where the piece starts.
+    origin_x, origin_y : float
+        Lower-left corner of cell (0, 0), metres.
+    cell_m : float
+        Side of a cell, metres.
+    slack_m : float
+        Farthest any piece reaches from its midpoint (half the longest piece), metres.
+    nx, ny : int
+        Number of cell columns and rows.
+    cell_start : ndarray of int32/int64
+        The pieces of cell ``c = ix * ny + iy`` are rows ``cell_start[c]:cell_start[c + 1]``.
+    """
+
+    piece_xy: np.ndarray
+    edge: np.ndarray
+    start_m: np.ndarray
+    origin_x: float
+    origin_y: float
+    cell_m: float
+    slack_m: float
+    nx: int
+    ny: int
+    cell_start: np.ndarray
+
+    @property
+    def n_pieces(self) -> int:
+        """Number of straight pieces."""
+        return int(self.edge.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays, bytes."""
+        return sum(a.nbytes for a in (self.piece_xy, self.edge, self.start_m, self.cell_start))
+
+    # ----- building ---------------------------------------------------------------------------
+    @classmethod
+    def from_lines(cls, lines: np.ndarray, cell_m: float | None = None) -> SegmentGrid:
+        """Cut LineStrings (metric CRS) into pieces and file them by cell.
+
+        Parameters
+        ----------
+        lines : ndarray of shapely LineString
+            The graph's edge geometries; a piece with ``edge == i`` is part of ``lines[i]``.
+        cell_m : float, optional
+            Cell side in metres. By default the median straight-segment length (about one
+            segment per cell along a street; measured best in ``benchmarks/``), kept within
+            [:data:`MIN_CELL_M`, :data:`MAX_CELL_M`] (grown if the grid would exceed
+            :data:`MAX_CELLS`). Pieces are at most :data:`PIECE_SHARE` of a cell long.
+        """
+        coords, owner = shapely.get_coordinates(lines, return_index=True)
+        same = owner[1:] == owner[:-1]
+        sx0, sy0 = coords[:-1, 0][same], coords[:-1, 1][same]
+        sx1, sy1 = coords[1:, 0][same], coords[1:, 1][same]
+        seg_edge = owner[:-1][same].astype(np.int64)
+        seg_len = np.hypot(sx1 - sx0, sy1 - sy0)
+        # metres along the edge where each segment starts: running sum, restarted per edge
+        running = np.cumsum(seg_len)
+        first_of_edge = np.ones(seg_len.size, dtype=bool)
+        first_of_edge[1:] = seg_edge[1:] != seg_edge[:-1]
+        base = np.maximum.accumulate(np.where(first_of_edge, running - seg_len, 0.0))
+        seg_start = running - seg_len - base
+
+        if coords.size == 0:
+            extent = (0.0, 0.0, 1.0, 1.0)
+        else:
+            extent = (coords[:, 0].min(), coords[:, 1].min(), coords[:, 0].max(), coords[:, 1].max())
+        if cell_m is None:
+            typical = float(np.median(seg_len[seg_len > 0])) if (seg_len > 0).any() else MAX_CELL_M
+            cell_m = float(np.clip(typical, MIN_CELL_M, MAX_CELL_M))
+        width, height = extent[2] - extent[0], extent[3] - extent[1]
+        while (np.floor(width / cell_m) + 1) * (np.floor(height / cell_m) + 1) > MAX_CELLS:
+            cell_m *= 1.5
+
+        # cut segments into equal pieces no longer than PIECE_SHARE of a cell
+        n_cut = np.maximum(np.ceil(seg_len / (PIECE_SHARE * cell_m)), 1).astype(np.int64)
+        seg_of_piece = np.repeat(np.arange(seg_len.size), n_cut)
+        k = np.arange(seg_of_piece.size) - np.repeat(np.cumsum(n_cut) - n_cut, n_cut)
+        share = 1.0 / n_cut[seg_of_piece]
+        f0 = k * share
+        ddx, ddy = (sx1 - sx0)[seg_of_piece], (sy1 - sy0)[seg_of_piece]
+        x0 = sx0[seg_of_piece] + f0 * ddx
+        y0 = sy0[seg_of_piece] + f0 * ddy
+        dx, dy = share * ddx, share * ddy
+        length = share * seg_len[seg_of_piece]
+        len2 = dx * dx + dy * dy
+        inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
+
+        origin_x, origin_y = float(extent[0]), float(extent[1])
+        nx = int(np.floor(width / cell_m)) + 1
+        ny = int(np.floor(height / cell_m)) + 1
+        ix = np.clip(np.floor((x0 + 0.5 * dx - origin_x) / cell_m).astype(np.int64), 0, nx - 1)
+        iy = np.clip(np.floor((y0 + 0.5 * dy - origin_y) / cell_m).astype(np.int64), 0, ny - 1)
+        cell = ix * ny + iy
+        order = np.argsort(cell, kind="stable")
+        n_cells = nx * ny
+        index_type = np.int32 if order.size < np.iinfo(np.int32).max else np.int64
+        cell_start = np.zeros(n_cells + 1, dtype=index_type)
+        np.cumsum(np.bincount(cell, minlength=n_cells), out=cell_start[1:])
+        piece_xy = np.ascontiguousarray(np.column_stack([x0, y0, dx, dy, inv_len2])[order])
+        return cls(
+            piece_xy=piece_xy,
+            edge=seg_edge[seg_of_piece][order].astype(index_type),
+            start_m=(seg_start[seg_of_piece] + f0 * seg_len[seg_of_piece])[order],
+            origin_x=origin_x, origin_y=origin_y, cell_m=float(cell_m),
+            slack_m=float(0.5 * length.max()) if length.size else 0.0,
+            nx=nx, ny=ny, cell_start=cell_start,
+        )
+
+    # ----- querying ---------------------------------------------------------------------------
+    def nearest(self, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> NearestPieces:
+        """Nearest piece to each point (x, y in metres, float64), exact.
+
+        Points with no piece within ``max_distance_m`` (or with NaN coordinates) get ``piece == -1``.
+        """
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache
+        tiles_x = -(-self.nx // TILE_CELLS)
+        tiles_y = -(-self.ny // TILE_CELLS)
+        order = tile_order_kernel()(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
+        piece, t, distance = nearest_piece_kernel()(
+            x, y, order,
+            self.piece_xy, self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
+            self.cell_start, float(max_distance_m),
+        )
+        return NearestPieces(piece=piece, t=t, distance_m=distance)
+
+    def locate(self, found: NearestPieces) -> tuple[np.ndarray, np.ndarray]:
+        """Edge and metres along it (from its ``u`` end) of found pieces (``-1``/NaN where none)."""
+        hit = found.piece >= 0
+        piece = found.piece[hit]
+        edge = np.full(found.piece.size, -1, dtype=np.int64)
+        along = np.full(found.piece.size, np.nan)
+        edge[hit] = self.edge[piece]
+        length = np.hypot(self.piece_xy[piece, 2], self.piece_xy[piece, 3])
+        along[hit] = self.start_m[piece] + found.t[hit] * length
+        return edge, along
