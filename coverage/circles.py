@@ -33,9 +33,10 @@ def unit_points(geometry: gpd.GeoSeries) -> np.ndarray:
     """One point per unit: the point itself, or a point inside a polygon (metric CRS)."""
     geoms = geometry.to_numpy()
     is_point = shapely.get_type_id(geoms) == 0
+    if is_point.all():
+        return geoms
     out = geoms.copy()
-    if (~is_point).any():
-        out[~is_point] = shapely.point_on_surface(geoms[~is_point])
+    out[~is_point] = shapely.point_on_surface(geoms[~is_point])
     return out
 
 
@@ -51,7 +52,8 @@ def population_distances(
     Distances beyond the search limit are ``inf``: past it the stored node distances are not exact.
     """
     distance, nearest = distances_on_edges(
-        graph, population_snap.edge, population_snap.offset_m, nodes, facility_snap, labels
+        graph, population_snap.edge, population_snap.offset_m, nodes, facility_snap, labels,
+        order=population_snap.edge_order,
     )
     distance = distance + np.nan_to_num(population_snap.access_m, nan=np.inf)
     beyond = ~(distance <= nodes.limit_m)
@@ -237,6 +239,14 @@ def _in_crs(frame: gpd.GeoDataFrame, graph: WalkGraph) -> gpd.GeoDataFrame:
     return frame if frame.crs is not None and frame.crs == graph.crs else frame.to_crs(graph.crs)
 
 
+def _numbered(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with rows numbered 0..n-1 (copied only when they are not: the result is read-only)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
+
+
 def compute_coverage(
     graph: WalkGraph,
     facilities: gpd.GeoDataFrame,
@@ -275,16 +285,19 @@ def compute_coverage(
         raise ValueError(f"minutes must be positive, got {minutes}")
     speed_mps = resolve_speed(speed)
     limit_m = minutes * 60.0 * max(speed_mps, *SPEED_PRESETS.values())
-    facilities = _in_crs(facilities, graph).reset_index(drop=True)
+    facilities = _numbered(_in_crs(facilities, graph))
     if "facility_label" not in facilities.columns:
-        facilities["facility_label"] = np.arange(len(facilities), dtype=np.int64)
+        facilities = facilities.assign(facility_label=np.arange(len(facilities), dtype=np.int64))
+    else:
+        facilities = facilities.copy(deep=False)  # attrs below must not reach the caller's frame
     facilities.attrs["max_snap_m"] = max_snap_m
-    population = _in_crs(population, graph).reset_index(drop=True)
+    population = _numbered(_in_crs(population, graph))
     facility_snap = snap_points(graph, facilities.geometry.to_numpy(), max_snap_m)
+    labels = facilities["facility_label"].to_numpy(dtype=np.int64)
+    seeds = facility_seeds(graph, facility_snap, labels)
     if population_snap is None:
         population_snap = snap_points(graph, unit_points(population.geometry), max_snap_m)
-    labels = facilities["facility_label"].to_numpy(dtype=np.int64)
-    nodes = multi_source_distances(graph, facility_seeds(graph, facility_snap, labels), limit_m)
+    nodes = multi_source_distances(graph, seeds, limit_m)
     distance, nearest = population_distances(graph, population_snap, nodes, facility_snap, labels)
     return CoverageResult(
         graph=graph,

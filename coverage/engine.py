@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from coverage.graph import WalkGraph
+from coverage.kernels import edge_position_kernel, seed_label_kernel
 from coverage.settings import MIN_EDGE_LENGTH_M
 
 #: Smallest seed offset (metres): a seed edge of length 0 could be dropped as "no edge" by scipy.
@@ -101,12 +102,8 @@ def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> No
             min_only=True,
             return_predecessors=True,
         )
-    distance = distance[:n]
-    source = source[:n]
-    facility = np.full(n, -1, dtype=np.int64)
-    reached = np.flatnonzero(np.isfinite(distance))
-    facility[reached] = seeds.label[source[reached] - n]
-    return NodeDistances(distance, facility, float(limit_m))
+    facility = seed_label_kernel()(source, n, np.ascontiguousarray(seeds.label, dtype=np.int64))
+    return NodeDistances(distance[:n], facility, float(limit_m))
 
 
 def distances_on_edges(
@@ -116,6 +113,7 @@ def distances_on_edges(
     nodes: NodeDistances,
     facilities: SnappedPoints,
     facility_labels: np.ndarray,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Walking distance from the nearest facility to positions on edges (metres, and its label).
 
@@ -133,55 +131,34 @@ def distances_on_edges(
         Result of :func:`multi_source_distances` for the same facilities.
     facilities, facility_labels :
         The facilities' joining points and labels (for the same-edge shortcut).
+    order : ndarray of int64, optional
+        Order to visit the positions in (e.g. :attr:`SnappedPoints.edge_order`); only speed
+        depends on it.
 
     Returns
     -------
     distance_m, facility : ndarray, ndarray
     """
-    n = edge.size
-    distance = np.full(n, np.inf)
-    label = np.full(n, -1, dtype=np.int64)
-    on = edge >= 0
-    e = edge[on]
-    pos = position_m[on]
-    u, v = graph.edge_u[e], graph.edge_v[e]
-    via_u = nodes.distance_m[u] + pos
-    via_v = nodes.distance_m[v] + (graph.edge_length_m[e] - pos)
-    best = np.minimum(via_u, via_v)
-    best_label = np.where(via_u <= via_v, nodes.facility[u], nodes.facility[v])
-
-    # Facilities on the same edge: walk straight along it.
-    fac_on = facilities.on_network
-    if fac_on.any():
-        fac_edge = facilities.edge[fac_on]
-        order = np.argsort(fac_edge, kind="stable")
-        fac_edge = fac_edge[order]
-        fac_pos = facilities.offset_m[fac_on][order]
-        fac_access = facilities.access_m[fac_on][order]
-        fac_label = facility_labels[fac_on][order]
-        # positions on an edge with a facility (binary search in the few facility edges; np.isin
-        # would sort all positions)
-        slot = np.minimum(np.searchsorted(fac_edge, e), fac_edge.size - 1)
-        shares = np.flatnonzero(fac_edge[slot] == e)
-        lo = np.searchsorted(fac_edge, e[shares], side="left")
-        hi = np.searchsorted(fac_edge, e[shares], side="right")
-        count = hi - lo
-        if count.any():
-            target = np.repeat(shares, count)
-            which = np.repeat(lo - np.cumsum(np.concatenate([[0], count[:-1]])), count) + np.arange(count.sum())
-            direct = fac_access[which] + np.abs(pos[target] - fac_pos[which])
-            order_d = np.lexsort((direct, target))
-            first = np.ones(order_d.size, dtype=bool)
-            first[1:] = target[order_d][1:] != target[order_d][:-1]
-            pick = order_d[first]
-            t, d = target[pick], direct[pick]
-            better = d < best[t]
-            best[t[better]] = d[better]
-            best_label[t[better]] = fac_label[which[pick]][better]
-    best_label[~np.isfinite(best)] = -1
-    distance[on] = best
-    label[on] = best_label
-    return distance, label
+    edge = np.ascontiguousarray(edge, dtype=np.int64)
+    visit = np.arange(edge.size) if order is None else np.ascontiguousarray(order, dtype=np.int64)
+    if visit.size != edge.size:  # the kernel does not check bounds
+        raise ValueError(f"order has {visit.size} entries for {edge.size} positions")
+    on = facilities.on_network
+    by_edge = np.argsort(facilities.edge[on], kind="stable")
+    return edge_position_kernel()(
+        visit,
+        edge,
+        np.ascontiguousarray(position_m, dtype=np.float64),
+        graph.edge_u,
+        graph.edge_v,
+        graph.edge_length_m,
+        nodes.distance_m,
+        nodes.facility,
+        facilities.edge[on][by_edge],
+        facilities.offset_m[on][by_edge],
+        facilities.access_m[on][by_edge],
+        np.asarray(facility_labels, dtype=np.int64)[on][by_edge],
+    )
 
 
 def single_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> np.ndarray:

@@ -7,10 +7,25 @@ imports numba in a way that keeps it from mistaking this package for coverage.py
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from functools import cache, wraps
 from typing import Callable
 
 import numpy as np
+
+#: Held while a parallel kernel runs: numba's fallback "workqueue" threading layer (used when
+#: neither OpenMP nor TBB is found) must not run two parallel kernels at once (Streamlit serves
+#: sessions from threads). Kernels are milliseconds long, so waiting is cheap.
+PARALLEL_LOCK = threading.Lock()
+
+
+def _one_at_a_time(kernel: Callable) -> Callable:
+    @wraps(kernel)
+    def run(*args):
+        with PARALLEL_LOCK:
+            return kernel(*args)
+
+    return run
 
 
 def _numba():
@@ -25,26 +40,30 @@ def _numba():
 def nearest_piece_kernel() -> Callable:
     """Compile the exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
 
-    ``kernel(px, py, order, piece_xy, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d)``
-    visits the points in ``order`` (see :func:`tile_order_kernel`) and returns ``(piece, t, distance)`` per point: the nearest piece row (``-1`` if none within
-    ``max_d`` metres), the position 0-1 of the nearest point along it, and the distance in metres
-    (``inf`` if none). Ties go to the lowest piece row, so the answer does not depend on threads.
+    ``kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_length_m, origin_x, origin_y,
+    cell_m, slack_m, nx, ny, cell_start, max_d)`` visits the points in ``order`` (see
+    :func:`tile_order_kernel`) and returns ``(piece, edge, along_m, distance_m)`` per point: the
+    nearest piece row and its edge (``-1`` if nothing within ``max_d`` metres), the metres along
+    that edge to the nearest point (within ``[0, edge_length_m]``; NaN if none) and the straight
+    distance to it in metres (NaN if none).
 
     The cells are searched ring by ring around the point's cell (ring ``r`` = the cells at
     Chebyshev distance ``r``). A piece is filed under its midpoint's cell and reaches at most
     ``slack_m`` from it, so after ring ``r`` the unseen pieces are at least
     ``r × cell_m + (distance to the own cell's border) − slack_m`` away; the search stops when the
     best piece is that close (exact), or when that bound passes ``max_d`` (nothing within the
-    limit). Cells that cannot hold anything closer than the best so far are skipped.
+    limit). Cells that cannot hold anything closer than the best so far are skipped. Ties go to
+    the first piece found; the visiting order does not depend on the number of threads.
     """
     numba = _numba()
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def kernel(px, py, order, piece_xy, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+    @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
+    def kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
         n = px.size
         out_piece = np.full(n, -1, dtype=np.int64)
-        out_t = np.zeros(n)
-        out_d = np.full(n, np.inf)
+        out_edge = np.full(n, -1, dtype=np.int64)
+        out_along = np.full(n, np.nan)
+        out_d = np.full(n, np.nan)
         max_rings = int(np.ceil((max_d + slack_m) / cell_m)) + 1
         grid_x1 = origin_x + nx * cell_m
         grid_y1 = origin_y + ny * cell_m
@@ -75,17 +94,15 @@ def nearest_piece_kernel() -> Callable:
                     if cx < 0 or cx >= nx:
                         continue
                     step = 1 if (di == -ring or di == ring) else max(2 * ring, 1)
+                    left = origin_x + cx * cell_m
                     for dj in range(-ring, ring + 1, step):
                         cy = iy + dj
                         if cy < 0 or cy >= ny:
                             continue
                         # skip a cell whose pieces cannot beat the best so far
-                        left = origin_x + cx * cell_m
                         low = origin_y + cy * cell_m
-                        ex = max(left - x, x - (left + cell_m), 0.0) - slack_m
-                        ey = max(low - y, y - (low + cell_m), 0.0) - slack_m
-                        ex = max(ex, 0.0)
-                        ey = max(ey, 0.0)
+                        ex = max(max(left - x, x - (left + cell_m), 0.0) - slack_m, 0.0)
+                        ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
                         if ex * ex + ey * ey > best:
                             continue
                         cell = cx * ny + cy
@@ -102,7 +119,7 @@ def nearest_piece_kernel() -> Callable:
                             qx = rx - t * vx
                             qy = ry - t * vy
                             d2 = qx * qx + qy * qy
-                            if d2 < best or (d2 == best and k < best_piece):
+                            if d2 < best:
                                 best = d2
                                 best_piece = k
                                 best_t = t
@@ -110,12 +127,15 @@ def nearest_piece_kernel() -> Callable:
                 if bound > max_d or (bound > 0.0 and best <= bound * bound):
                     break
             if best <= max_d2:
+                e = piece_edge[best_piece]
+                length = np.sqrt(piece_xy[best_piece, 2] ** 2 + piece_xy[best_piece, 3] ** 2)
                 out_piece[i] = best_piece
-                out_t[i] = best_t
+                out_edge[i] = e
+                out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
                 out_d[i] = np.sqrt(best)
-        return out_piece, out_t, out_d
+        return out_piece, out_edge, out_along, out_d
 
-    return kernel
+    return _one_at_a_time(kernel)
 
 
 @cache
@@ -159,3 +179,72 @@ def tile_order_kernel() -> Callable:
         return order
 
     return kernel
+
+
+@cache
+def edge_position_kernel() -> Callable:
+    """Compile the walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
+
+    ``kernel(order, edge, pos, edge_u, edge_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access,
+    fac_label)`` returns ``(distance, label)`` (positions visited in ``order``): through either end of the edge, or straight along it
+    from a facility on the same edge (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end,
+    then the first facility; ``inf`` and ``-1`` where nothing is reached.
+    """
+    numba = _numba()
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def kernel(order, edge, pos, edge_u, edge_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access, fac_label):
+        n = edge.size
+        m = fac_edge.size
+        out_d = np.full(n, np.inf)
+        out_l = np.full(n, -1, dtype=np.int64)
+        for j in numba.prange(n):
+            i = order[j]
+            e = edge[i]
+            if e < 0:
+                continue
+            p = pos[i]
+            u = edge_u[e]
+            v = edge_v[e]
+            via_u = node_dist[u] + p
+            via_v = node_dist[v] + (edge_len[e] - p)
+            if via_u <= via_v:
+                best = via_u
+                label = node_fac[u]
+            else:
+                best = via_v
+                label = node_fac[v]
+            k = np.searchsorted(fac_edge, e)
+            while k < m and fac_edge[k] == e:
+                direct = fac_access[k] + abs(p - fac_pos[k])
+                if direct < best:
+                    best = direct
+                    label = fac_label[k]
+                k += 1
+            if np.isfinite(best):
+                out_d[i] = best
+                out_l[i] = label
+        return out_d, out_l
+
+    return _one_at_a_time(kernel)
+
+
+@cache
+def seed_label_kernel() -> Callable:
+    """Compile ``kernel(source, n, seed_label) -> facility``: label of each node's seed, ``-1`` if none.
+
+    ``source`` is scipy's per-node source index (virtual seed nodes are ``n + seed``; negative
+    where unreached).
+    """
+    numba = _numba()
+
+    @numba.njit(parallel=True, cache=True, nogil=True)
+    def kernel(source, n, seed_label):
+        out = np.full(n, -1, dtype=np.int64)
+        for i in numba.prange(n):
+            s = source[i]
+            if s >= n:
+                out[i] = seed_label[s - n]
+        return out
+
+    return _one_at_a_time(kernel)

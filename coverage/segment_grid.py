@@ -37,10 +37,23 @@ MAX_CELLS: int = 40_000_000
 
 @dataclass(frozen=True)
 class NearestPieces:
-    """For each query point: the nearest street piece and where on it (``piece == -1``: none found)."""
+    """For each query point, where the nearest street is (``edge == -1``: none within the limit).
+
+    Attributes
+    ----------
+    piece : ndarray of int64
+        Row of the nearest piece in the grid.
+    edge : ndarray of int64
+        Edge of the walking graph it belongs to.
+    along_m : ndarray of float64
+        Metres along that edge (from its ``u`` end) to the nearest point; NaN where none.
+    distance_m : ndarray of float64
+        Straight metres from the point to it; NaN where none.
+    """
 
     piece: np.ndarray
-    t: np.ndarray
+    edge: np.ndarray
+    along_m: np.ndarray
     distance_m: np.ndarray
 
 
@@ -165,10 +178,23 @@ class SegmentGrid:
         )
 
     # ----- querying ---------------------------------------------------------------------------
-    def nearest(self, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> NearestPieces:
-        """Nearest piece to each point (x, y in metres, float64), exact.
+    def nearest(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        max_distance_m: float,
+        edge_length_m: np.ndarray,
+    ) -> NearestPieces:
+        """Nearest street to each point (x, y in metres), exact.
 
-        Points with no piece within ``max_distance_m`` (or with NaN coordinates) get ``piece == -1``.
+        Parameters
+        ----------
+        x, y : ndarray of float64
+            Point coordinates in the grid's CRS; NaN for missing points.
+        max_distance_m : float
+            Points with no street within this many metres get ``edge == -1``.
+        edge_length_m : ndarray of float64
+            Length of every edge of the graph (positions along an edge are kept within it).
         """
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
@@ -176,20 +202,9 @@ class SegmentGrid:
         tiles_x = -(-self.nx // TILE_CELLS)
         tiles_y = -(-self.ny // TILE_CELLS)
         order = tile_order_kernel()(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
-        piece, t, distance = nearest_piece_kernel()(
-            x, y, order,
-            self.piece_xy, self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
+        piece, edge, along, distance = nearest_piece_kernel()(
+            x, y, order, self.piece_xy, self.edge, self.start_m, np.asarray(edge_length_m, dtype=np.float64),
+            self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
             self.cell_start, float(max_distance_m),
         )
-        return NearestPieces(piece=piece, t=t, distance_m=distance)
-
-    def locate(self, found: NearestPieces) -> tuple[np.ndarray, np.ndarray]:
-        """Edge and metres along it (from its ``u`` end) of found pieces (``-1``/NaN where none)."""
-        hit = found.piece >= 0
-        piece = found.piece[hit]
-        edge = np.full(found.piece.size, -1, dtype=np.int64)
-        along = np.full(found.piece.size, np.nan)
-        edge[hit] = self.edge[piece]
-        length = np.hypot(self.piece_xy[piece, 2], self.piece_xy[piece, 3])
-        along[hit] = self.start_m[piece] + found.t[hit] * length
-        return edge, along
+        return NearestPieces(piece=piece, edge=edge, along_m=along, distance_m=distance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -36,6 +37,12 @@ class SnappedPoints:
     def __len__(self) -> int:
         return int(self.edge.size)
 
+    @cached_property
+    def edge_order(self) -> np.ndarray:
+        """The points sorted by edge: visiting them in this order reads the graph's arrays in
+        sequence (3-4× faster than input order on 10⁵ scattered points; ``benchmarks/``)."""
+        return np.argsort(self.edge)
+
     def subset(self, mask: np.ndarray) -> SnappedPoints:
         """Return the snapped points selected by a boolean mask or an index array."""
         return SnappedPoints(self.edge[mask], self.offset_m[mask], self.access_m[mask])
@@ -50,15 +57,22 @@ class SnappedPoints:
         )
 
 
-def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> SnappedPoints:
+def snap_points(
+    graph: WalkGraph,
+    points: np.ndarray,
+    max_snap_m: float,
+) -> SnappedPoints:
     """Snap points (shapely Points in ``graph.crs``) to the nearest point of the nearest edge.
+
+    Exact (:class:`coverage.segment_grid.SegmentGrid`): the same answer as GEOS's STRtree
+    (:func:`snap_points_strtree`), about 40× faster on 10⁵ points (``benchmarks/``).
 
     Parameters
     ----------
     graph : WalkGraph
         The walking graph.
     points : ndarray of shapely Point
-        Points in the graph's metric CRS.
+        Points in the graph's metric CRS; missing or empty points are left off-network.
     max_snap_m : float
         Points farther than this many metres from every edge are left off-network (``edge == -1``).
 
@@ -67,19 +81,13 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> Snap
     SnappedPoints
     """
     points = np.asarray(points, dtype=object)
-    # missing or empty points keep NaN coordinates: the search leaves them off-network
     x = np.full(points.size, np.nan)
     y = np.full(points.size, np.nan)
     valid = ~(shapely.is_missing(points) | shapely.is_empty(points))
     x[valid] = shapely.get_x(points[valid])
     y[valid] = shapely.get_y(points[valid])
-    found = graph.segment_grid.nearest(x, y, max_snap_m)
-    edge, along = graph.segment_grid.locate(found)
-    hit = edge >= 0
-    offset_m = np.full(edge.size, np.nan)
-    offset_m[hit] = np.clip(along[hit], 0.0, graph.edge_length_m[edge[hit]])
-    access_m = np.where(hit, found.distance_m, np.nan)
-    return SnappedPoints(edge, offset_m, access_m)
+    found = graph.segment_grid.nearest(x, y, max_snap_m, graph.edge_length_m)
+    return SnappedPoints(found.edge, found.along_m, found.distance_m)
 
 
 def snap_points_strtree(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> SnappedPoints:

@@ -88,7 +88,7 @@ def test_any_cell_size_gives_the_same_answer():
     answers = []
     for cell_m in (1.0, 7.0, 50.0, 1000.0):
         grid = SegmentGrid.from_lines(graph.edge_geometry, cell_m)
-        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0).distance_m)
+        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0, graph.edge_length_m).distance_m)
     for other in answers[1:]:
         np.testing.assert_allclose(other, answers[0], rtol=0, atol=1e-9)
 
@@ -120,10 +120,10 @@ def test_threads_do_not_change_the_answer(nanjing_graph):
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0)
+        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_length_m)
     finally:
         numba.set_num_threads(before)
-    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0)
+    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_length_m)
     np.testing.assert_array_equal(one.piece, many.piece)
     np.testing.assert_array_equal(one.distance_m, many.distance_m)
 
