@@ -53,7 +53,7 @@ def population_distances(
     """
     distance, nearest = distances_on_edges(
         graph, population_snap.edge, population_snap.offset_m, nodes, facility_snap, labels,
-        order=population_snap.edge_order,
+        order=population_snap.edge_order, ends=population_snap.edge_ends(graph),
     )
     distance = distance + np.nan_to_num(population_snap.access_m, nan=np.inf)
     beyond = ~(distance <= nodes.limit_m)

@@ -106,6 +106,12 @@ def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> No
     return NodeDistances(distance[:n], facility, float(limit_m))
 
 
+def graph_edge_ends(graph: WalkGraph, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """End nodes ``u``, ``v`` and length (metres) of each listed edge (``0, 0, 0`` for ``-1``)."""
+    e = np.maximum(edge, 0)
+    return graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]
+
+
 def distances_on_edges(
     graph: WalkGraph,
     edge: np.ndarray,
@@ -114,6 +120,7 @@ def distances_on_edges(
     facilities: SnappedPoints,
     facility_labels: np.ndarray,
     order: np.ndarray | None = None,
+    ends: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Walking distance from the nearest facility to positions on edges (metres, and its label).
 
@@ -134,6 +141,9 @@ def distances_on_edges(
     order : ndarray of int64, optional
         Order to visit the positions in (e.g. :attr:`SnappedPoints.edge_order`); only speed
         depends on it.
+    ends : (u, v, length_m), optional
+        End nodes and length of each position's edge, if already at hand
+        (:meth:`SnappedPoints.edge_ends`); gathered from the graph otherwise.
 
     Returns
     -------
@@ -143,15 +153,16 @@ def distances_on_edges(
     visit = np.arange(edge.size) if order is None else np.ascontiguousarray(order, dtype=np.int64)
     if visit.size != edge.size:  # the kernel does not check bounds
         raise ValueError(f"order has {visit.size} entries for {edge.size} positions")
+    end_u, end_v, length_m = graph_edge_ends(graph, edge) if ends is None else ends
     on = facilities.on_network
     by_edge = np.argsort(facilities.edge[on], kind="stable")
     return edge_position_kernel()(
         visit,
         edge,
         np.ascontiguousarray(position_m, dtype=np.float64),
-        graph.edge_u,
-        graph.edge_v,
-        graph.edge_length_m,
+        end_u,
+        end_v,
+        length_m,
         nodes.distance_m,
         nodes.facility,
         facilities.edge[on][by_edge],

@@ -59,6 +59,7 @@ def nearest_piece_kernel() -> Callable:
 
     @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
     def kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+        blocks_y = (ny + 3) // 4
         n = px.size
         out_piece = np.full(n, -1, dtype=np.int64)
         out_edge = np.full(n, -1, dtype=np.int64)
@@ -105,7 +106,8 @@ def nearest_piece_kernel() -> Callable:
                         ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
                         if ex * ex + ey * ey > best:
                             continue
-                        cell = cx * ny + cy
+                        # cells are numbered block by block (4 × 4), see SegmentGrid
+                        cell = ((cx >> 2) * blocks_y + (cy >> 2)) * 16 + (cx & 3) * 4 + (cy & 3)
                         for k in range(cell_start[cell], cell_start[cell + 1]):
                             rx = x - piece_xy[k, 0]
                             ry = y - piece_xy[k, 1]
@@ -185,15 +187,17 @@ def tile_order_kernel() -> Callable:
 def edge_position_kernel() -> Callable:
     """Compile the walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
 
-    ``kernel(order, edge, pos, edge_u, edge_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access,
-    fac_label)`` returns ``(distance, label)`` (positions visited in ``order``): through either end of the edge, or straight along it
-    from a facility on the same edge (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end,
-    then the first facility; ``inf`` and ``-1`` where nothing is reached.
+    ``kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_fac, fac_edge, fac_pos,
+    fac_access, fac_label)`` returns ``(distance, label)`` for positions on edges (``end_u``,
+    ``end_v``, ``edge_len``: the ends and length of each position's edge), visited in ``order``:
+    through either end of the edge, or straight along it from a facility on the same edge
+    (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end, then the first facility; ``inf``
+    and ``-1`` where nothing is reached.
     """
     numba = _numba()
 
     @numba.njit(parallel=True, cache=True, nogil=True)
-    def kernel(order, edge, pos, edge_u, edge_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access, fac_label):
+    def kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access, fac_label):
         n = edge.size
         m = fac_edge.size
         out_d = np.full(n, np.inf)
@@ -204,10 +208,10 @@ def edge_position_kernel() -> Callable:
             if e < 0:
                 continue
             p = pos[i]
-            u = edge_u[e]
-            v = edge_v[e]
+            u = end_u[i]
+            v = end_v[i]
             via_u = node_dist[u] + p
-            via_v = node_dist[v] + (edge_len[e] - p)
+            via_v = node_dist[v] + (edge_len[i] - p)
             if via_u <= via_v:
                 best = via_u
                 label = node_fac[u]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -36,6 +37,19 @@ class SnappedPoints:
 
     def __len__(self) -> int:
         return int(self.edge.size)
+
+    def edge_ends(self, graph: WalkGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """End nodes and length (metres) of each point's edge on ``graph``, kept for reuse.
+
+        Reading them here once, in edge order, spares every later walk to these points three
+        scattered reads into the graph's edge arrays (``coverage.engine.distances_on_edges``).
+        """
+        cached = self.__dict__.get("_edge_ends")
+        if cached is None or cached[0]() is not graph:
+            e = np.maximum(self.edge, 0)
+            cached = (weakref.ref(graph), (graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]))
+            self.__dict__["_edge_ends"] = cached
+        return cached[1]
 
     @cached_property
     def edge_order(self) -> np.ndarray:
