@@ -40,12 +40,13 @@ def _numba():
 def nearest_piece_kernel() -> Callable:
     """Compile the exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
 
-    ``kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_length_m, origin_x, origin_y,
-    cell_m, slack_m, nx, ny, cell_start, max_d)`` visits the points in ``order`` (see
-    :func:`tile_order_kernel`) and returns ``(piece, edge, along_m, distance_m)`` per point: the
-    nearest piece row and its edge (``-1`` if nothing within ``max_d`` metres), the metres along
-    that edge to the nearest point (within ``[0, edge_length_m]``; NaN if none) and the straight
-    distance to it in metres (NaN if none).
+    ``kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m,
+    origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d)`` visits the points in
+    ``order`` (see :func:`tile_order_kernel`) and returns ``(piece, edge, along_m, distance_m, u, v,
+    length_m)`` per point: the nearest piece row and its edge (``-1`` if nothing within ``max_d``
+    metres), the metres along that edge to the nearest point (within ``[0, edge_length_m]``; NaN if
+    none), the straight distance to it in metres (NaN if none), and the edge's end nodes and
+    length (0 if none), which every later walk to the point needs.
 
     The cells are searched ring by ring around the point's cell (ring ``r`` = the cells at
     Chebyshev distance ``r``). A piece is filed under its midpoint's cell and reaches at most
@@ -58,13 +59,16 @@ def nearest_piece_kernel() -> Callable:
     numba = _numba()
 
     @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
-    def kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+    def kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
         blocks_y = (ny + 3) // 4
         n = px.size
         out_piece = np.full(n, -1, dtype=np.int64)
         out_edge = np.full(n, -1, dtype=np.int64)
         out_along = np.full(n, np.nan)
         out_d = np.full(n, np.nan)
+        out_u = np.zeros(n, dtype=np.int64)
+        out_v = np.zeros(n, dtype=np.int64)
+        out_len = np.zeros(n)
         max_rings = int(np.ceil((max_d + slack_m) / cell_m)) + 1
         grid_x1 = origin_x + nx * cell_m
         grid_y1 = origin_y + ny * cell_m
@@ -135,7 +139,10 @@ def nearest_piece_kernel() -> Callable:
                 out_edge[i] = e
                 out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
                 out_d[i] = np.sqrt(best)
-        return out_piece, out_edge, out_along, out_d
+                out_u[i] = edge_u[e]
+                out_v[i] = edge_v[e]
+                out_len[i] = edge_length_m[e]
+        return out_piece, out_edge, out_along, out_d, out_u, out_v, out_len
 
     return _one_at_a_time(kernel)
 

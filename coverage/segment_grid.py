@@ -63,12 +63,15 @@ class NearestPieces:
         Metres along that edge (from its ``u`` end) to the nearest point; NaN where none.
     distance_m : ndarray of float64
         Straight metres from the point to it; NaN where none.
+    edge_ends : (u, v, length_m)
+        End nodes and length (metres) of that edge; 0 where none.
     """
 
     piece: np.ndarray
     edge: np.ndarray
     along_m: np.ndarray
     distance_m: np.ndarray
+    edge_ends: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,6 +201,8 @@ class SegmentGrid:
         x: np.ndarray,
         y: np.ndarray,
         max_distance_m: float,
+        edge_u: np.ndarray,
+        edge_v: np.ndarray,
         edge_length_m: np.ndarray,
     ) -> NearestPieces:
         """Nearest street to each point (x, y in metres), exact.
@@ -208,8 +213,9 @@ class SegmentGrid:
             Point coordinates in the grid's CRS; NaN for missing points.
         max_distance_m : float
             Points with no street within this many metres get ``edge == -1``.
-        edge_length_m : ndarray of float64
-            Length of every edge of the graph (positions along an edge are kept within it).
+        edge_u, edge_v, edge_length_m : ndarray
+            End nodes and length (metres) of every edge of the graph (positions along an edge are
+            kept within it).
         """
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
@@ -217,9 +223,11 @@ class SegmentGrid:
         tiles_x = -(-self.nx // TILE_CELLS)
         tiles_y = -(-self.ny // TILE_CELLS)
         order = tile_order_kernel()(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
-        piece, edge, along, distance = nearest_piece_kernel()(
-            x, y, order, self.piece_xy, self.edge, self.start_m, np.asarray(edge_length_m, dtype=np.float64),
+        piece, edge, along, distance, u, v, length = nearest_piece_kernel()(
+            x, y, order, self.piece_xy, self.edge, self.start_m,
+            np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
+            np.asarray(edge_length_m, dtype=np.float64),
             self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
             self.cell_start, float(max_distance_m),
         )
-        return NearestPieces(piece=piece, edge=edge, along_m=along, distance_m=distance)
+        return NearestPieces(piece=piece, edge=edge, along_m=along, distance_m=distance, edge_ends=(u, v, length))

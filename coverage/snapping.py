@@ -47,9 +47,12 @@ class SnappedPoints:
         cached = self.__dict__.get("_edge_ends")
         if cached is None or cached[0]() is not graph:
             e = np.maximum(self.edge, 0)
-            cached = (weakref.ref(graph), (graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]))
-            self.__dict__["_edge_ends"] = cached
-        return cached[1]
+            self.keep_edge_ends(graph, (graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]))
+        return self.__dict__["_edge_ends"][1]
+
+    def keep_edge_ends(self, graph: WalkGraph, ends: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Remember the edge ends on ``graph`` found while snapping (see :meth:`edge_ends`)."""
+        self.__dict__["_edge_ends"] = (weakref.ref(graph), ends)
 
     @cached_property
     def edge_order(self) -> np.ndarray:
@@ -100,8 +103,10 @@ def snap_points(
     valid = ~(shapely.is_missing(points) | shapely.is_empty(points))
     x[valid] = shapely.get_x(points[valid])
     y[valid] = shapely.get_y(points[valid])
-    found = graph.segment_grid.nearest(x, y, max_snap_m, graph.edge_length_m)
-    return SnappedPoints(found.edge, found.along_m, found.distance_m)
+    found = graph.segment_grid.nearest(x, y, max_snap_m, graph.edge_u, graph.edge_v, graph.edge_length_m)
+    snapped = SnappedPoints(found.edge, found.along_m, found.distance_m)
+    snapped.keep_edge_ends(graph, found.edge_ends)
+    return snapped
 
 
 def snap_points_strtree(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> SnappedPoints:

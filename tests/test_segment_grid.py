@@ -31,6 +31,11 @@ def assert_same_snapping(graph, pts, max_snap_m=300.0):
     # where they differ it is a tie: the grid's joining point is as close as the STRtree's
     joined = shapely.line_interpolate_point(graph.edge_geometry[fast.edge[on]], fast.offset_m[on])
     np.testing.assert_allclose(shapely.distance(joined, pts[on]), ref.access_m[on], rtol=0, atol=1e-6)
+    # the edge ends found while snapping are the graph's
+    u, v, length = fast.edge_ends(graph)
+    np.testing.assert_array_equal(u[on], graph.edge_u[fast.edge[on]])
+    np.testing.assert_array_equal(v[on], graph.edge_v[fast.edge[on]])
+    np.testing.assert_array_equal(length[on], graph.edge_length_m[fast.edge[on]])
     return fast
 
 
@@ -88,7 +93,7 @@ def test_any_cell_size_gives_the_same_answer():
     answers = []
     for cell_m in (1.0, 7.0, 50.0, 1000.0):
         grid = SegmentGrid.from_lines(graph.edge_geometry, cell_m)
-        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0, graph.edge_length_m).distance_m)
+        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0, graph.edge_u, graph.edge_v, graph.edge_length_m).distance_m)
     for other in answers[1:]:
         np.testing.assert_allclose(other, answers[0], rtol=0, atol=1e-9)
 
@@ -120,10 +125,10 @@ def test_threads_do_not_change_the_answer(nanjing_graph):
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_length_m)
+        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_u, nanjing_graph.edge_v, nanjing_graph.edge_length_m)
     finally:
         numba.set_num_threads(before)
-    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_length_m)
+    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_u, nanjing_graph.edge_v, nanjing_graph.edge_length_m)
     np.testing.assert_array_equal(one.piece, many.piece)
     np.testing.assert_array_equal(one.distance_m, many.distance_m)
 
