@@ -296,7 +296,7 @@ def compute_coverage(
     labels = facilities["facility_label"].to_numpy(dtype=np.int64)
     seeds = facility_seeds(graph, facility_snap, labels)
     if population_snap is None:
-        population_snap = snap_points(graph, unit_points(population.geometry), max_snap_m)
+        population_snap = snap_points(graph, population.geometry.to_numpy(), max_snap_m)
     nodes = multi_source_distances(graph, seeds, limit_m)
     distance, nearest = population_distances(graph, population_snap, nodes, facility_snap, labels)
     return CoverageResult(

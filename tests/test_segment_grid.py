@@ -144,3 +144,17 @@ def test_threads_do_not_change_the_answer(nanjing_graph):
 def test_numba_and_this_coverage_package_import_in_any_order(code):
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_point_coordinates_of_any_unit():
+    from coverage.snapping import point_coordinates
+
+    square = shapely.box(0, 0, 10, 10)
+    geoms = np.array([shapely.Point(1, 2), None, square, shapely.MultiPoint([(3, 4)])], dtype=object)
+    x, y = point_coordinates(geoms)
+    inside = shapely.point_on_surface(square)
+    np.testing.assert_array_equal(x, [1.0, np.nan, inside.x, 3.0])
+    np.testing.assert_array_equal(y, [2.0, np.nan, inside.y, 4.0])
+    # an empty point anywhere takes the slow path and stays NaN
+    x, y = point_coordinates(np.append(geoms, shapely.Point()))
+    np.testing.assert_array_equal(x, [1.0, np.nan, inside.x, 3.0, np.nan])
