@@ -10,6 +10,7 @@ node, the distance to the nearest facility and which seed (hence which facility)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import csgraph
@@ -23,7 +24,7 @@ SEED_FLOOR_M: float = MIN_EDGE_LENGTH_M * 1e-3
 from coverage.snapping import SnappedPoints
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NodeDistances:
     """Walking distance from every node to its nearest facility.
 
@@ -31,15 +32,38 @@ class NodeDistances:
     ----------
     distance_m : ndarray of float64
         Metres to the nearest facility; ``inf`` beyond ``limit_m`` or unreachable.
-    facility : ndarray of int64
-        Label of that facility, ``-1`` where ``distance_m`` is ``inf``.
+    labels : ndarray of int64, optional
+        Label of that facility per node, ``-1`` where ``distance_m`` is ``inf``; or ``None`` when
+        the labels are kept as scipy's per-node source (``seed_source``, the virtual seed node
+        ``n + s``) and ``seed_label`` (label of seed ``s``), turned into :attr:`facility` only
+        when asked for: the walk to the population reads them directly (one pass over 10⁶ nodes
+        and 8 MB saved per query).
     limit_m : float
         The search stopped at this distance (metres).
     """
 
     distance_m: np.ndarray
-    facility: np.ndarray
+    labels: np.ndarray | None
     limit_m: float
+    seed_source: np.ndarray | None = None
+    seed_label: np.ndarray | None = None
+
+    @cached_property
+    def facility(self) -> np.ndarray:
+        """Label of the nearest facility of each node (int64), ``-1`` where none is in reach."""
+        if self.labels is not None:
+            return self.labels
+        return seed_label_kernel()(self.seed_source, self.distance_m.size, self.seed_label)
+
+    def label_lookup(self) -> tuple[np.ndarray, int, np.ndarray]:
+        """``(source, offset, table)``: a reached node's label is ``table[source[node] - offset]``.
+
+        With labels given per node this is ``(labels, 0, [])`` read directly (``offset == 0`` and
+        an empty table mean "the source is the label").
+        """
+        if self.labels is not None:
+            return self.labels, 0, np.empty(0, dtype=np.int64)
+        return self.seed_source, self.distance_m.size, self.seed_label
 
 
 @dataclass(frozen=True)
@@ -102,8 +126,8 @@ def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> No
             min_only=True,
             return_predecessors=True,
         )
-    facility = seed_label_kernel()(source, n, np.ascontiguousarray(seeds.label, dtype=np.int64))
-    return NodeDistances(distance[:n], facility, float(limit_m))
+    seed_label = np.ascontiguousarray(seeds.label, dtype=np.int64)
+    return NodeDistances(distance[:n], None, float(limit_m), seed_source=source, seed_label=seed_label)
 
 
 def graph_edge_ends(graph: WalkGraph, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,7 +188,7 @@ def distances_on_edges(
         end_v,
         length_m,
         nodes.distance_m,
-        nodes.facility,
+        *nodes.label_lookup(),
         facilities.edge[on][by_edge],
         facilities.offset_m[on][by_edge],
         facilities.access_m[on][by_edge],

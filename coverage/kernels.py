@@ -194,19 +194,23 @@ def tile_order_kernel() -> Callable:
 def edge_position_kernel() -> Callable:
     """Compile the walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
 
-    ``kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_fac, fac_edge, fac_pos,
-    fac_access, fac_label)`` returns ``(distance, label)`` for positions on edges (``end_u``,
+    ``kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset,
+    source_label, fac_edge, fac_pos, fac_access, fac_label)`` returns ``(distance, label)`` for positions on edges (``end_u``,
     ``end_v``, ``edge_len``: the ends and length of each position's edge), visited in ``order``:
     through either end of the edge, or straight along it from a facility on the same edge
     (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end, then the first facility; ``inf``
-    and ``-1`` where nothing is reached.
+    and ``-1`` where nothing is reached. A reached node's facility label is
+    ``source_label[node_source[node] - source_offset]``, or ``node_source[node]`` itself when
+    ``source_label`` is empty (see ``NodeDistances.label_lookup``).
     """
     numba = _numba()
 
     @numba.njit(parallel=True, cache=True, nogil=True)
-    def kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_fac, fac_edge, fac_pos, fac_access, fac_label):
+    def kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset, source_label,
+               fac_edge, fac_pos, fac_access, fac_label):
         n = edge.size
         m = fac_edge.size
+        direct_labels = source_label.size == 0
         out_d = np.full(n, np.inf)
         out_l = np.full(n, -1, dtype=np.int64)
         for j in numba.prange(n):
@@ -219,12 +223,11 @@ def edge_position_kernel() -> Callable:
             v = end_v[i]
             via_u = node_dist[u] + p
             via_v = node_dist[v] + (edge_len[i] - p)
-            if via_u <= via_v:
-                best = via_u
-                label = node_fac[u]
-            else:
-                best = via_v
-                label = node_fac[v]
+            node = u if via_u <= via_v else v
+            best = min(via_u, via_v)
+            label = -1
+            if np.isfinite(best):
+                label = node_source[node] if direct_labels else source_label[node_source[node] - source_offset]
             k = np.searchsorted(fac_edge, e)
             while k < m and fac_edge[k] == e:
                 direct = fac_access[k] + abs(p - fac_pos[k])
