@@ -36,6 +36,12 @@ def _numba():
     return numba
 
 
+#: Bound on the error of a squared distance computed in float32 from coordinates relative to a
+#: cell corner, as a share of (the largest such coordinate)²: 30 float32 roundings (2⁻²⁴ each)
+#: with room to spare. Pieces whose float32 distances are closer than this are compared in float64.
+F32_D2_ERROR: float = 1e-5
+
+
 @cache
 def nearest_piece_kernel() -> Callable:
     """Compile the exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
@@ -58,8 +64,20 @@ def nearest_piece_kernel() -> Callable:
     """
     numba = _numba()
 
-    @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True, error_model="numpy")
-    def kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+    @numba.njit(inline="always")
+    def _exact_d2(piece_xy, k, x, y):
+        """Squared distance (m², float64) from (x, y) to piece ``k``; ``inf`` for ``k < 0``."""
+        if k < 0:
+            return np.inf
+        rx = x - piece_xy[k, 0]
+        ry = y - piece_xy[k, 1]
+        vx = piece_xy[k, 2]
+        vy = piece_xy[k, 3]
+        t = min(max((rx * vx + ry * vy) * piece_xy[k, 4], 0.0), 1.0)
+        return (rx - t * vx) ** 2 + (ry - t * vy) ** 2
+
+    @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+    def kernel(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
         blocks_y = (ny + 3) // 4
         n = px.size
         out_piece = np.full(n, -1, dtype=np.int64)
@@ -90,9 +108,9 @@ def nearest_piece_kernel() -> Callable:
             ax = fx - ix
             ay = fy - iy
             border = cell_m * min(min(ax, 1.0 - ax), min(ay, 1.0 - ay))
-            best = np.inf
+            best = np.inf  # float32 estimate of the best piece's squared distance (m²)
             best_piece = -1
-            best_t = 0.0
+            tol = F32_D2_ERROR * (2.0 * cell_m + slack_m) ** 2
             for ring in range(max_rings + 1):
                 for di in range(-ring, ring + 1):
                     cx = ix + di
@@ -108,37 +126,53 @@ def nearest_piece_kernel() -> Callable:
                         low = origin_y + cy * cell_m
                         ex = max(max(left - x, x - (left + cell_m), 0.0) - slack_m, 0.0)
                         ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
-                        if ex * ex + ey * ey > best:
+                        if ex * ex + ey * ey > best + tol:
                             continue
                         # cells are numbered block by block (4 × 4), see SegmentGrid
                         cell = ((cx >> 2) * blocks_y + (cy >> 2)) * 16 + (cx & 3) * 4 + (cy & 3)
+                        # float32, relative to the cell's corner (as the pieces are stored)
+                        qx0 = np.float32(x - left)
+                        qy0 = np.float32(y - low)
                         for k in range(cell_start[cell], cell_start[cell + 1]):
-                            rx = x - piece_xy[k, 0]
-                            ry = y - piece_xy[k, 1]
-                            vx = piece_xy[k, 2]
-                            vy = piece_xy[k, 3]
-                            t = (rx * vx + ry * vy) * piece_xy[k, 4]
-                            if t < 0.0:
-                                t = 0.0
-                            elif t > 1.0:
-                                t = 1.0
+                            rx = qx0 - piece_rel[k, 0]
+                            ry = qy0 - piece_rel[k, 1]
+                            vx = piece_rel[k, 2]
+                            vy = piece_rel[k, 3]
+                            len2 = vx * vx + vy * vy
+                            t = np.float32(0.0)
+                            if len2 > 0.0:
+                                t = min(max((rx * vx + ry * vy) / len2, np.float32(0.0)), np.float32(1.0))
                             qx = rx - t * vx
                             qy = ry - t * vy
-                            d2 = qx * qx + qy * qy
-                            if d2 < best:
+                            d2 = np.float64(qx * qx + qy * qy)
+                            if d2 < best - tol:  # clearly closer, whatever the float32 error
                                 best = d2
                                 best_piece = k
-                                best_t = t
+                            elif d2 <= best + tol:  # too close to call in float32: decide in float64
+                                if _exact_d2(piece_xy, k, x, y) < _exact_d2(piece_xy, best_piece, x, y):
+                                    best = d2
+                                    best_piece = k
                 bound = ring * cell_m + border - slack_m
-                if bound > max_d or (bound > 0.0 and best <= bound * bound):
+                if bound > max_d or (bound > 0.0 and best + tol <= bound * bound):
                     break
-            if best <= max_d2:
+                # the next ring is farther: float32 errors grow with the coordinates
+                tol = F32_D2_ERROR * ((ring + 3) * cell_m + slack_m) ** 2
+            if best_piece < 0:
+                continue
+            # the answer itself in float64: distance and position exact
+            vx = piece_xy[best_piece, 2]
+            vy = piece_xy[best_piece, 3]
+            rx = x - piece_xy[best_piece, 0]
+            ry = y - piece_xy[best_piece, 1]
+            best_t = min(max((rx * vx + ry * vy) * piece_xy[best_piece, 4], 0.0), 1.0)
+            exact = np.sqrt((rx - best_t * vx) ** 2 + (ry - best_t * vy) ** 2)
+            if exact <= max_d:
                 e = piece_edge[best_piece]
-                length = np.sqrt(piece_xy[best_piece, 2] ** 2 + piece_xy[best_piece, 3] ** 2)
+                length = np.sqrt(vx * vx + vy * vy)
                 out_piece[i] = best_piece
                 out_edge[i] = e
                 out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
-                out_d[i] = np.sqrt(best)
+                out_d[i] = exact
                 out_u[i] = edge_u[e]
                 out_v[i] = edge_v[e]
                 out_len[i] = edge_length_m[e]

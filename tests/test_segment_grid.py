@@ -158,3 +158,13 @@ def test_point_coordinates_of_any_unit():
     # an empty point anywhere takes the slow path and stays NaN
     x, y = point_coordinates(np.append(geoms, shapely.Point()))
     np.testing.assert_array_equal(x, [1.0, np.nan, inside.x, 3.0, np.nan])
+
+
+def test_exact_ties_and_far_coordinates():
+    """A point equally far from two streets gets that distance exactly, far from the origin too."""
+    x0, y0 = 712_345.678, 3_456_789.012  # real UTM magnitudes: the search's float32 is relative
+    graph = graph_of(lines_network([((x0, y0), (x0 + 200.0, y0)), ((x0, y0), (x0, y0 + 200.0))]))
+    pts = shapely.points([(x0 + 30.0, y0 + 30.0), (x0 + 1e-4, y0 + 150.0), (x0 + 199.0, y0 + 1e-3)])
+    snap = snap_points(graph, pts, 300.0)
+    np.testing.assert_allclose(snap.access_m, [30.0, 1e-4, 1e-3], rtol=0, atol=1e-9)
+    assert snap.edge[1] == 1 and snap.edge[2] == 0
