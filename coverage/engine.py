@@ -16,7 +16,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from coverage.graph import WalkGraph
-from coverage.kernels import edge_position_kernel, seed_label_kernel
+from coverage.kernels import seed_labels, walk_to_positions
 from coverage.settings import MIN_EDGE_LENGTH_M
 
 #: Smallest seed offset (metres): a seed edge of length 0 could be dropped as "no edge" by scipy.
@@ -53,7 +53,7 @@ class NodeDistances:
         """Label of the nearest facility of each node (int64), ``-1`` where none is in reach."""
         if self.labels is not None:
             return self.labels
-        return seed_label_kernel()(self.seed_source, self.distance_m.size, self.seed_label)
+        return seed_labels(self.seed_source, self.distance_m.size, self.seed_label)
 
     def label_lookup(self) -> tuple[np.ndarray, int, np.ndarray]:
         """``(source, offset, table)``: a reached node's label is ``table[source[node] - offset]``.
@@ -180,7 +180,7 @@ def distances_on_edges(
     end_u, end_v, length_m = graph_edge_ends(graph, edge) if ends is None else ends
     on = facilities.on_network
     by_edge = np.argsort(facilities.edge[on], kind="stable")
-    return edge_position_kernel()(
+    return walk_to_positions(
         visit,
         edge,
         np.ascontiguousarray(position_m, dtype=np.float64),

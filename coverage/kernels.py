@@ -1,16 +1,19 @@
 """Compiled inner loops of the engine (numba), for the steps numpy cannot vectorise well.
 
-Each kernel is compiled on first use and cached on disk (``cache=True``), so only the very first
-run after installing pays the compilation (about a second per kernel). ``coverage/__init__.py``
-imports numba in a way that keeps it from mistaking this package for coverage.py.
+Each kernel is compiled on first use and cached on disk (``cache=True``, in
+``coverage/__pycache__``), so only the very first run after installing pays the compilation
+(10-15 s for all of them). Kernels are module-level functions: numba cannot reuse a cached
+closure. ``coverage/__init__.py`` imports numba in a way that keeps it from mistaking this
+package for coverage.py.
 """
 
 from __future__ import annotations
 
 import threading
-from functools import cache, wraps
+from functools import wraps
 from typing import Callable
 
+import numba
 import numpy as np
 
 #: Held while a parallel kernel runs: numba's fallback "workqueue" threading layer (used when
@@ -28,28 +31,32 @@ def _one_at_a_time(kernel: Callable) -> Callable:
     return run
 
 
-def _numba():
-    try:
-        import numba
-    except ImportError as exc:  # pragma: no cover - numba is in requirements.txt
-        raise ImportError("the walking engine needs numba (pip install -r requirements.txt)") from exc
-    return numba
-
-
 #: Bound on the error of a squared distance computed in float32 from coordinates relative to a
 #: cell corner, as a share of (the largest such coordinate)²: 30 float32 roundings (2⁻²⁴ each)
 #: with room to spare. Pieces whose float32 distances are closer than this are compared in float64.
 F32_D2_ERROR: float = 1e-5
 
 
-@cache
-def nearest_piece_kernel() -> Callable:
-    """Compile the exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
+@numba.njit(inline="always")
+def _exact_d2(piece_xy, k, x, y):
+    """Squared distance (m², float64) from (x, y) to piece ``k``; ``inf`` for ``k < 0``."""
+    if k < 0:
+        return np.inf
+    rx = x - piece_xy[k, 0]
+    ry = y - piece_xy[k, 1]
+    vx = piece_xy[k, 2]
+    vy = piece_xy[k, 3]
+    t = min(max((rx * vx + ry * vy) * piece_xy[k, 4], 0.0), 1.0)
+    return (rx - t * vx) ** 2 + (ry - t * vy) ** 2
 
-    ``kernel(px, py, order, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m,
-    origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d)`` visits the points in
-    ``order`` (see :func:`tile_order_kernel`) and returns ``(piece, edge, along_m, distance_m, u, v,
-    length_m)`` per point: the nearest piece row and its edge (``-1`` if nothing within ``max_d``
+
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+def _nearest_pieces(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+    """The exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
+
+    Visits the points ``(px, py)`` in ``order`` (see :func:`tile_order`); ``piece_rel`` (float32)
+    is scanned, ``piece_xy`` (float64) decides near ties and gives the answer. Returns
+    ``(piece, edge, along_m, distance_m, u, v, length_m)`` per point: the nearest piece row and its edge (``-1`` if nothing within ``max_d``
     metres), the metres along that edge to the nearest point (within ``[0, edge_length_m]``; NaN if
     none), the straight distance to it in metres (NaN if none), and the edge's end nodes and
     length (0 if none), which every later walk to the point needs.
@@ -62,174 +69,155 @@ def nearest_piece_kernel() -> Callable:
     limit). Cells that cannot hold anything closer than the best so far are skipped. Ties go to
     the first piece found; the visiting order does not depend on the number of threads.
     """
-    numba = _numba()
-
-    @numba.njit(inline="always")
-    def _exact_d2(piece_xy, k, x, y):
-        """Squared distance (m², float64) from (x, y) to piece ``k``; ``inf`` for ``k < 0``."""
-        if k < 0:
-            return np.inf
-        rx = x - piece_xy[k, 0]
-        ry = y - piece_xy[k, 1]
-        vx = piece_xy[k, 2]
-        vy = piece_xy[k, 3]
-        t = min(max((rx * vx + ry * vy) * piece_xy[k, 4], 0.0), 1.0)
-        return (rx - t * vx) ** 2 + (ry - t * vy) ** 2
-
-    @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-    def kernel(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
-        blocks_y = (ny + 3) // 4
-        n = px.size
-        out_piece = np.full(n, -1, dtype=np.int64)
-        out_edge = np.full(n, -1, dtype=np.int64)
-        out_along = np.full(n, np.nan)
-        out_d = np.full(n, np.nan)
-        out_u = np.zeros(n, dtype=np.int64)
-        out_v = np.zeros(n, dtype=np.int64)
-        out_len = np.zeros(n)
-        max_rings = int(np.ceil((max_d + slack_m) / cell_m)) + 1
-        grid_x1 = origin_x + nx * cell_m
-        grid_y1 = origin_y + ny * cell_m
-        max_d2 = max_d * max_d
-        for j in numba.prange(n):
-            i = order[j]
-            x = px[i]
-            y = py[i]
-            if not (np.isfinite(x) and np.isfinite(y)):
-                continue
-            gap_x = max(origin_x - x, x - grid_x1, 0.0) - slack_m
-            gap_y = max(origin_y - y, y - grid_y1, 0.0) - slack_m
-            if (gap_x > 0.0 and gap_x > max_d) or (gap_y > 0.0 and gap_y > max_d):
-                continue  # every piece reaches at most slack_m out of the grid: none within reach
-            fx = (x - origin_x) / cell_m
-            fy = (y - origin_y) / cell_m
-            ix = int(np.floor(fx))
-            iy = int(np.floor(fy))
-            ax = fx - ix
-            ay = fy - iy
-            border = cell_m * min(min(ax, 1.0 - ax), min(ay, 1.0 - ay))
-            best = np.inf  # float32 estimate of the best piece's squared distance (m²)
-            best_piece = -1
-            tol = F32_D2_ERROR * (2.0 * cell_m + slack_m) ** 2
-            for ring in range(max_rings + 1):
-                for di in range(-ring, ring + 1):
-                    cx = ix + di
-                    if cx < 0 or cx >= nx:
+    blocks_y = (ny + 3) // 4
+    n = px.size
+    out_piece = np.full(n, -1, dtype=np.int64)
+    out_edge = np.full(n, -1, dtype=np.int64)
+    out_along = np.full(n, np.nan)
+    out_d = np.full(n, np.nan)
+    out_u = np.zeros(n, dtype=np.int64)
+    out_v = np.zeros(n, dtype=np.int64)
+    out_len = np.zeros(n)
+    max_rings = int(np.ceil((max_d + slack_m) / cell_m)) + 1
+    grid_x1 = origin_x + nx * cell_m
+    grid_y1 = origin_y + ny * cell_m
+    max_d2 = max_d * max_d
+    for j in numba.prange(n):
+        i = order[j]
+        x = px[i]
+        y = py[i]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        gap_x = max(origin_x - x, x - grid_x1, 0.0) - slack_m
+        gap_y = max(origin_y - y, y - grid_y1, 0.0) - slack_m
+        if (gap_x > 0.0 and gap_x > max_d) or (gap_y > 0.0 and gap_y > max_d):
+            continue  # every piece reaches at most slack_m out of the grid: none within reach
+        fx = (x - origin_x) / cell_m
+        fy = (y - origin_y) / cell_m
+        ix = int(np.floor(fx))
+        iy = int(np.floor(fy))
+        ax = fx - ix
+        ay = fy - iy
+        border = cell_m * min(min(ax, 1.0 - ax), min(ay, 1.0 - ay))
+        best = np.inf  # float32 estimate of the best piece's squared distance (m²)
+        best_piece = -1
+        tol = F32_D2_ERROR * (2.0 * cell_m + slack_m) ** 2
+        for ring in range(max_rings + 1):
+            for di in range(-ring, ring + 1):
+                cx = ix + di
+                if cx < 0 or cx >= nx:
+                    continue
+                step = 1 if (di == -ring or di == ring) else max(2 * ring, 1)
+                left = origin_x + cx * cell_m
+                for dj in range(-ring, ring + 1, step):
+                    cy = iy + dj
+                    if cy < 0 or cy >= ny:
                         continue
-                    step = 1 if (di == -ring or di == ring) else max(2 * ring, 1)
-                    left = origin_x + cx * cell_m
-                    for dj in range(-ring, ring + 1, step):
-                        cy = iy + dj
-                        if cy < 0 or cy >= ny:
-                            continue
-                        # skip a cell whose pieces cannot beat the best so far
-                        low = origin_y + cy * cell_m
-                        ex = max(max(left - x, x - (left + cell_m), 0.0) - slack_m, 0.0)
-                        ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
-                        if ex * ex + ey * ey > best + tol:
-                            continue
-                        # cells are numbered block by block (4 × 4), see SegmentGrid
-                        cell = ((cx >> 2) * blocks_y + (cy >> 2)) * 16 + (cx & 3) * 4 + (cy & 3)
-                        # float32, relative to the cell's corner (as the pieces are stored)
-                        qx0 = np.float32(x - left)
-                        qy0 = np.float32(y - low)
-                        for k in range(cell_start[cell], cell_start[cell + 1]):
-                            rx = qx0 - piece_rel[k, 0]
-                            ry = qy0 - piece_rel[k, 1]
-                            vx = piece_rel[k, 2]
-                            vy = piece_rel[k, 3]
-                            len2 = vx * vx + vy * vy
-                            t = np.float32(0.0)
-                            if len2 > 0.0:
-                                t = min(max((rx * vx + ry * vy) / len2, np.float32(0.0)), np.float32(1.0))
-                            qx = rx - t * vx
-                            qy = ry - t * vy
-                            d2 = np.float64(qx * qx + qy * qy)
-                            if d2 < best - tol:  # clearly closer, whatever the float32 error
+                    # skip a cell whose pieces cannot beat the best so far
+                    low = origin_y + cy * cell_m
+                    ex = max(max(left - x, x - (left + cell_m), 0.0) - slack_m, 0.0)
+                    ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
+                    if ex * ex + ey * ey > best + tol:
+                        continue
+                    # cells are numbered block by block (4 × 4), see SegmentGrid
+                    cell = ((cx >> 2) * blocks_y + (cy >> 2)) * 16 + (cx & 3) * 4 + (cy & 3)
+                    # float32, relative to the cell's corner (as the pieces are stored)
+                    qx0 = np.float32(x - left)
+                    qy0 = np.float32(y - low)
+                    for k in range(cell_start[cell], cell_start[cell + 1]):
+                        rx = qx0 - piece_rel[k, 0]
+                        ry = qy0 - piece_rel[k, 1]
+                        vx = piece_rel[k, 2]
+                        vy = piece_rel[k, 3]
+                        len2 = vx * vx + vy * vy
+                        t = np.float32(0.0)
+                        if len2 > 0.0:
+                            t = min(max((rx * vx + ry * vy) / len2, np.float32(0.0)), np.float32(1.0))
+                        qx = rx - t * vx
+                        qy = ry - t * vy
+                        d2 = np.float64(qx * qx + qy * qy)
+                        if d2 < best - tol:  # clearly closer, whatever the float32 error
+                            best = d2
+                            best_piece = k
+                        elif d2 <= best + tol:  # too close to call in float32: decide in float64
+                            if _exact_d2(piece_xy, k, x, y) < _exact_d2(piece_xy, best_piece, x, y):
                                 best = d2
                                 best_piece = k
-                            elif d2 <= best + tol:  # too close to call in float32: decide in float64
-                                if _exact_d2(piece_xy, k, x, y) < _exact_d2(piece_xy, best_piece, x, y):
-                                    best = d2
-                                    best_piece = k
-                bound = ring * cell_m + border - slack_m
-                if bound > max_d or (bound > 0.0 and best + tol <= bound * bound):
-                    break
-                # the next ring is farther: float32 errors grow with the coordinates
-                tol = F32_D2_ERROR * ((ring + 3) * cell_m + slack_m) ** 2
-            if best_piece < 0:
-                continue
-            # the answer itself in float64: distance and position exact
-            vx = piece_xy[best_piece, 2]
-            vy = piece_xy[best_piece, 3]
-            rx = x - piece_xy[best_piece, 0]
-            ry = y - piece_xy[best_piece, 1]
-            best_t = min(max((rx * vx + ry * vy) * piece_xy[best_piece, 4], 0.0), 1.0)
-            exact = np.sqrt((rx - best_t * vx) ** 2 + (ry - best_t * vy) ** 2)
-            if exact <= max_d:
-                e = piece_edge[best_piece]
-                length = np.sqrt(vx * vx + vy * vy)
-                out_piece[i] = best_piece
-                out_edge[i] = e
-                out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
-                out_d[i] = exact
-                out_u[i] = edge_u[e]
-                out_v[i] = edge_v[e]
-                out_len[i] = edge_length_m[e]
-        return out_piece, out_edge, out_along, out_d, out_u, out_v, out_len
-
-    return _one_at_a_time(kernel)
+            bound = ring * cell_m + border - slack_m
+            if bound > max_d or (bound > 0.0 and best + tol <= bound * bound):
+                break
+            # the next ring is farther: float32 errors grow with the coordinates
+            tol = F32_D2_ERROR * ((ring + 3) * cell_m + slack_m) ** 2
+        if best_piece < 0:
+            continue
+        # the answer itself in float64: distance and position exact
+        vx = piece_xy[best_piece, 2]
+        vy = piece_xy[best_piece, 3]
+        rx = x - piece_xy[best_piece, 0]
+        ry = y - piece_xy[best_piece, 1]
+        best_t = min(max((rx * vx + ry * vy) * piece_xy[best_piece, 4], 0.0), 1.0)
+        exact = np.sqrt((rx - best_t * vx) ** 2 + (ry - best_t * vy) ** 2)
+        if exact <= max_d:
+            e = piece_edge[best_piece]
+            length = np.sqrt(vx * vx + vy * vy)
+            out_piece[i] = best_piece
+            out_edge[i] = e
+            out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
+            out_d[i] = exact
+            out_u[i] = edge_u[e]
+            out_v[i] = edge_v[e]
+            out_len[i] = edge_length_m[e]
+    return out_piece, out_edge, out_along, out_d, out_u, out_v, out_len
 
 
-@cache
-def tile_order_kernel() -> Callable:
-    """Compile a counting sort of points by grid tile: ``kernel(px, py, origin_x, origin_y, tile_m, nx, ny) -> order``.
+nearest_pieces = _one_at_a_time(_nearest_pieces)
+
+
+@numba.njit(cache=True, nogil=True)
+def tile_order(px, py, origin_x, origin_y, tile_m, nx, ny):
+    """A counting sort of points by grid tile: the order to visit ``(px, py)`` in.
 
     Tiles are ``tile_m`` squares (``nx × ny`` of them, column by column). Visiting points tile by
     tile keeps the pieces they read in cache (about 2× faster on 10⁵ scattered points than input
     order), at O(points + tiles) cost. NaN and out-of-grid points go to the edge tiles.
     """
-    numba = _numba()
-
-    @numba.njit(cache=True, nogil=True)
-    def kernel(px, py, origin_x, origin_y, tile_m, nx, ny):
-        n = px.size
-        tile = np.empty(n, dtype=np.int64)
-        count = np.zeros(nx * ny + 1, dtype=np.int64)
-        for i in range(n):
-            fx = (px[i] - origin_x) / tile_m
-            fy = (py[i] - origin_y) / tile_m
-            cx = 0
-            if fx >= nx:
-                cx = nx - 1
-            elif fx > 0.0:
-                cx = int(fx)
-            cy = 0
-            if fy >= ny:
-                cy = ny - 1
-            elif fy > 0.0:
-                cy = int(fy)
-            t = cx * ny + cy
-            tile[i] = t
-            count[t + 1] += 1
-        for t in range(nx * ny):
-            count[t + 1] += count[t]
-        order = np.empty(n, dtype=np.int64)
-        for i in range(n):
-            t = tile[i]
-            order[count[t]] = i
-            count[t] += 1
-        return order
-
-    return kernel
+    n = px.size
+    tile = np.empty(n, dtype=np.int64)
+    count = np.zeros(nx * ny + 1, dtype=np.int64)
+    for i in range(n):
+        fx = (px[i] - origin_x) / tile_m
+        fy = (py[i] - origin_y) / tile_m
+        cx = 0
+        if fx >= nx:
+            cx = nx - 1
+        elif fx > 0.0:
+            cx = int(fx)
+        cy = 0
+        if fy >= ny:
+            cy = ny - 1
+        elif fy > 0.0:
+            cy = int(fy)
+        t = cx * ny + cy
+        tile[i] = t
+        count[t + 1] += 1
+    for t in range(nx * ny):
+        count[t + 1] += count[t]
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t = tile[i]
+        order[count[t]] = i
+        count[t] += 1
+    return order
 
 
-@cache
-def edge_position_kernel() -> Callable:
-    """Compile the walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _walk_to_positions(
+    order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset, source_label,
+    fac_edge, fac_pos, fac_access, fac_label,
+):
+    """The walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
 
-    ``kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset,
-    source_label, fac_edge, fac_pos, fac_access, fac_label)`` returns ``(distance, label)`` for positions on edges (``end_u``,
+    Returns ``(distance, label)`` for positions ``pos`` metres along edges ``edge`` (``end_u``,
     ``end_v``, ``edge_len``: the ends and length of each position's edge), visited in ``order``:
     through either end of the edge, or straight along it from a facility on the same edge
     (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end, then the first facility; ``inf``
@@ -237,62 +225,55 @@ def edge_position_kernel() -> Callable:
     ``source_label[node_source[node] - source_offset]``, or ``node_source[node]`` itself when
     ``source_label`` is empty (see ``NodeDistances.label_lookup``).
     """
-    numba = _numba()
-
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def kernel(order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset, source_label,
-               fac_edge, fac_pos, fac_access, fac_label):
-        n = edge.size
-        m = fac_edge.size
-        direct_labels = source_label.size == 0
-        out_d = np.full(n, np.inf)
-        out_l = np.full(n, -1, dtype=np.int64)
-        for j in numba.prange(n):
-            i = order[j]
-            e = edge[i]
-            if e < 0:
-                continue
-            p = pos[i]
-            u = end_u[i]
-            v = end_v[i]
-            via_u = node_dist[u] + p
-            via_v = node_dist[v] + (edge_len[i] - p)
-            node = u if via_u <= via_v else v
-            best = min(via_u, via_v)
-            label = -1
-            if np.isfinite(best):
-                label = node_source[node] if direct_labels else source_label[node_source[node] - source_offset]
-            k = np.searchsorted(fac_edge, e)
-            while k < m and fac_edge[k] == e:
-                direct = fac_access[k] + abs(p - fac_pos[k])
-                if direct < best:
-                    best = direct
-                    label = fac_label[k]
-                k += 1
-            if np.isfinite(best):
-                out_d[i] = best
-                out_l[i] = label
-        return out_d, out_l
-
-    return _one_at_a_time(kernel)
+    n = edge.size
+    m = fac_edge.size
+    direct_labels = source_label.size == 0
+    out_d = np.full(n, np.inf)
+    out_l = np.full(n, -1, dtype=np.int64)
+    for j in numba.prange(n):
+        i = order[j]
+        e = edge[i]
+        if e < 0:
+            continue
+        p = pos[i]
+        u = end_u[i]
+        v = end_v[i]
+        via_u = node_dist[u] + p
+        via_v = node_dist[v] + (edge_len[i] - p)
+        node = u if via_u <= via_v else v
+        best = min(via_u, via_v)
+        label = -1
+        if np.isfinite(best):
+            label = node_source[node] if direct_labels else source_label[node_source[node] - source_offset]
+        k = np.searchsorted(fac_edge, e)
+        while k < m and fac_edge[k] == e:
+            direct = fac_access[k] + abs(p - fac_pos[k])
+            if direct < best:
+                best = direct
+                label = fac_label[k]
+            k += 1
+        if np.isfinite(best):
+            out_d[i] = best
+            out_l[i] = label
+    return out_d, out_l
 
 
-@cache
-def seed_label_kernel() -> Callable:
-    """Compile ``kernel(source, n, seed_label) -> facility``: label of each node's seed, ``-1`` if none.
+walk_to_positions = _one_at_a_time(_walk_to_positions)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _seed_labels(source, n, seed_label):
+    """The facility label of each node's seed, ``-1`` if none.
 
     ``source`` is scipy's per-node source index (virtual seed nodes are ``n + seed``; negative
     where unreached).
     """
-    numba = _numba()
+    out = np.full(n, -1, dtype=np.int64)
+    for i in numba.prange(n):
+        s = source[i]
+        if s >= n:
+            out[i] = seed_label[s - n]
+    return out
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def kernel(source, n, seed_label):
-        out = np.full(n, -1, dtype=np.int64)
-        for i in numba.prange(n):
-            s = source[i]
-            if s >= n:
-                out[i] = seed_label[s - n]
-        return out
 
-    return _one_at_a_time(kernel)
+seed_labels = _one_at_a_time(_seed_labels)

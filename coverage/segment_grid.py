@@ -5,7 +5,7 @@ for 10⁵ population points on a city graph that dominated the whole 15-minute q
 (``benchmarks/``). Here every edge is cut into short straight pieces, each piece is filed under
 the grid cell of its midpoint (pieces are stored cell by cell, so a cell's pieces are contiguous
 in memory), and all points are answered in one compiled pass
-(:func:`coverage.kernels.nearest_piece_kernel`), ring of cells by ring of cells around each point:
+(:func:`coverage.kernels.nearest_pieces`), ring of cells by ring of cells around each point:
 
 * ring 0 is the point's own cell, ring ``r`` the cells at Chebyshev distance ``r`` around it;
 * a piece reaches at most ``slack_m`` (half the longest piece) from its midpoint, so after ring
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from coverage.kernels import nearest_piece_kernel, tile_order_kernel
+from coverage.kernels import nearest_pieces, tile_order
 
 #: Bounds of the automatic cell size (metres).
 MIN_CELL_M: float = 20.0
@@ -232,8 +232,8 @@ class SegmentGrid:
         # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache
         tiles_x = -(-self.nx // TILE_CELLS)
         tiles_y = -(-self.ny // TILE_CELLS)
-        order = tile_order_kernel()(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
-        piece, edge, along, distance, u, v, length = nearest_piece_kernel()(
+        order = tile_order(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
+        piece, edge, along, distance, u, v, length = nearest_pieces(
             x, y, order, self.piece_rel, self.piece_xy, self.edge, self.start_m,
             np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
             np.asarray(edge_length_m, dtype=np.float64),
