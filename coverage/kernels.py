@@ -51,19 +51,20 @@ def _exact_d2(piece_xy, k, x, y):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def _nearest_pieces(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
     """The exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
 
-    Visits the points ``(px, py)`` in ``order`` (see :func:`tile_order`); ``piece_rel`` (float32)
-    is scanned, ``piece_xy`` (float64) decides near ties and gives the answer. Returns
-    ``(piece, edge, along_m, distance_m, u, v, length_m)`` per point: the nearest piece row and its edge (``-1`` if nothing within ``max_d``
-    metres), the metres along that edge to the nearest point (within ``[0, edge_length_m]``; NaN if
+    Visits the points ``(px, py)`` in ``order`` (see :func:`tile_order`); the cells' entries
+    ``piece_rel`` (float32) are scanned, and ``piece_xy`` (float64) of the entry's piece
+    (``entry_piece``) decides near ties and gives the answer. Returns
+    ``(piece, edge, along_m, distance_m, u, v, length_m)`` per point: the nearest piece and its
+    edge (``-1`` if nothing within ``max_d`` metres), the metres along that edge to the nearest point (within ``[0, edge_length_m]``; NaN if
     none), the straight distance to it in metres (NaN if none), and the edge's end nodes and
     length (0 if none), which every later walk to the point needs.
 
     The cells are searched ring by ring around the point's cell (ring ``r`` = the cells at
-    Chebyshev distance ``r``). A piece is filed under its midpoint's cell and reaches at most
-    ``slack_m`` from it, so after ring ``r`` the unseen pieces are at least
+    Chebyshev distance ``r``). A piece reaches at most ``slack_m`` outside the cells it is entered
+    in, so after ring ``r`` the unseen pieces are at least
     ``r × cell_m + (distance to the own cell's border) − slack_m`` away; the search stops when the
     best piece is that close (exact), or when that bound passes ``max_d`` (nothing within the
     limit). Cells that cannot hold anything closer than the best so far are skipped. Ties go to
@@ -140,7 +141,8 @@ def _nearest_pieces(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_
                             best = d2
                             best_piece = k
                         elif d2 <= best + tol:  # too close to call in float32: decide in float64
-                            if _exact_d2(piece_xy, k, x, y) < _exact_d2(piece_xy, best_piece, x, y):
+                            best_p = entry_piece[best_piece] if best_piece >= 0 else -1
+                            if _exact_d2(piece_xy, entry_piece[k], x, y) < _exact_d2(piece_xy, best_p, x, y):
                                 best = d2
                                 best_piece = k
             bound = ring * cell_m + border - slack_m
@@ -150,6 +152,7 @@ def _nearest_pieces(px, py, order, piece_rel, piece_xy, piece_edge, piece_start_
             tol = F32_D2_ERROR * ((ring + 3) * cell_m + slack_m) ** 2
         if best_piece < 0:
             continue
+        best_piece = entry_piece[best_piece]
         # the answer itself in float64: distance and position exact
         vx = piece_xy[best_piece, 2]
         vy = piece_xy[best_piece, 3]

@@ -2,16 +2,16 @@
 
 GEOS's ``STRtree.query_nearest`` answers one point at a time through a tree of whole edge lines;
 for 10⁵ population points on a city graph that dominated the whole 15-minute query
-(``benchmarks/``). Here every edge is cut into short straight pieces, each piece is filed under
-the grid cell of its midpoint (pieces are stored cell by cell, so a cell's pieces are contiguous
-in memory), and all points are answered in one compiled pass
+(``benchmarks/``). Here every edge is cut into straight pieces no longer than a cell, each piece
+is entered in every grid cell its bounding box touches (entries are stored cell by cell, so a
+cell's entries are contiguous in memory), and all points are answered in one compiled pass
 (:func:`coverage.kernels.nearest_pieces`), ring of cells by ring of cells around each point:
 
 * ring 0 is the point's own cell, ring ``r`` the cells at Chebyshev distance ``r`` around it;
-* a piece reaches at most ``slack_m`` (half the longest piece) from its midpoint, so after ring
-  ``r`` every piece not yet looked at is at least ``r × cell + (distance from the point to its own
-  cell's border) − slack_m`` away. A point whose best piece is closer than that is finished: the
-  answer is exact, not an approximation;
+* after ring ``r`` every piece not yet looked at lies outside the ``2r + 1`` cells around the
+  point, so it is at least ``r × cell + (distance from the point to its own cell's border)``
+  away. A point whose best piece is closer than that is finished: the answer is exact, not an
+  approximation (and a point with a street through its own cell often finishes after ring 0);
 * a point is also finished (off-network) once that bound passes the snapping limit.
 """
 
@@ -27,7 +27,7 @@ from coverage.kernels import nearest_pieces, tile_order
 #: Bounds of the automatic cell size (metres).
 MIN_CELL_M: float = 20.0
 MAX_CELL_M: float = 200.0
-#: Pieces are at most this share of a cell long (shorter pieces: less slack, more pieces).
+#: Pieces are at most this share of a cell long (so a piece is entered in at most 2 × 2 cells).
 PIECE_SHARE: float = 1.0
 #: Points are searched tile by tile, a tile being this many cells square.
 TILE_CELLS: int = 4
@@ -76,17 +76,19 @@ class NearestPieces:
 
 @dataclass(frozen=True, eq=False)
 class SegmentGrid:
-    """Straight street pieces filed by the grid cell of their midpoint, stored cell by cell.
+    """Straight street pieces entered in every grid cell they touch, entries stored cell by cell.
 
     Attributes
     ----------
-    piece_xy : ndarray of float64, shape (n, 5)
+    piece_xy : ndarray of float64, shape (n_pieces, 5)
         Per piece: start x, start y, vector x, vector y (metres, the graph's CRS) and
-        ``1 / length²`` (0 for zero-length pieces). Rows are ordered by cell.
-    piece_rel : ndarray of float32, shape (n, 4)
-        The same start (relative to the lower-left corner of the piece's cell) and vector in
-        float32: what the search scans (a third of the memory); the answer is then computed
-        from ``piece_xy``.
+        ``1 / length²`` (0 for zero-length pieces).
+    piece_rel : ndarray of float32, shape (n_entries, 4)
+        Per entry (a piece in one cell), ordered by cell: the piece's start relative to the
+        lower-left corner of that cell, and its vector, in float32. This is what the search
+        scans (16 bytes an entry); near ties and the answer use ``piece_xy``.
+    entry_piece : ndarray of int32/int64
+        The piece of each entry.
     edge : ndarray of int32/int64
         Edge of the walking graph each piece belongs to.
     start_m : ndarray of float64
@@ -96,15 +98,17 @@ class SegmentGrid:
     cell_m : float
         Side of a cell, metres.
     slack_m : float
-        Farthest any piece reaches from its midpoint (half the longest piece), metres.
+        How far a piece may reach outside the cells it is entered in, metres: 0 here (entries
+        cover each piece's bounding box); the search allows for it in its bounds.
     nx, ny : int
         Number of cell columns and rows.
     cell_start : ndarray of int32/int64
-        The pieces of cell ``c = cell_number(ix, iy, ny)`` are rows ``cell_start[c]:cell_start[c + 1]``.
+        The entries of cell ``c = cell_number(ix, iy, ny)`` are rows ``cell_start[c]:cell_start[c + 1]``.
     """
 
     piece_xy: np.ndarray
     piece_rel: np.ndarray
+    entry_piece: np.ndarray
     edge: np.ndarray
     start_m: np.ndarray
     origin_x: float
@@ -121,9 +125,14 @@ class SegmentGrid:
         return int(self.edge.size)
 
     @property
+    def n_entries(self) -> int:
+        """Number of (piece, cell) entries."""
+        return int(self.entry_piece.size)
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the arrays, bytes."""
-        return sum(a.nbytes for a in (self.piece_xy, self.piece_rel, self.edge, self.start_m, self.cell_start))
+        return sum(a.nbytes for a in (self.piece_xy, self.piece_rel, self.entry_piece, self.edge, self.start_m, self.cell_start))
 
     # ----- building ---------------------------------------------------------------------------
     @classmethod
@@ -182,26 +191,41 @@ class SegmentGrid:
         origin_y = float(extent[1]) - ORIGIN_SHIFT * cell_m
         nx = int(np.floor((width + ORIGIN_SHIFT * cell_m) / cell_m)) + 1
         ny = int(np.floor((height + ORIGIN_SHIFT * cell_m) / cell_m)) + 1
-        ix = np.clip(np.floor((x0 + 0.5 * dx - origin_x) / cell_m).astype(np.int64), 0, nx - 1)
-        iy = np.clip(np.floor((y0 + 0.5 * dy - origin_y) / cell_m).astype(np.int64), 0, ny - 1)
+        piece_edge = seg_edge[seg_of_piece]
+        piece_start = seg_start[seg_of_piece] + f0 * seg_len[seg_of_piece]
+        # file each piece in every cell its bounding box touches (at most 2 × 2: pieces are no
+        # longer than a cell), so a cell's entries hold everything that passes through it
+        def cell_of(v: np.ndarray, origin: float, count: int) -> np.ndarray:
+            return np.clip(np.floor((v - origin) / cell_m).astype(np.int64), 0, count - 1)
+
+        ix0 = cell_of(np.minimum(x0, x0 + dx), origin_x, nx)
+        ix1 = cell_of(np.maximum(x0, x0 + dx), origin_x, nx)
+        iy0 = cell_of(np.minimum(y0, y0 + dy), origin_y, ny)
+        iy1 = cell_of(np.maximum(y0, y0 + dy), origin_y, ny)
+        ids = np.arange(x0.size)
+        wide, tall = ix1 != ix0, iy1 != iy0
+        entry = np.concatenate([ids, ids[wide], ids[tall], ids[wide & tall]])
+        ix = np.concatenate([ix0, ix1[wide], ix0[tall], ix1[wide & tall]])
+        iy = np.concatenate([iy0, iy0[wide], iy1[tall], iy1[wide & tall]])
         cell = cell_number(ix, iy, ny)
         order = np.argsort(cell, kind="stable")
         n_cells = -(-nx // 4) * -(-ny // 4) * 16
         index_type = np.int32 if order.size < np.iinfo(np.int32).max else np.int64
         cell_start = np.zeros(n_cells + 1, dtype=index_type)
         np.cumsum(np.bincount(cell, minlength=n_cells), out=cell_start[1:])
-        piece_xy = np.ascontiguousarray(np.column_stack([x0, y0, dx, dy, inv_len2])[order])
-        # the search reads float32 copies relative to the piece's cell corner: 16 bytes a piece
+        e = entry[order]
+        # the search scans float32 copies relative to the entry's cell corner: 16 bytes an entry
         piece_rel = np.column_stack(
-            [x0 - (origin_x + ix * cell_m), y0 - (origin_y + iy * cell_m), dx, dy]
-        )[order].astype(np.float32)
+            [x0[e] - (origin_x + ix[order] * cell_m), y0[e] - (origin_y + iy[order] * cell_m), dx[e], dy[e]]
+        ).astype(np.float32)
         return cls(
-            piece_xy=piece_xy,
+            piece_xy=np.column_stack([x0, y0, dx, dy, inv_len2]),
             piece_rel=piece_rel,
-            edge=seg_edge[seg_of_piece][order].astype(index_type),
-            start_m=(seg_start[seg_of_piece] + f0 * seg_len[seg_of_piece])[order],
+            entry_piece=e.astype(index_type),
+            edge=piece_edge.astype(index_type),
+            start_m=piece_start,
             origin_x=origin_x, origin_y=origin_y, cell_m=float(cell_m),
-            slack_m=float(0.5 * length.max()) if length.size else 0.0,
+            slack_m=0.0,
             nx=nx, ny=ny, cell_start=cell_start,
         )
 
@@ -234,7 +258,7 @@ class SegmentGrid:
         tiles_y = -(-self.ny // TILE_CELLS)
         order = tile_order(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
         piece, edge, along, distance, u, v, length = nearest_pieces(
-            x, y, order, self.piece_rel, self.piece_xy, self.edge, self.start_m,
+            x, y, order, self.piece_rel, self.entry_piece, self.piece_xy, self.edge, self.start_m,
             np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
             np.asarray(edge_length_m, dtype=np.float64),
             self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
