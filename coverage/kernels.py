@@ -2,7 +2,7 @@
 
 Each kernel is compiled on first use and cached on disk (``cache=True``, in
 ``coverage/__pycache__``), so only the very first run after installing pays the compilation
-(10-15 s for all of them). Kernels are module-level functions: numba cannot reuse a cached
+(about 10 s for all of them). Kernels are module-level functions: numba cannot reuse a cached
 closure. ``coverage/__init__.py`` imports numba in a way that keeps it from mistaking this
 package for coverage.py.
 """
