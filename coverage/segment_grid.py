@@ -34,6 +34,8 @@ TILE_CELLS: int = 4
 #: The grid starts this share of a cell before the data, so that streets on a regular grid do
 #: not all fall on cell borders (where they would be filed on one side only).
 ORIGIN_SHIFT: float = 0.37
+#: Fewer points than this are searched in input order (no tile sort).
+TILE_SORT_MIN_POINTS: int = 64
 #: The grid never has more cells than this (the cell size grows instead); 4 bytes each.
 MAX_CELLS: int = 40_000_000
 
@@ -253,10 +255,14 @@ class SegmentGrid:
         """
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
-        # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache
+        # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache.
+        # A handful of points (a what-if site) skips the sort, whose cost grows with the extent.
         tiles_x = -(-self.nx // TILE_CELLS)
         tiles_y = -(-self.ny // TILE_CELLS)
-        order = tile_order(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
+        if x.size < TILE_SORT_MIN_POINTS:
+            order = np.arange(x.size)
+        else:
+            order = tile_order(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
         piece, edge, along, distance, u, v, length = nearest_pieces(
             x, y, order, self.piece_rel, self.entry_piece, self.piece_xy, self.edge, self.start_m,
             np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
