@@ -130,12 +130,6 @@ def multi_source_distances(graph: WalkGraph, seeds: Seeds, limit_m: float) -> No
     return NodeDistances(distance[:n], None, float(limit_m), seed_source=source, seed_label=seed_label)
 
 
-def graph_edge_ends(graph: WalkGraph, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """End nodes ``u``, ``v`` and length (metres) of each listed edge (``0, 0, 0`` for ``-1``)."""
-    e = np.maximum(edge, 0)
-    return graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]
-
-
 def distances_on_edges(
     graph: WalkGraph,
     edge: np.ndarray,
@@ -177,7 +171,7 @@ def distances_on_edges(
     visit = np.arange(edge.size) if order is None else np.ascontiguousarray(order, dtype=np.int64)
     if visit.size != edge.size:  # the kernel does not check bounds
         raise ValueError(f"order has {visit.size} entries for {edge.size} positions")
-    end_u, end_v, length_m = graph_edge_ends(graph, edge) if ends is None else ends
+    end_u, end_v, length_m = graph.edge_ends(edge) if ends is None else ends
     on = facilities.on_network
     by_edge = np.argsort(facilities.edge[on], kind="stable")
     return walk_to_positions(

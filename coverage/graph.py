@@ -99,6 +99,11 @@ class WalkGraph:
         # small nodes make nearest-edge queries ~2x faster on street networks (benchmarks/)
         return shapely.STRtree(self.edge_geometry, node_capacity=4)
 
+    def edge_ends(self, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """End nodes ``u``, ``v`` and length (metres) of each listed edge (edge 0's for ``-1``)."""
+        e = np.maximum(edge, 0)
+        return self.edge_u[e], self.edge_v[e], self.edge_length_m[e]
+
     @cached_property
     def segment_grid(self) -> SegmentGrid:
         """Street pieces filed by grid cell: the index :func:`coverage.snapping.snap_points` uses."""

@@ -51,7 +51,7 @@ def _exact_d2(piece_xy, k, x, y):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, slack_m, nx, ny, cell_start, max_d):
+def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, nx, ny, cell_start, max_d):
     """The exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
 
     Visits the points ``(px, py)`` in ``order`` (see :func:`tile_order`); the cells' entries
@@ -63,9 +63,9 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
     length (0 if none), which every later walk to the point needs.
 
     The cells are searched ring by ring around the point's cell (ring ``r`` = the cells at
-    Chebyshev distance ``r``). A piece reaches at most ``slack_m`` outside the cells it is entered
-    in, so after ring ``r`` the unseen pieces are at least
-    ``r × cell_m + (distance to the own cell's border) − slack_m`` away; the search stops when the
+    Chebyshev distance ``r``). A piece is entered in every cell it touches, so after ring ``r`` the
+    unseen pieces are at least ``r × cell_m + (distance to the own cell's border)`` away; the
+    search stops when the
     best piece is that close (exact), or when that bound passes ``max_d`` (nothing within the
     limit). Cells that cannot hold anything closer than the best so far are skipped. Ties go to
     the first piece found; the visiting order does not depend on the number of threads.
@@ -79,7 +79,7 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
     out_u = np.zeros(n, dtype=np.int64)
     out_v = np.zeros(n, dtype=np.int64)
     out_len = np.zeros(n)
-    max_rings = int(np.ceil((max_d + slack_m) / cell_m)) + 1
+    max_rings = int(np.ceil(max_d / cell_m)) + 1
     grid_x1 = origin_x + nx * cell_m
     grid_y1 = origin_y + ny * cell_m
     max_d2 = max_d * max_d
@@ -89,10 +89,8 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
         y = py[i]
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
-        gap_x = max(origin_x - x, x - grid_x1, 0.0) - slack_m
-        gap_y = max(origin_y - y, y - grid_y1, 0.0) - slack_m
-        if (gap_x > 0.0 and gap_x > max_d) or (gap_y > 0.0 and gap_y > max_d):
-            continue  # every piece reaches at most slack_m out of the grid: none within reach
+        if max(origin_x - x, x - grid_x1) > max_d or max(origin_y - y, y - grid_y1) > max_d:
+            continue  # every piece is inside the grid: none within reach
         fx = (x - origin_x) / cell_m
         fy = (y - origin_y) / cell_m
         ix = int(np.floor(fx))
@@ -102,7 +100,7 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
         border = cell_m * min(min(ax, 1.0 - ax), min(ay, 1.0 - ay))
         best = np.inf  # float32 estimate of the best piece's squared distance (m²)
         best_piece = -1
-        tol = F32_D2_ERROR * (2.0 * cell_m + slack_m) ** 2
+        tol = F32_D2_ERROR * (2.0 * cell_m) ** 2
         for ring in range(max_rings + 1):
             for di in range(-ring, ring + 1):
                 cx = ix + di
@@ -116,8 +114,8 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
                         continue
                     # skip a cell whose pieces cannot beat the best so far
                     low = origin_y + cy * cell_m
-                    ex = max(max(left - x, x - (left + cell_m), 0.0) - slack_m, 0.0)
-                    ey = max(max(low - y, y - (low + cell_m), 0.0) - slack_m, 0.0)
+                    ex = max(left - x, x - (left + cell_m), 0.0)
+                    ey = max(low - y, y - (low + cell_m), 0.0)
                     if ex * ex + ey * ey > best + tol:
                         continue
                     # cells are numbered block by block (4 × 4), see SegmentGrid
@@ -145,11 +143,11 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
                             if _exact_d2(piece_xy, entry_piece[k], x, y) < _exact_d2(piece_xy, best_p, x, y):
                                 best = d2
                                 best_piece = k
-            bound = ring * cell_m + border - slack_m
-            if bound > max_d or (bound > 0.0 and best + tol <= bound * bound):
+            bound = ring * cell_m + border
+            if bound > max_d or best + tol <= bound * bound:
                 break
             # the next ring is farther: float32 errors grow with the coordinates
-            tol = F32_D2_ERROR * ((ring + 3) * cell_m + slack_m) ** 2
+            tol = F32_D2_ERROR * ((ring + 3) * cell_m) ** 2
         if best_piece < 0:
             continue
         best_piece = entry_piece[best_piece]

@@ -99,9 +99,6 @@ class SegmentGrid:
         Lower-left corner of cell (0, 0), metres.
     cell_m : float
         Side of a cell, metres.
-    slack_m : float
-        How far a piece may reach outside the cells it is entered in, metres: 0 here (entries
-        cover each piece's bounding box); the search allows for it in its bounds.
     nx, ny : int
         Number of cell columns and rows.
     cell_start : ndarray of int32/int64
@@ -116,7 +113,6 @@ class SegmentGrid:
     origin_x: float
     origin_y: float
     cell_m: float
-    slack_m: float
     nx: int
     ny: int
     cell_start: np.ndarray
@@ -227,7 +223,6 @@ class SegmentGrid:
             edge=piece_edge.astype(index_type),
             start_m=piece_start,
             origin_x=origin_x, origin_y=origin_y, cell_m=float(cell_m),
-            slack_m=0.0,
             nx=nx, ny=ny, cell_start=cell_start,
         )
 
@@ -267,7 +262,7 @@ class SegmentGrid:
             x, y, order, self.piece_rel, self.entry_piece, self.piece_xy, self.edge, self.start_m,
             np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
             np.asarray(edge_length_m, dtype=np.float64),
-            self.origin_x, self.origin_y, self.cell_m, self.slack_m, self.nx, self.ny,
+            self.origin_x, self.origin_y, self.cell_m, self.nx, self.ny,
             self.cell_start, float(max_distance_m),
         )
         return NearestPieces(piece=piece, edge=edge, along_m=along, distance_m=distance, edge_ends=(u, v, length))

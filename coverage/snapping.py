@@ -46,8 +46,7 @@ class SnappedPoints:
         """
         cached = self.__dict__.get("_edge_ends")
         if cached is None or cached[0]() is not graph:
-            e = np.maximum(self.edge, 0)
-            self.keep_edge_ends(graph, (graph.edge_u[e], graph.edge_v[e], graph.edge_length_m[e]))
+            self.keep_edge_ends(graph, graph.edge_ends(self.edge))
         return self.__dict__["_edge_ends"][1]
 
     def keep_edge_ends(self, graph: WalkGraph, ends: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
@@ -131,11 +130,7 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> Snap
     -------
     SnappedPoints
     """
-    return snap_xy(graph, *point_coordinates(points), max_snap_m)
-
-
-def snap_xy(graph: WalkGraph, x: np.ndarray, y: np.ndarray, max_snap_m: float) -> SnappedPoints:
-    """:func:`snap_points` for coordinates in metres (``graph.crs``; NaN = missing point)."""
+    x, y = point_coordinates(points)
     found = graph.segment_grid.nearest(x, y, max_snap_m, graph.edge_u, graph.edge_v, graph.edge_length_m)
     snapped = SnappedPoints(found.edge, found.along_m, found.distance_m)
     snapped.keep_edge_ends(graph, found.edge_ends)
