@@ -26,7 +26,12 @@ from coverage.engine import (
 )
 from coverage.graph import WalkGraph
 from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS, resolve_speed
-from coverage.snapping import SnappedPoints, snap_points
+from coverage.snapping import SnappedPoints, snap_points, snap_points_while
+
+#: Graphs with at least this many nodes snap the population on a worker thread while the
+#: Dijkstra pass runs (2.2× instead of 3.4× the bare pass on the 10⁶-node benchmark grid); on
+#: smaller ones the pass takes a millisecond or two and the thread costs more than it saves.
+SIDE_BY_SIDE_MIN_NODES: int = 200_000
 
 
 def unit_points(geometry: gpd.GeoSeries) -> np.ndarray:
@@ -53,7 +58,7 @@ def population_distances(
     """
     distance, nearest = distances_on_edges(
         graph, population_snap.edge, population_snap.offset_m, nodes, facility_snap, labels,
-        order=population_snap.edge_order, ends=population_snap.edge_ends(graph),
+        ends=population_snap.edge_ends(graph),
     )
     distance = distance + np.nan_to_num(population_snap.access_m, nan=np.inf)
     beyond = ~(distance <= nodes.limit_m)
@@ -295,9 +300,16 @@ def compute_coverage(
     facility_snap = snap_points(graph, facilities.geometry.to_numpy(), max_snap_m)
     labels = facilities["facility_label"].to_numpy(dtype=np.int64)
     seeds = facility_seeds(graph, facility_snap, labels)
-    if population_snap is None:
+    if population_snap is not None:
+        nodes = multi_source_distances(graph, seeds, limit_m)
+    elif graph.n_nodes >= SIDE_BY_SIDE_MIN_NODES:
+        # the population's snapping and the Dijkstra pass are independent: run them side by side
+        population_snap, nodes = snap_points_while(
+            graph, population.geometry.to_numpy(), max_snap_m, lambda: multi_source_distances(graph, seeds, limit_m)
+        )
+    else:
         population_snap = snap_points(graph, population.geometry.to_numpy(), max_snap_m)
-    nodes = multi_source_distances(graph, seeds, limit_m)
+        nodes = multi_source_distances(graph, seeds, limit_m)
     distance, nearest = population_distances(graph, population_snap, nodes, facility_snap, labels)
     return CoverageResult(
         graph=graph,

@@ -137,7 +137,6 @@ def distances_on_edges(
     nodes: NodeDistances,
     facilities: SnappedPoints,
     facility_labels: np.ndarray,
-    order: np.ndarray | None = None,
     ends: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Walking distance from the nearest facility to positions on edges (metres, and its label).
@@ -156,9 +155,6 @@ def distances_on_edges(
         Result of :func:`multi_source_distances` for the same facilities.
     facilities, facility_labels :
         The facilities' joining points and labels (for the same-edge shortcut).
-    order : ndarray of int64, optional
-        Order to visit the positions in (e.g. :attr:`SnappedPoints.edge_order`); only speed
-        depends on it.
     ends : (u, v, length_m), optional
         End nodes and length of each position's edge, if already at hand
         (:meth:`SnappedPoints.edge_ends`); gathered from the graph otherwise.
@@ -168,14 +164,10 @@ def distances_on_edges(
     distance_m, facility : ndarray, ndarray
     """
     edge = np.ascontiguousarray(edge, dtype=np.int64)
-    visit = np.arange(edge.size) if order is None else np.ascontiguousarray(order, dtype=np.int64)
-    if visit.size != edge.size:  # the kernel does not check bounds
-        raise ValueError(f"order has {visit.size} entries for {edge.size} positions")
     end_u, end_v, length_m = graph.edge_ends(edge) if ends is None else ends
     on = facilities.on_network
     by_edge = np.argsort(facilities.edge[on], kind="stable")
     return walk_to_positions(
-        visit,
         edge,
         np.ascontiguousarray(position_m, dtype=np.float64),
         end_u,

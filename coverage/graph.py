@@ -107,7 +107,7 @@ class WalkGraph:
     @cached_property
     def segment_grid(self) -> SegmentGrid:
         """Street pieces filed by grid cell: the index :func:`coverage.snapping.snap_points` uses."""
-        return SegmentGrid.from_lines(self.edge_geometry)
+        return SegmentGrid.from_edges(self.edge_geometry, self.edge_u, self.edge_v, self.edge_length_m)
 
     @cached_property
     def component_sizes(self) -> np.ndarray:

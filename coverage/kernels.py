@@ -38,29 +38,34 @@ F32_D2_ERROR: float = 1e-5
 
 
 @numba.njit(inline="always")
-def _exact_d2(piece_xy, k, x, y):
+def _exact_d2(pieces, k, x, y):
     """Squared distance (m², float64) from (x, y) to piece ``k``; ``inf`` for ``k < 0``."""
     if k < 0:
         return np.inf
-    rx = x - piece_xy[k, 0]
-    ry = y - piece_xy[k, 1]
-    vx = piece_xy[k, 2]
-    vy = piece_xy[k, 3]
-    t = min(max((rx * vx + ry * vy) * piece_xy[k, 4], 0.0), 1.0)
+    rx = x - pieces[k, 0]
+    ry = y - pieces[k, 1]
+    vx = pieces[k, 2]
+    vy = pieces[k, 3]
+    len2 = vx * vx + vy * vy
+    t = 0.0
+    if len2 > 0.0:
+        t = min(max((rx * vx + ry * vy) / len2, 0.0), 1.0)
     return (rx - t * vx) ** 2 + (ry - t * vy) ** 2
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
-def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge, piece_start_m, edge_u, edge_v, edge_length_m, origin_x, origin_y, cell_m, nx, ny, cell_start, max_d):
+def _nearest_pieces(px, py, order, entries, entry_ints, pieces, piece_ints, origin_x, origin_y, cell_m, nx, ny, cell_start, max_d):
     """The exact nearest-piece search over a :class:`~coverage.segment_grid.SegmentGrid`.
 
-    Visits the points ``(px, py)`` in ``order`` (see :func:`tile_order`); the cells' entries
-    ``piece_rel`` (float32) are scanned, and ``piece_xy`` (float64) of the entry's piece
-    (``entry_piece``) decides near ties and gives the answer. Returns
-    ``(piece, edge, along_m, distance_m, u, v, length_m)`` per point: the nearest piece and its
-    edge (``-1`` if nothing within ``max_d`` metres), the metres along that edge to the nearest point (within ``[0, edge_length_m]``; NaN if
-    none), the straight distance to it in metres (NaN if none), and the edge's end nodes and
-    length (0 if none), which every later walk to the point needs.
+    Visits the points ``(px[j], py[j])`` in sequence; point ``j``'s answer goes to row
+    ``order[j]`` of the outputs (the points come sorted by tile, see :func:`tile_order`). The
+    cells' ``entries`` (float32; ``entry_ints``: the same memory as int32, column 4 = piece) are
+    scanned, and the piece's row of ``pieces`` (float64; ``piece_ints``: the same memory as int32,
+    columns 12-14 = edge, u, v) decides near ties and gives the answer. Returns
+    ``(edge, along_m, distance_m, u, v, length_m)`` per point: the nearest edge (``-1`` if
+    nothing within ``max_d`` metres), the metres along it to the nearest point (within
+    ``[0, length_m]``; NaN if none), the straight distance to it in metres (NaN if none), and
+    the edge's end nodes and length (0 if none), which every later walk to the point needs.
 
     The cells are searched ring by ring around the point's cell (ring ``r`` = the cells at
     Chebyshev distance ``r``). A piece is entered in every cell it touches, so after ring ``r`` the
@@ -72,7 +77,6 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
     """
     blocks_y = (ny + 3) // 4
     n = px.size
-    out_piece = np.full(n, -1, dtype=np.int64)
     out_edge = np.full(n, -1, dtype=np.int64)
     out_along = np.full(n, np.nan)
     out_d = np.full(n, np.nan)
@@ -82,11 +86,9 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
     max_rings = int(np.ceil(max_d / cell_m)) + 1
     grid_x1 = origin_x + nx * cell_m
     grid_y1 = origin_y + ny * cell_m
-    max_d2 = max_d * max_d
     for j in numba.prange(n):
-        i = order[j]
-        x = px[i]
-        y = py[i]
+        x = px[j]
+        y = py[j]
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
         if max(origin_x - x, x - grid_x1) > max_d or max(origin_y - y, y - grid_y1) > max_d:
@@ -98,8 +100,8 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
         ax = fx - ix
         ay = fy - iy
         border = cell_m * min(min(ax, 1.0 - ax), min(ay, 1.0 - ay))
-        best = np.inf  # float32 estimate of the best piece's squared distance (m²)
-        best_piece = -1
+        best = np.inf  # float32 estimate of the best entry's squared distance (m²)
+        best_entry = -1
         tol = F32_D2_ERROR * (2.0 * cell_m) ** 2
         for ring in range(max_rings + 1):
             for di in range(-ring, ring + 1):
@@ -124,10 +126,10 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
                     qx0 = np.float32(x - left)
                     qy0 = np.float32(y - low)
                     for k in range(cell_start[cell], cell_start[cell + 1]):
-                        rx = qx0 - piece_rel[k, 0]
-                        ry = qy0 - piece_rel[k, 1]
-                        vx = piece_rel[k, 2]
-                        vy = piece_rel[k, 3]
+                        rx = qx0 - entries[k, 0]
+                        ry = qy0 - entries[k, 1]
+                        vx = entries[k, 2]
+                        vy = entries[k, 3]
                         len2 = vx * vx + vy * vy
                         t = np.float32(0.0)
                         if len2 > 0.0:
@@ -137,38 +139,40 @@ def _nearest_pieces(px, py, order, piece_rel, entry_piece, piece_xy, piece_edge,
                         d2 = np.float64(qx * qx + qy * qy)
                         if d2 < best - tol:  # clearly closer, whatever the float32 error
                             best = d2
-                            best_piece = k
+                            best_entry = k
                         elif d2 <= best + tol:  # too close to call in float32: decide in float64
-                            best_p = entry_piece[best_piece] if best_piece >= 0 else -1
-                            if _exact_d2(piece_xy, entry_piece[k], x, y) < _exact_d2(piece_xy, best_p, x, y):
+                            best_p = entry_ints[best_entry, 4] if best_entry >= 0 else -1
+                            if _exact_d2(pieces, entry_ints[k, 4], x, y) < _exact_d2(pieces, best_p, x, y):
                                 best = d2
-                                best_piece = k
+                                best_entry = k
             bound = ring * cell_m + border
             if bound > max_d or best + tol <= bound * bound:
                 break
             # the next ring is farther: float32 errors grow with the coordinates
             tol = F32_D2_ERROR * ((ring + 3) * cell_m) ** 2
-        if best_piece < 0:
+        if best_entry < 0:
             continue
-        best_piece = entry_piece[best_piece]
-        # the answer itself in float64: distance and position exact
-        vx = piece_xy[best_piece, 2]
-        vy = piece_xy[best_piece, 3]
-        rx = x - piece_xy[best_piece, 0]
-        ry = y - piece_xy[best_piece, 1]
-        best_t = min(max((rx * vx + ry * vy) * piece_xy[best_piece, 4], 0.0), 1.0)
+        p = entry_ints[best_entry, 4]
+        # the answer itself in float64, from the piece's row: distance and position exact
+        vx = pieces[p, 2]
+        vy = pieces[p, 3]
+        rx = x - pieces[p, 0]
+        ry = y - pieces[p, 1]
+        len2 = vx * vx + vy * vy
+        best_t = 0.0
+        if len2 > 0.0:
+            best_t = min(max((rx * vx + ry * vy) / len2, 0.0), 1.0)
         exact = np.sqrt((rx - best_t * vx) ** 2 + (ry - best_t * vy) ** 2)
         if exact <= max_d:
-            e = piece_edge[best_piece]
-            length = np.sqrt(vx * vx + vy * vy)
-            out_piece[i] = best_piece
-            out_edge[i] = e
-            out_along[i] = min(max(piece_start_m[best_piece] + best_t * length, 0.0), edge_length_m[e])
+            i = order[j]
+            edge_length = pieces[p, 5]
+            out_edge[i] = piece_ints[p, 12]
+            out_along[i] = min(max(pieces[p, 4] + best_t * np.sqrt(len2), 0.0), edge_length)
             out_d[i] = exact
-            out_u[i] = edge_u[e]
-            out_v[i] = edge_v[e]
-            out_len[i] = edge_length_m[e]
-    return out_piece, out_edge, out_along, out_d, out_u, out_v, out_len
+            out_u[i] = piece_ints[p, 13]
+            out_v[i] = piece_ints[p, 14]
+            out_len[i] = edge_length
+    return out_edge, out_along, out_d, out_u, out_v, out_len
 
 
 nearest_pieces = _one_at_a_time(_nearest_pieces)
@@ -211,17 +215,70 @@ def tile_order(px, py, origin_x, origin_y, tile_m, nx, ny):
     return order
 
 
+@numba.njit(inline="always")
+def _edge_slot(edge, mask):
+    """Home slot of an edge number in an :func:`_edge_table` (Fibonacci hashing)."""
+    return ((edge * 2654435761) >> 12) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _edge_table(sorted_edge):
+    """Open-addressing hash table of the distinct values of ``sorted_edge`` (ascending, ≥ 0).
+
+    Returns ``(key, first)``: slot ``h`` holds edge ``key[h]`` (``-1``: empty), whose first row
+    in ``sorted_edge`` is ``first[h]``. At most a quarter of the slots is used, so a look-up
+    rarely goes past its home slot (:func:`_edge_slot`, then the next slots in turn).
+    """
+    size = 64
+    while size < 4 * sorted_edge.size:
+        size *= 2
+    key = np.full(size, -1, dtype=np.int64)
+    first = np.zeros(size, dtype=np.int64)
+    for k in range(sorted_edge.size):
+        e = sorted_edge[k]
+        if k > 0 and sorted_edge[k - 1] == e:
+            continue
+        h = _edge_slot(e, size - 1)
+        while key[h] >= 0:
+            h = (h + 1) & (size - 1)
+        key[h] = e
+        first[h] = k
+    return key, first
+
+
+@numba.njit(inline="always")
+def _first_row(key, first, edge, missing):
+    """First row of ``edge`` in the table's sorted array (:func:`_edge_table`), ``missing`` if absent."""
+    mask = key.size - 1
+    h = _edge_slot(edge, mask)
+    while key[h] >= 0:
+        if key[h] == edge:
+            return first[h]
+        h = (h + 1) & mask
+    return missing
+
+
+@numba.njit(cache=True, nogil=True)
+def first_rows(sorted_edge, edge):
+    """For each of ``edge``, its first row in ``sorted_edge`` or ``-1`` (the walk's look-up, for tests)."""
+    key, first = _edge_table(sorted_edge)
+    out = np.empty(edge.size, dtype=np.int64)
+    for i in range(edge.size):
+        out[i] = _first_row(key, first, edge[i], -1)
+    return out
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _walk_to_positions(
-    order, edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset, source_label,
+    edge, pos, end_u, end_v, edge_len, node_dist, node_source, source_offset, source_label,
     fac_edge, fac_pos, fac_access, fac_label,
 ):
     """The walk from the nearest facility to positions on edges (see ``engine.distances_on_edges``).
 
     Returns ``(distance, label)`` for positions ``pos`` metres along edges ``edge`` (``end_u``,
-    ``end_v``, ``edge_len``: the ends and length of each position's edge), visited in ``order``:
-    through either end of the edge, or straight along it from a facility on the same edge
-    (``fac_*`` sorted by ``fac_edge``). Ties keep the ``u`` end, then the first facility; ``inf``
+    ``end_v``, ``edge_len``: the ends and length of each position's edge): through either end of
+    the edge, or straight along it from a facility on the same edge (``fac_*`` sorted by
+    ``fac_edge``). Ties keep the ``u`` end, then the first facility; ``inf``
     and ``-1`` where nothing is reached. A reached node's facility label is
     ``source_label[node_source[node] - source_offset]``, or ``node_source[node]`` itself when
     ``source_label`` is empty (see ``NodeDistances.label_lookup``).
@@ -229,10 +286,10 @@ def _walk_to_positions(
     n = edge.size
     m = fac_edge.size
     direct_labels = source_label.size == 0
+    slot_key, slot_first = _edge_table(fac_edge)
     out_d = np.full(n, np.inf)
     out_l = np.full(n, -1, dtype=np.int64)
-    for j in numba.prange(n):
-        i = order[j]
+    for i in numba.prange(n):
         e = edge[i]
         if e < 0:
             continue
@@ -246,7 +303,9 @@ def _walk_to_positions(
         label = -1
         if np.isfinite(best):
             label = node_source[node] if direct_labels else source_label[node_source[node] - source_offset]
-        k = np.searchsorted(fac_edge, e)
+        # the facilities on this edge, if any: one look in a small hash table (a binary search
+        # here cost three times the rest of the walk)
+        k = _first_row(slot_key, slot_first, e, m)
         while k < m and fac_edge[k] == e:
             direct = fac_access[k] + abs(p - fac_pos[k])
             if direct < best:

@@ -17,12 +17,16 @@ cell's entries are contiguous in memory), and all points are answered in one com
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import numpy as np
 import shapely
 
 from coverage.kernels import nearest_pieces, tile_order
+
+T = TypeVar("T")
 
 #: Bounds of the automatic cell size (metres).
 MIN_CELL_M: float = 20.0
@@ -51,16 +55,22 @@ def cell_number(ix: np.ndarray, iy: np.ndarray, ny: int) -> np.ndarray:
     return ((ix >> 2) * blocks_y + (iy >> 2)) * 16 + (ix & 3) * 4 + (iy & 3)
 
 
+def _aligned_empty(shape: tuple[int, ...], dtype: type, align: int = 64) -> np.ndarray:
+    """An uninitialised array whose data starts on an ``align``-byte boundary (one cache line)."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buffer = np.empty(nbytes + align, dtype=np.uint8)
+    skip = -buffer.ctypes.data % align
+    return buffer[skip : skip + nbytes].view(dtype).reshape(shape)
+
+
 @dataclass(frozen=True)
 class NearestPieces:
     """For each query point, where the nearest street is (``edge == -1``: none within the limit).
 
     Attributes
     ----------
-    piece : ndarray of int64
-        Row of the nearest piece in the grid.
     edge : ndarray of int64
-        Edge of the walking graph it belongs to.
+        Edge of the walking graph.
     along_m : ndarray of float64
         Metres along that edge (from its ``u`` end) to the nearest point; NaN where none.
     distance_m : ndarray of float64
@@ -69,7 +79,6 @@ class NearestPieces:
         End nodes and length (metres) of that edge; 0 where none.
     """
 
-    piece: np.ndarray
     edge: np.ndarray
     along_m: np.ndarray
     distance_m: np.ndarray
@@ -80,21 +89,22 @@ class NearestPieces:
 class SegmentGrid:
     """Straight street pieces entered in every grid cell they touch, entries stored cell by cell.
 
+    The search reads, per point, the cell's entries (scanned in sequence) and then one cache line
+    for the answer: everything it needs about the nearest piece sits in that piece's row of
+    ``pieces``. (Spreading the same facts over six arrays cost a third more on 10⁵ scattered
+    points; ``benchmarks/``.)
+
     Attributes
     ----------
-    piece_xy : ndarray of float64, shape (n_pieces, 5)
-        Per piece: start x, start y, vector x, vector y (metres, the graph's CRS) and
-        ``1 / length²`` (0 for zero-length pieces).
-    piece_rel : ndarray of float32, shape (n_entries, 4)
+    entries : ndarray of float32, shape (n_entries, 5)
         Per entry (a piece in one cell), ordered by cell: the piece's start relative to the
-        lower-left corner of that cell, and its vector, in float32. This is what the search
-        scans (16 bytes an entry); near ties and the answer use ``piece_xy``.
-    entry_piece : ndarray of int32/int64
-        The piece of each entry.
-    edge : ndarray of int32/int64
-        Edge of the walking graph each piece belongs to.
-    start_m : ndarray of float64
-        Metres along that edge (from its ``u`` end) where the piece starts.
+        lower-left corner of that cell and its vector (metres), then the piece's row in
+        ``pieces`` (int32 bits, read through :attr:`entry_piece`). The search scans these
+        (20 bytes an entry); near ties and the answer use ``pieces``.
+    pieces : ndarray of float64, shape (n_pieces, 8), rows 64-byte aligned
+        Per piece: start x, start y, vector x, vector y (metres, the graph's CRS), metres along
+        its edge (from ``u``) where it starts, the edge's length (metres), then three int32 in the
+        last two slots (read through :attr:`piece_ints`): edge, ``u``, ``v``.
     origin_x, origin_y : float
         Lower-left corner of cell (0, 0), metres.
     cell_m : float
@@ -105,11 +115,8 @@ class SegmentGrid:
         The entries of cell ``c = cell_number(ix, iy, ny)`` are rows ``cell_start[c]:cell_start[c + 1]``.
     """
 
-    piece_xy: np.ndarray
-    piece_rel: np.ndarray
-    entry_piece: np.ndarray
-    edge: np.ndarray
-    start_m: np.ndarray
+    entries: np.ndarray
+    pieces: np.ndarray
     origin_x: float
     origin_y: float
     cell_m: float
@@ -118,35 +125,68 @@ class SegmentGrid:
     cell_start: np.ndarray
 
     @property
+    def entry_piece(self) -> np.ndarray:
+        """Row in ``pieces`` of each entry (int32)."""
+        return self.entries.view(np.int32)[:, 4]
+
+    @property
+    def piece_ints(self) -> np.ndarray:
+        """``pieces`` seen as int32, shape (n_pieces, 16): columns 12, 13, 14 hold edge, u, v."""
+        return self.pieces.view(np.int32)
+
+    @property
+    def edge(self) -> np.ndarray:
+        """Edge of the walking graph each piece belongs to (int32)."""
+        return self.piece_ints[:, 12]
+
+    @property
+    def start_m(self) -> np.ndarray:
+        """Metres along its edge (from ``u``) where each piece starts."""
+        return self.pieces[:, 4]
+
+    @property
     def n_pieces(self) -> int:
         """Number of straight pieces."""
-        return int(self.edge.size)
+        return int(self.pieces.shape[0])
 
     @property
     def n_entries(self) -> int:
         """Number of (piece, cell) entries."""
-        return int(self.entry_piece.size)
+        return int(self.entries.shape[0])
 
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays, bytes."""
-        return sum(a.nbytes for a in (self.piece_xy, self.piece_rel, self.entry_piece, self.edge, self.start_m, self.cell_start))
+        return sum(a.nbytes for a in (self.entries, self.pieces, self.cell_start))
 
     # ----- building ---------------------------------------------------------------------------
     @classmethod
-    def from_lines(cls, lines: np.ndarray, cell_m: float | None = None) -> SegmentGrid:
-        """Cut LineStrings (metric CRS) into pieces and file them by cell.
+    def from_edges(
+        cls,
+        lines: np.ndarray,
+        edge_u: np.ndarray,
+        edge_v: np.ndarray,
+        edge_length_m: np.ndarray,
+        cell_m: float | None = None,
+    ) -> SegmentGrid:
+        """Cut a graph's edge lines (metric CRS) into pieces and file them by cell.
 
         Parameters
         ----------
         lines : ndarray of shapely LineString
             The graph's edge geometries; a piece with ``edge == i`` is part of ``lines[i]``.
+        edge_u, edge_v, edge_length_m : ndarray
+            End nodes and length (metres) of every edge, stored with its pieces (node numbers
+            below 2³¹).
         cell_m : float, optional
             Cell side in metres. By default the median straight-segment length (about one
             segment per cell along a street; measured best in ``benchmarks/``), kept within
             [:data:`MIN_CELL_M`, :data:`MAX_CELL_M`] (grown if the grid would exceed
             :data:`MAX_CELLS`). Pieces are at most :data:`PIECE_SHARE` of a cell long.
         """
+        edge_u, edge_v = np.asarray(edge_u), np.asarray(edge_v)
+        if edge_u.size and max(int(edge_u.max()), int(edge_v.max())) > np.iinfo(np.int32).max:
+            raise ValueError("the snapping grid stores node numbers as int32: the graph has too many nodes")
         coords, owner = shapely.get_coordinates(lines, return_index=True)
         same = owner[1:] == owner[:-1]
         sx0, sy0 = coords[:-1, 0][same], coords[:-1, 1][same]
@@ -181,9 +221,6 @@ class SegmentGrid:
         x0 = sx0[seg_of_piece] + f0 * ddx
         y0 = sy0[seg_of_piece] + f0 * ddy
         dx, dy = share * ddx, share * ddy
-        length = share * seg_len[seg_of_piece]
-        len2 = dx * dx + dy * dy
-        inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
 
         origin_x = float(extent[0]) - ORIGIN_SHIFT * cell_m
         origin_y = float(extent[1]) - ORIGIN_SHIFT * cell_m
@@ -212,30 +249,32 @@ class SegmentGrid:
         cell_start = np.zeros(n_cells + 1, dtype=index_type)
         np.cumsum(np.bincount(cell, minlength=n_cells), out=cell_start[1:])
         e = entry[order]
-        # the search scans float32 copies relative to the entry's cell corner: 16 bytes an entry
-        piece_rel = np.column_stack(
-            [x0[e] - (origin_x + ix[order] * cell_m), y0[e] - (origin_y + iy[order] * cell_m), dx[e], dy[e]]
-        ).astype(np.float32)
+        if x0.size > np.iinfo(np.int32).max:
+            raise ValueError("the snapping grid stores piece numbers as int32: the graph has too many pieces")
+        # the search scans float32 copies relative to the entry's cell corner
+        entries = np.empty((e.size, 5), dtype=np.float32)
+        entries[:, 0] = x0[e] - (origin_x + ix[order] * cell_m)
+        entries[:, 1] = y0[e] - (origin_y + iy[order] * cell_m)
+        entries[:, 2] = dx[e]
+        entries[:, 3] = dy[e]
+        entries.view(np.int32)[:, 4] = e
+        pieces = _aligned_empty((x0.size, 8), np.float64)
+        pieces[:, 0], pieces[:, 1], pieces[:, 2], pieces[:, 3] = x0, y0, dx, dy
+        pieces[:, 4] = piece_start
+        pieces[:, 5] = np.asarray(edge_length_m, dtype=np.float64)[piece_edge]
+        ints = pieces.view(np.int32)
+        ints[:, 12] = piece_edge
+        ints[:, 13] = edge_u[piece_edge]
+        ints[:, 14] = edge_v[piece_edge]
+        ints[:, 15] = 0
         return cls(
-            piece_xy=np.column_stack([x0, y0, dx, dy, inv_len2]),
-            piece_rel=piece_rel,
-            entry_piece=e.astype(index_type),
-            edge=piece_edge.astype(index_type),
-            start_m=piece_start,
+            entries=entries, pieces=pieces,
             origin_x=origin_x, origin_y=origin_y, cell_m=float(cell_m),
             nx=nx, ny=ny, cell_start=cell_start,
         )
 
     # ----- querying ---------------------------------------------------------------------------
-    def nearest(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        max_distance_m: float,
-        edge_u: np.ndarray,
-        edge_v: np.ndarray,
-        edge_length_m: np.ndarray,
-    ) -> NearestPieces:
+    def nearest(self, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> NearestPieces:
         """Nearest street to each point (x, y in metres), exact.
 
         Parameters
@@ -244,25 +283,65 @@ class SegmentGrid:
             Point coordinates in the grid's CRS; NaN for missing points.
         max_distance_m : float
             Points with no street within this many metres get ``edge == -1``.
-        edge_u, edge_v, edge_length_m : ndarray
-            End nodes and length (metres) of every edge of the graph (positions along an edge are
-            kept within it).
         """
+        return NearestPieces(*_unpack(nearest_pieces(*self._search_arguments(x, y, max_distance_m))))
+
+    def nearest_while(
+        self, x: np.ndarray, y: np.ndarray, max_distance_m: float, task: Callable[[], T]
+    ) -> tuple[NearestPieces, T]:
+        """:meth:`nearest`, searched on a worker thread while ``task()`` runs on this one.
+
+        The search is compiled code that releases the GIL, so it overlaps with a task that
+        holds it (scipy's Dijkstra does). The task starts only once the worker has reached the
+        compiled search: a worker still running Python would otherwise wait for the GIL until
+        the task ends. Returns the search's answer and the task's.
+        """
+        arguments = self._search_arguments(x, y, max_distance_m)
+        started = threading.Event()
+        outcome: dict[str, object] = {}
+
+        def search() -> None:
+            started.set()  # this thread keeps the GIL until the kernel releases it
+            try:
+                outcome["found"] = nearest_pieces(*arguments)
+            except BaseException as error:  # handed to the caller below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=search, name="coverage-snapping", daemon=True)
+        worker.start()
+        started.wait()
+        try:
+            result = task()
+        finally:
+            worker.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return NearestPieces(*_unpack(outcome["found"])), result
+
+    def _search_arguments(self, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> tuple:
+        """The kernel's arguments, with the points sorted by tile."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
-        # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache.
-        # A handful of points (a what-if site) skips the sort, whose cost grows with the extent.
-        tiles_x = -(-self.nx // TILE_CELLS)
-        tiles_y = -(-self.ny // TILE_CELLS)
+        if x.shape != y.shape or x.ndim != 1:  # the kernel does not check bounds
+            raise ValueError(f"x and y must be 1-D and of equal length, got shapes {x.shape} and {y.shape}")
+        # visit the points tile by tile (TILE_CELLS × TILE_CELLS cells): pieces stay in cache,
+        # and the kernel reads the points in sequence. A handful of points (a what-if site)
+        # skips the sort, whose cost grows with the extent.
         if x.size < TILE_SORT_MIN_POINTS:
             order = np.arange(x.size)
         else:
+            tiles_x = -(-self.nx // TILE_CELLS)
+            tiles_y = -(-self.ny // TILE_CELLS)
             order = tile_order(x, y, self.origin_x, self.origin_y, TILE_CELLS * self.cell_m, tiles_x, tiles_y)
-        piece, edge, along, distance, u, v, length = nearest_pieces(
-            x, y, order, self.piece_rel, self.entry_piece, self.piece_xy, self.edge, self.start_m,
-            np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64),
-            np.asarray(edge_length_m, dtype=np.float64),
+            x, y = x[order], y[order]
+        return (
+            x, y, order, self.entries, self.entries.view(np.int32), self.pieces, self.piece_ints,
             self.origin_x, self.origin_y, self.cell_m, self.nx, self.ny,
             self.cell_start, float(max_distance_m),
         )
-        return NearestPieces(piece=piece, edge=edge, along_m=along, distance_m=distance, edge_ends=(u, v, length))
+
+
+def _unpack(found: tuple) -> tuple:
+    """The kernel's outputs as :class:`NearestPieces` fields."""
+    edge, along, distance, u, v, length = found
+    return edge, along, distance, (u, v, length)

@@ -136,3 +136,16 @@ def test_service_areas_on_a_grid_are_not_hulls():
     assert not polygon.contains(shapely.Point(1350.0, 1400.0))  # 800 m walk, 80 m from reached streets
     hull = shapely.convex_hull(polygon)
     assert polygon.area < 0.6 * hull.area
+
+
+def test_facility_edge_lookup_finds_each_edge_once_and_nothing_else():
+    """The walk's hash table of facility edges, with duplicates and colliding home slots."""
+    from coverage.kernels import first_rows
+
+    rng = np.random.default_rng(4)
+    present = np.sort(np.concatenate([rng.integers(0, 3_000_000, 500), np.arange(64) * 4096, [0, 0, 7, 7, 7]]))
+    queries = np.concatenate([present, rng.integers(0, 3_000_000, 5000), [2**31 - 1]])
+    expected = np.searchsorted(present, queries)
+    expected[(expected >= present.size) | (present[np.minimum(expected, present.size - 1)] != queries)] = -1
+    np.testing.assert_array_equal(first_rows(present, queries), expected)
+    assert (first_rows(present[:0], queries) == -1).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -92,8 +93,8 @@ def test_any_cell_size_gives_the_same_answer():
     xy = rng.uniform(-100, 600, size=(3000, 2))
     answers = []
     for cell_m in (1.0, 7.0, 50.0, 1000.0):
-        grid = SegmentGrid.from_lines(graph.edge_geometry, cell_m)
-        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0, graph.edge_u, graph.edge_v, graph.edge_length_m).distance_m)
+        grid = SegmentGrid.from_edges(graph.edge_geometry, graph.edge_u, graph.edge_v, graph.edge_length_m, cell_m)
+        answers.append(grid.nearest(xy[:, 0], xy[:, 1], 250.0).distance_m)
     for other in answers[1:]:
         np.testing.assert_allclose(other, answers[0], rtol=0, atol=1e-9)
 
@@ -125,11 +126,12 @@ def test_threads_do_not_change_the_answer(nanjing_graph):
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_u, nanjing_graph.edge_v, nanjing_graph.edge_length_m)
+        one = grid.nearest(xy[:, 0], xy[:, 1], 300.0)
     finally:
         numba.set_num_threads(before)
-    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0, nanjing_graph.edge_u, nanjing_graph.edge_v, nanjing_graph.edge_length_m)
-    np.testing.assert_array_equal(one.piece, many.piece)
+    many = grid.nearest(xy[:, 0], xy[:, 1], 300.0)
+    np.testing.assert_array_equal(one.edge, many.edge)
+    np.testing.assert_array_equal(one.along_m, many.along_m)
     np.testing.assert_array_equal(one.distance_m, many.distance_m)
 
 
@@ -168,3 +170,48 @@ def test_exact_ties_and_far_coordinates():
     snap = snap_points(graph, pts, 300.0)
     np.testing.assert_allclose(snap.access_m, [30.0, 1e-4, 1e-3], rtol=0, atol=1e-9)
     assert snap.edge[1] == 1 and snap.edge[2] == 0
+
+
+def test_search_beside_a_task_gives_the_same_answer(nanjing_graph, nanjing_people, monkeypatch):
+    """compute_coverage snaps the population on a worker thread during the Dijkstra pass."""
+    import coverage.circles as circles
+    from coverage.snapping import snap_points_while
+
+    rng = np.random.default_rng(8)
+    x0, y0, x1, y1 = shapely.total_bounds(nanjing_graph.edge_geometry)
+    pts = shapely.points(rng.uniform([x0, y0], [x1, y1], size=(3000, 2)))
+    alone = snap_points(nanjing_graph, pts, 300.0)
+    beside, answer = snap_points_while(nanjing_graph, pts, 300.0, lambda: 42)
+    assert answer == 42
+    np.testing.assert_array_equal(beside.edge, alone.edge)
+    np.testing.assert_array_equal(beside.access_m, alone.access_m)
+    np.testing.assert_array_equal(beside.edge_ends(nanjing_graph)[0], alone.edge_ends(nanjing_graph)[0])
+
+    facilities = gpd.GeoDataFrame(geometry=pts[:5], crs=nanjing_graph.crs)
+    people = nanjing_people.to_crs(nanjing_graph.crs)
+    sequential = circles.compute_coverage(nanjing_graph, facilities, people)
+    monkeypatch.setattr(circles, "SIDE_BY_SIDE_MIN_NODES", 0)
+    side_by_side = circles.compute_coverage(nanjing_graph, facilities, people)
+    np.testing.assert_array_equal(side_by_side.distance_m, sequential.distance_m)
+    np.testing.assert_array_equal(side_by_side.nearest_label, sequential.nearest_label)
+    assert side_by_side.covered_share() > 0.05
+
+
+def test_errors_on_either_thread_reach_the_caller(nanjing_graph, monkeypatch):
+    import coverage.segment_grid as segment_grid
+
+    grid = nanjing_graph.segment_grid
+    xy = np.zeros(100)
+    with pytest.raises(ZeroDivisionError):  # the task's own error, after the search has ended
+        grid.nearest_while(xy, xy, 300.0, lambda: 1 / 0)
+
+    def broken(*args):
+        raise MemoryError("kernel failed")
+
+    monkeypatch.setattr(segment_grid, "nearest_pieces", broken)
+    ran = []
+    with pytest.raises(MemoryError, match="kernel failed"):
+        grid.nearest_while(xy, xy, 300.0, lambda: ran.append(True))
+    assert ran == [True]
+    with pytest.raises(ValueError, match="equal length"):
+        grid.nearest(xy, xy[:5], 300.0)
