@@ -111,7 +111,7 @@ def snap_points(graph: WalkGraph, points: np.ndarray, max_snap_m: float) -> Snap
     """Snap points (shapely geometries in ``graph.crs``) to the nearest point of the nearest edge.
 
     Exact (:class:`coverage.segment_grid.SegmentGrid`): the same answer as GEOS's STRtree
-    (:func:`snap_points_strtree`), 25-40× faster on 10⁵ points (``benchmarks/``).
+    (:func:`snap_points_strtree`), 35-60× faster on 10⁵ points (``benchmarks/``).
 
     Parameters
     ----------
@@ -137,8 +137,8 @@ def snap_points_while(
     """:func:`snap_points` on a worker thread while ``task()`` runs on this one.
 
     For independent work that holds the GIL, such as the Dijkstra pass
-    (:meth:`coverage.segment_grid.SegmentGrid.nearest_while`): on the 10⁶-node benchmark grid
-    the whole query runs about a quarter faster on 2 cores. Returns the snapped points and
+    (:meth:`coverage.segment_grid.SegmentGrid.nearest_while`; used by
+    :func:`coverage.circles.compute_coverage` on large graphs). Returns the snapped points and
     the task's result.
     """
     x, y = point_coordinates(points)
