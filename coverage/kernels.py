@@ -37,6 +37,19 @@ def _one_at_a_time(kernel: Callable) -> Callable:
 F32_D2_ERROR: float = 1e-5
 
 
+@numba.njit(inline="always", cache=True)
+def cell_number(ix, iy, ny):
+    """Storage number of cell (ix, iy) of a grid with ``ny`` rows (scalars or integer arrays).
+
+    Block by block of 4 × 4 cells, then within the block: a point's 3 × 3 neighbourhood then
+    spans 1-4 blocks of neighbouring memory instead of three far-apart columns, and the 4 × 4
+    tiles that points are visited by are whole blocks. (On the benchmark grid the gain was
+    within the run-to-run noise.)
+    """
+    blocks_y = (ny + 3) // 4
+    return ((ix >> 2) * blocks_y + (iy >> 2)) * 16 + (ix & 3) * 4 + (iy & 3)
+
+
 @numba.njit(inline="always")
 def _exact_d2(pieces, k, x, y):
     """Squared distance (m², float64) from (x, y) to piece ``k``; ``inf`` for ``k < 0``."""
@@ -75,7 +88,6 @@ def _nearest_pieces(px, py, order, entries, entry_ints, pieces, piece_ints, orig
     limit). Cells that cannot hold anything closer than the best so far are skipped. Ties go to
     the first piece found; the visiting order does not depend on the number of threads.
     """
-    blocks_y = (ny + 3) // 4
     n = px.size
     out_edge = np.full(n, -1, dtype=np.int64)
     out_along = np.full(n, np.nan)
@@ -120,8 +132,7 @@ def _nearest_pieces(px, py, order, entries, entry_ints, pieces, piece_ints, orig
                     ey = max(low - y, y - (low + cell_m), 0.0)
                     if ex * ex + ey * ey > best + tol:
                         continue
-                    # cells are numbered block by block (4 × 4), see SegmentGrid
-                    cell = ((cx >> 2) * blocks_y + (cy >> 2)) * 16 + (cx & 3) * 4 + (cy & 3)
+                    cell = cell_number(cx, cy, ny)
                     # float32, relative to the cell's corner (as the pieces are stored)
                     qx0 = np.float32(x - left)
                     qy0 = np.float32(y - low)

@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 import numpy as np
 import shapely
 
-from coverage.kernels import nearest_pieces, tile_order
+from coverage.kernels import cell_number, nearest_pieces, tile_order
 
 T = TypeVar("T")
 
@@ -42,17 +42,6 @@ ORIGIN_SHIFT: float = 0.37
 TILE_SORT_MIN_POINTS: int = 64
 #: The grid never has more cells than this (the cell size grows instead); 4 bytes each.
 MAX_CELLS: int = 40_000_000
-
-
-def cell_number(ix: np.ndarray, iy: np.ndarray, ny: int) -> np.ndarray:
-    """Storage number of cell (ix, iy): block by block of 4 × 4 cells, then within the block.
-
-    A point's 3 × 3 neighbourhood then spans 1-4 blocks of neighbouring memory instead of three
-    far-apart columns, and the 4 × 4 tiles that points are visited by are whole blocks. (On the
-    benchmark grid the gain was within the run-to-run noise.)
-    """
-    blocks_y = -(-ny // 4)
-    return ((ix >> 2) * blocks_y + (iy >> 2)) * 16 + (ix & 3) * 4 + (iy & 3)
 
 
 def _aligned_empty(shape: tuple[int, ...], dtype: type, align: int = 64) -> np.ndarray:
