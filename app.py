@@ -166,9 +166,13 @@ def data_choice() -> ss.DataChoice | None:
 
 
 def saved_upload(role: str, file) -> SavedUpload:
-    """Save an uploaded file once per upload (reruns reuse it; errors are raised every time)."""
+    """Save an uploaded file once per upload (reruns reuse it; errors are raised every time).
+
+    Saved again if its copy was pruned meanwhile (a session left open for a day, see
+    ``ui.uploads.prune_uploads``).
+    """
     memo = session.setdefault("saved_uploads", {})
-    if (role, file.file_id) not in memo:
+    if (role, file.file_id) not in memo or not memo[(role, file.file_id)].path.exists():
         memo[(role, file.file_id)] = save_upload(file.name, file.getvalue(), role)
     return memo[(role, file.file_id)]
 

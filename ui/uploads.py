@@ -4,14 +4,19 @@ Every problem is raised as an :class:`~layers.errors.InputError` whose message a
 (file type, size, an unsafe or empty zip); the page shows it and keeps the last good result.
 Files are stored as ``<temp>/elderly-circles-uploads/<role>/<sha256 prefix>/<name>``, so the same
 bytes always give the same path, and the cached analysis is keyed by content, not by upload time.
+Each save marks its folder as used and prunes the others: folders unused for
+:data:`UPLOAD_MAX_AGE_S`, then the least recently used ones while all of them together exceed
+:data:`UPLOAD_MAX_TOTAL_BYTES` (a server left running does not fill its disk).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -40,6 +45,10 @@ UPLOADER_TYPES: dict[str, list[str]] = {
 ZIP_LAYER_SUFFIXES: tuple[str, ...] = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff")
 
 UPLOAD_ROOT_NAME = "elderly-circles-uploads"
+#: Saved uploads unused for this many seconds are deleted by the next save (one day).
+UPLOAD_MAX_AGE_S: float = 24 * 3600.0
+#: Beyond this many bytes in all, the least recently used saved uploads are deleted (2 GB).
+UPLOAD_MAX_TOTAL_BYTES: int = 2 * 1024**3
 
 
 def upload_root() -> Path:
@@ -214,4 +223,44 @@ def save_upload(name: str, data: bytes, role: str, root: Path | None = None) -> 
     if path.name.lower().endswith(".zip"):
         files = safe_extract_zip(path, folder / "unzipped", display_name=name)
         path = layer_in_zip(files, display_name=name)
+    os.utime(folder)  # used now: the last to be pruned
+    prune_uploads(root or upload_root(), keep=folder)
     return SavedUpload(path=path, name=name, sha256=digest)
+
+
+def prune_uploads(
+    root: Path,
+    *,
+    keep: Path | None = None,
+    max_age_s: float = UPLOAD_MAX_AGE_S,
+    max_total_bytes: int = UPLOAD_MAX_TOTAL_BYTES,
+    now: float | None = None,
+) -> list[Path]:
+    """Delete saved uploads (``root/<role>/<digest>/`` folders) unused for ``max_age_s`` seconds,
+    then the least recently used while all together exceed ``max_total_bytes``; never ``keep``.
+
+    "Used" is the folder's modification time, set by :func:`save_upload`. Another session may be
+    pruning at the same time, so a folder that vanishes meanwhile is skipped. Returns the deleted
+    folders.
+    """
+    now = time.time() if now is None else now
+    folders = []
+    for folder in root.glob("*/*"):
+        try:
+            if folder.is_dir() and folder != keep:
+                size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+                folders.append((folder.stat().st_mtime, size, folder))
+        except OSError:  # deleted by another session meanwhile
+            continue
+    keep_bytes = 0
+    if keep is not None and keep.is_dir():
+        keep_bytes = sum(f.stat().st_size for f in keep.rglob("*") if f.is_file())
+    total = keep_bytes + sum(size for _, size, _ in folders)
+    deleted = []
+    for used, size, folder in sorted(folders, key=lambda item: item[0]):  # least recently used first
+        if now - used <= max_age_s and total <= max_total_bytes:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+        deleted.append(folder)
+    return deleted
