@@ -13,7 +13,6 @@ import pyogrio
 import pytest
 import shapely
 
-import analysis.site_selection as site_selection
 from analysis.candidates import apply_single_site_minimum, read_candidates
 from analysis.site_selection import (
     LSCP,
@@ -162,7 +161,7 @@ def test_exact_models_match_brute_force_and_greedy_stays_within_its_gap(seed):
 def test_lp_first_path_with_reduced_cost_fixing_matches_the_direct_milp(monkeypatch, p):
     cost, cost_existing, weights = random_instance(11, n_demand=500, n_sites=120, n_existing=4, size=30.0)
     direct = MCLP.from_cost_matrix(cost, weights, 3.0, p, existing_cost_matrix=cost_existing).solve("milp")
-    monkeypatch.setattr(site_selection, "LP_FIRST_MIN_PAIRS", 0)
+    monkeypatch.setattr("analysis.site_models.mclp.LP_FIRST_MIN_PAIRS", 0)  # read in MCLP._solve_milp
     lp_first = MCLP.from_cost_matrix(cost, weights, 3.0, p, existing_cost_matrix=cost_existing).solve("milp")
     assert any("LP" in note for note in lp_first.notes)
     assert lp_first.objective == pytest.approx(direct.objective, rel=1e-7)

@@ -1,0 +1,358 @@
+"""MCLP: ``p`` new sites maximising the elderly population newly within the walk (persons)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linprog
+
+from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
+from analysis.site_models.candidate_matrix import CandidateSites
+from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
+from analysis.site_models.solver import (
+    _TOL,
+    DEFAULT_TIME_LIMIT_S,
+    _aggregate_rows,
+    _as_csr,
+    _coverage_oracle,
+    _highs,
+    _lazy_greedy,
+    _rows_matrix,
+)
+from coverage.circles import CoverageResult
+
+#: MCLPs with more pairs than this solve the LP relaxation first (interior point + crossover).
+LP_FIRST_MIN_PAIRS: int = 100_000
+
+
+class MCLP(_SiteModel):
+    """Maximal covering location problem: ``p`` new sites, most elderly newly within the walk.
+
+    ``max Σ_i w_i y_i  s.t.  y_i ≤ Σ_{j∈N_i} x_j,  Σ_j x_j ≤ p,  x ∈ {0,1}, y ∈ [0,1]`` over the demand
+    that existing facilities leave outside the walk (they are open; their coverage counts as
+    ``covered_before``). ``objective`` is the elderly population newly covered (persons).
+    """
+
+    model = "mclp"
+    maximise = True
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost_matrix,
+        weights,
+        service_radius: float,
+        p_facilities: int,
+        *,
+        existing_cost_matrix=None,
+        covered_before=None,
+        required_groups: Sequence[tuple[str, np.ndarray]] = (),
+        name: str = "mclp",
+    ) -> MCLP:
+        """Build from a demand × candidate cost matrix (dense with ``inf`` = beyond, or sparse).
+
+        Parameters
+        ----------
+        cost_matrix : array or sparse matrix
+            Walking cost (minutes or metres) from every demand unit to every candidate.
+        weights : array
+            Elderly persons per demand unit.
+        service_radius : float
+            Pairs with cost ≤ this are covered (same unit as the matrix).
+        p_facilities : int
+            Number of new sites.
+        existing_cost_matrix : array or sparse matrix, optional
+            Demand × existing facilities; demand within the radius of one is covered already.
+        covered_before : array of bool, optional
+            Which demand units existing facilities cover (instead of ``existing_cost_matrix``).
+        required_groups : list of (name, columns), optional
+            At least one site must open in each group (T3: townships without a centre).
+        """
+        return cls(
+            distance=_as_csr(cost_matrix),
+            weights=weights,
+            service_radius=service_radius,
+            p=p_facilities,
+            covered_before=covered_before,
+            existing_distance=existing_cost_matrix,
+            required_groups=required_groups,
+            name=name,
+        )
+
+    @classmethod
+    def from_coverage(
+        cls,
+        result: CoverageResult,
+        candidates: gpd.GeoDataFrame | CandidateSites,
+        p_facilities: int,
+        *,
+        required_groups: Sequence[tuple[str, np.ndarray]] = (),
+    ) -> MCLP:
+        """Build from the walking circles of the existing facilities and candidate sites.
+
+        Walking metres come from :func:`coverage.matrix.walking_distance_matrix` (W4 snapping, the
+        W1 walk at the result's speed); demand covered already is ``result.covered``.
+        """
+        sites = cls._coverage_inputs(result, candidates)
+        model = cls(
+            distance=sites.distance_m,
+            weights=result.population["elderly_population"].to_numpy(dtype=float),
+            service_radius=result.reach_m,
+            p=p_facilities,
+            covered_before=result.covered,
+            required_groups=required_groups,
+            reachable=result.population_snap.on_network,
+        )
+        model._attach(sites, result)
+        return model
+
+    # ----- target coverage -----------------------------------------------------------------------------
+    def greedy_coverage_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """The greedy ranking of the candidates and the elderly within the walk after each rank.
+
+        Runs the lazy greedy without a limit on p (T3 township groups first, as in :meth:`solve`)
+        until no candidate adds coverage.
+
+        Returns
+        -------
+        order : ndarray of int
+            Candidate columns in greedy order (only those that add coverage, plus T3 picks).
+        covered : ndarray of float
+            Elderly persons within the walk (existing facilities included) with the first
+            1, 2, … sites of ``order`` open; the last value is the most any set of sites reaches.
+        """
+        self._check_gap_exists()
+        a, w = self._reduced()
+        initial, gain, commit, all_gains = _coverage_oracle(a, w)
+        gains: list[float] = []
+
+        def commit_recording(j: int) -> None:
+            gains.append(gain(j))
+            commit(j)
+
+        order, _, _ = _lazy_greedy(
+            initial, gain, commit_recording, all_gains, self.n_sites, self.required_groups, track_bound=False
+        )
+        return np.asarray(order, dtype=np.int64), self.covered_before_elderly + np.cumsum(gains)
+
+    def p_for_target(self, target_share: float) -> int:
+        """Set ``p`` to the fewest sites whose greedy solution puts ``target_share`` of the elderly within the walk.
+
+        The share counts all elderly persons (``total_elderly``), existing facilities included. The
+        greedy ranking gives the smallest ``k`` whose first ``k`` sites reach the target; solving
+        the MCLP exactly with ``p = k`` then covers at least as many (the optimum is never below the
+        greedy), so the target is still met. Returns ``k`` (also stored in ``self.p``).
+
+        Raises
+        ------
+        ValueError
+            ``target_share`` is not within 0-1.
+        SiteSelectionError
+            The existing facilities already reach the target, or not even every candidate together
+            reaches it (the message gives the best reachable share).
+        """
+        target = float(target_share)
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"the target coverage is a share of the elderly between 0 and 1, got {target_share}")
+        total = self.total_elderly
+        if total <= 0:
+            raise NoGapError("the population layer has no elderly people: nothing to cover", layer="population")
+        tolerance = 1e-9 * max(1.0, total)
+        before = self.covered_before_elderly
+        if before >= target * total - tolerance:
+            msg = (
+                f"the existing facilities already put {before / total:.1%} of the elderly within the walk, at least "
+                f"the target {target:.1%}: no new site is needed"
+            )
+            raise SiteSelectionError(msg, field="target_coverage")
+        order, covered = self.greedy_coverage_curve()
+        reached = np.flatnonzero(covered >= target * total - tolerance)
+        if reached.size == 0:
+            best = float(covered[-1]) if covered.size else before
+            best_share = np.floor(best / total * 1e4) / 1e4  # rounded down: never shown as reaching the target
+            msg = (
+                f"the target coverage {target:.2%} cannot be reached: even all {order.size} useful candidate sites "
+                f"together put only {best_share:.2%} of the elderly within the walk (the best reachable share); "
+                "lower the target or add candidates"
+            )
+            raise InfeasibleError(msg, field="target_coverage")
+        k = max(int(reached[0]) + 1, len(self.required_groups), 1)
+        self.p = k
+        self.notes.append(
+            f"target coverage {target:.1%}: the greedy ranking reaches {covered[k - 1] / total:.1%} with {k} sites, "
+            f"so p={k}"
+        )
+        return k
+
+    # ----- exact --------------------------------------------------------------------------------------
+    def _reduced(self) -> tuple[sparse.csr_array, np.ndarray]:
+        rows = np.flatnonzero(self.coverable)
+        a, w, _ = _aggregate_rows(self.coverage[rows], self.weights[rows])
+        return a, w
+
+    def _value(self, selected: Sequence[int]) -> float:
+        """Elderly newly covered by a set of sites (persons)."""
+        sel = np.asarray(list(selected), dtype=np.int64)
+        if sel.size == 0:
+            return 0.0
+        hit = np.asarray(self.coverage[:, sel].sum(axis=1)).ravel() > 0
+        return float(self.weights[hit & self.open_demand].sum())
+
+    def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
+        deadline = time.perf_counter() + time_limit_s
+        a, w = self._reduced()
+        greedy, greedy_value, greedy_bound = self._greedy_core(a, w)
+        if a.nnz >= LP_FIRST_MIN_PAIRS:
+            answer = self._lp_first(a, w, greedy, greedy_value, deadline, mip_rel_gap)
+            if answer is not None:
+                return answer
+        return self._branch(
+            a,
+            w,
+            np.arange(a.shape[1]),
+            np.zeros(a.shape[1], bool),
+            greedy,
+            greedy_value,
+            min(greedy_bound, np.inf),
+            deadline,
+            mip_rel_gap,
+        )
+
+    def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
+        n_rows = a.shape[0]
+        link = sparse.hstack([-a, sparse.identity(n_rows, format="csr")], format="csr")
+        count = sparse.csr_array(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
+        cons = [
+            (link, np.full(n_rows, -np.inf), np.zeros(n_rows)),
+            (count, np.array([-np.inf]), np.array([float(self.p)])),
+        ]
+        return cons
+
+    def _lp_relaxation(self, a: sparse.csr_array, w: np.ndarray, time_limit_s: float):
+        """LP relaxation of the reduced MCLP by interior point + crossover (duals for fixing)."""
+        n_rows, n_cols = a.shape
+        cons = self._constraints(a, w, n_cols)
+        blocks = [cons[0][0], cons[1][0]]
+        b_ub = [cons[0][2], cons[1][2]]
+        if self.required_groups:
+            blocks.append(-_rows_matrix(self.required_groups, n_cols, total=n_cols + n_rows))
+            b_ub.append(-np.ones(len(self.required_groups)))
+        res = linprog(
+            -np.r_[np.zeros(n_cols), w],
+            A_ub=sparse.vstack(blocks, format="csr"),
+            b_ub=np.concatenate(b_ub),
+            bounds=(0, 1),
+            method="highs-ipm",
+            options={"time_limit": max(float(time_limit_s), 1.0)},
+        )
+        return res if res.status == 0 and res.x is not None else None
+
+    def _lp_first(self, a, w, greedy, greedy_value, deadline, mip_rel_gap):
+        """LP relaxation by interior point; integral → done, else reduced-cost fixing, then branch."""
+        n_rows, n_cols = a.shape
+        res = self._lp_relaxation(a, w, deadline - time.perf_counter())
+        if res is None:
+            return None
+        lp_value = -float(res.fun)
+        x = res.x[:n_cols]
+        if np.all((x < 1e-6) | (x > 1 - 1e-6)):
+            chosen = np.flatnonzero(x > 0.5)
+            value = float(w[np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0].sum())
+            if chosen.size <= self.p and value >= lp_value - 1e-7 * max(1.0, lp_value):
+                self._record(value, lp_value, True, "highs")
+                self.notes.append("HiGHS: the LP relaxation was integral (optimal without branching)")
+                return chosen
+        # reduced-cost fixing against the best known solution (greedy or LP rounding)
+        top = np.argsort(-x)[: self.p]
+        rounded_value = float(w[np.asarray(a[:, top].sum(axis=1)).ravel() > 0].sum())
+        if self.required_groups:  # the rounding may miss a township: keep the greedy incumbent
+            rounded_value = -np.inf
+        incumbent, incumbent_value = (greedy, greedy_value) if greedy_value >= rounded_value else (top, rounded_value)
+        lower_rc = res.lower.marginals[:n_cols]
+        upper_rc = res.upper.marginals[:n_cols]
+        tol = 1e-6 * max(1.0, lp_value)
+        fix_zero = lp_value - lower_rc < incumbent_value - tol
+        fix_one = lp_value + upper_rc < incumbent_value - tol  # upper marginals are ≤ 0
+        in_incumbent = np.zeros(n_cols, dtype=bool)
+        in_incumbent[np.asarray(incumbent, dtype=np.int64)] = True
+        fix_zero &= ~in_incumbent
+        fix_one &= in_incumbent
+        keep = np.flatnonzero(~fix_zero)
+        self.notes.append(
+            f"HiGHS: LP bound {lp_value:.1f}; {int(fix_zero.sum())} of {n_cols} sites ruled out by reduced costs"
+        )
+        return self._branch(a, w, keep, fix_one[keep], incumbent, incumbent_value, lp_value, deadline, mip_rel_gap)
+
+    def _branch(self, a, w, keep, force_one, incumbent, incumbent_value, outer_bound, deadline, mip_rel_gap):
+        """MILP on the columns ``keep`` (``force_one`` fixed open); fall back to the incumbent."""
+        sub = a[:, keep]
+        rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+        sub = sparse.csr_array(sub[rows])
+        ws = w[rows]
+        n_rows, n_cols = sub.shape
+        position = np.full(a.shape[1], -1)
+        position[keep] = np.arange(keep.size)
+        groups = []
+        for name, g in self.required_groups:
+            inside = position[g]
+            groups.append((name, inside[inside >= 0]))
+        cons = self._constraints(sub, ws, n_cols)
+        if groups:
+            cons.append(
+                (
+                    _rows_matrix(groups, n_cols, total=n_cols + n_rows),
+                    np.ones(len(groups)),
+                    np.full(len(groups), np.inf),
+                )
+            )
+        lower = np.r_[force_one.astype(float), np.zeros(n_rows)]
+        upper = np.ones(n_cols + n_rows)
+        answer = _highs(
+            np.r_[np.zeros(n_cols), ws],
+            cons,
+            np.r_[np.ones(n_cols), np.zeros(n_rows)],
+            lower,
+            upper,
+            maximise=True,
+            time_limit_s=max(deadline - time.perf_counter(), 1.0),
+            mip_rel_gap=mip_rel_gap,
+        )
+        if answer.x is None:
+            if answer.status == "infeasible":
+                raise InfeasibleError("the MCLP has no solution: the T3 township groups need more sites than p")
+            bound = outer_bound if np.isfinite(outer_bound) else np.nan
+            self._record(incumbent_value, bound, False, "greedy")
+            self.notes.append(f"HiGHS stopped without a solution ({answer.status}); the greedy solution is kept")
+            return np.asarray(incumbent, dtype=np.int64)
+        chosen = keep[np.flatnonzero(answer.x[:n_cols] > 0.5)]
+        value = float(w[np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0].sum()) if chosen.size else 0.0
+        bound = min(answer.bound, outer_bound) if np.isfinite(outer_bound) else answer.bound
+        if value + _TOL < incumbent_value:
+            self._record(incumbent_value, bound, False, "greedy")
+            self.notes.append("HiGHS stopped at its time limit; the greedy solution was better and is kept")
+            return np.asarray(incumbent, dtype=np.int64)
+        self._record(value, bound, answer.optimal, "highs")
+        if not answer.optimal:
+            self.notes.append(f"HiGHS stopped: {answer.status}")
+        return chosen
+
+    # ----- greedy -------------------------------------------------------------------------------------
+    def _greedy_core(self, a: sparse.csr_array, w: np.ndarray) -> tuple[np.ndarray, float, float]:
+        chosen, total, bound = _lazy_greedy(*_coverage_oracle(a, w), self.p, self.required_groups)
+        return np.asarray(chosen, dtype=np.int64), total, bound
+
+    def _solve_greedy(self, bound: str) -> np.ndarray:
+        a, w = self._reduced()
+        chosen, value, upper = self._greedy_core(a, w)
+        if bound == "lp" or (bound == "auto" and a.nnz <= LP_BOUND_MAX_PAIRS):
+            upper = min(upper, self._lp_bound(a, w))
+        self._record(value, upper, False, "greedy")
+        return chosen
+
+    def _lp_bound(self, a: sparse.csr_array, w: np.ndarray) -> float:
+        res = self._lp_relaxation(a, w, DEFAULT_TIME_LIMIT_S)
+        return -float(res.fun) if res is not None else np.inf
