@@ -11,65 +11,57 @@ building area, makes the rule ``not_assessable`` and the finding says what to ad
 
 Decisions
 ---------
-* Overlapping districts (intersection larger than :data:`OVERLAP_TOLERANCE` of the smaller one) are
-  not an error: each district is checked whole, so a facility or resident in the overlap counts for
-  both. Every overlapping pair is listed in the result's ``notes`` with its shared area.
+* Overlapping districts (intersection larger than :data:`~analysis.polygon_layers.OVERLAP_TOLERANCE`
+  of the smaller one) are not an error: each district is checked whole, so a facility or resident in
+  the overlap counts for both. Every overlapping pair is listed in the result's ``notes`` with its
+  shared area.
 * Facilities belong to a district when they lie inside its polygon, or, when the facility layer has a
   ``district`` column, to the district it names (that column wins over the location).
 * Residents missing from the district layer are estimated (households × ``persons_per_household``,
   else the population layer inside the polygon, area-weighted) and the ``residents_source`` column
   and a note say so.
 
-The polygon helpers here (:func:`normalise_polygon_layer`, :func:`overlapping_pairs`,
-:func:`unit_weights`, :func:`points_in_polygons`, :func:`community_coverage`) are shared with
-:mod:`analysis.townships`.
+The helpers shared with :mod:`analysis.townships` live in their own modules: polygon layers
+(reading, checking, names, counts, overlaps) in :mod:`analysis.polygon_layers`; points and population
+units in polygons in :mod:`analysis.spatial_join`; facility kinds and which polygon a facility belongs
+to in :mod:`analysis.facility_kinds` and :mod:`analysis.facility_assignment`; the walk to community
+facilities (W1) in :mod:`analysis.community_walk`; message numbers in :mod:`analysis.message_format`;
+and tolerant comparisons and area-level share findings in :mod:`analysis.quota_verdicts`.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import pyogrio.errors
 import shapely
-from pyproj import CRS
 
+from analysis.community_walk import EVERY_RESIDENT, community_coverage, walk_from_points
+from analysis.facility_assignment import assign_facilities, prepare_facilities
+from analysis.facility_kinds import ELDERLY_FACILITY_KINDS
+from analysis.message_format import fmt_number, fmt_share
+from analysis.polygon_layers import (
+    count_column,
+    metric_crs_for,
+    normalise_polygon_layer,
+    overlap_notes,
+    overlapping_pairs,
+    read_vector_layer,
+    unique_names,
+)
+from analysis.quota_verdicts import _RELATIVE_TOLERANCE, area_share_finding, combine_statuses, meets, per_count
 from analysis.rules import Rule, RuleSet
+from analysis.spatial_join import unit_weights
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
-from coverage.circles import CoverageResult, compute_coverage, population_distances
-from coverage.settings import DEFAULT_MAX_SNAP_M
-from coverage.snapping import snap_points
+from coverage.circles import CoverageResult
 from layers.columns import find_column
-from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError, MissingCRSError
-from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
-from layers.vector import resolve_layer
+from layers.projection import WGS84
 
 PathLike = str | Path
-
-#: Facility kinds whose land and building areas count for Q1-Q3: every kind but health centres
-#: (a clinic next door is C6 co-location, not elderly-service floor space).
-ELDERLY_FACILITY_KINDS: tuple[str, ...] = ("township_centre", "community_station", "day_care", "nursing_home", "other")
-
-#: Facility kinds that make a resident "served" by the 15-minute circle (W1).
-COMMUNITY_FACILITY_KINDS: tuple[str, ...] = ("township_centre", "community_station", "day_care", "nursing_home")
-
-#: W1 has no share in the rule files: "residents reach community elderly services" means every
-#: resident, so the share asked is all of them (a definition, not a quota).
-EVERY_RESIDENT: float = 1.0
-
-#: Two polygons overlap when their shared area exceeds this share of the smaller one. A tolerance
-#: for digitising slivers along shared edges, not a planning number.
-OVERLAP_TOLERANCE: float = 0.01
-
-#: Relative tolerance of "measured >= required", so 10 000 × 0.12 meets 1 200 m² despite rounding.
-_RELATIVE_TOLERANCE = 1e-9
 
 #: Accepted column names (compared case-insensitively) of the district layer; the first present wins.
 DISTRICT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -109,511 +101,6 @@ Q5_STATUS_ZH: dict[str, str] = {
     "handed_over": "同步交付",
 }
 
-_POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
-
-
-# --------------------------------------------------------------------------------------------------
-# shared polygon helpers (also used by analysis.townships)
-# --------------------------------------------------------------------------------------------------
-
-
-def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, Path, str]:
-    """Read one layer of a vector file, naming the file and layer in every error.
-
-    Parameters
-    ----------
-    path : str or Path
-        GeoPackage, GeoJSON, Shapefile, zipped Shapefile or FlatGeobuf.
-    layer : str, optional
-        Layer to read; needed only when the file holds several.
-    what : str
-        What the layer holds (``"district"``), for the messages.
-
-    Returns
-    -------
-    (GeoDataFrame, Path, str)
-        The features as read, the file and the layer name.
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"the {what} file does not exist: check the path", file=file)
-    layer = resolve_layer(file, layer, what=what)
-    try:
-        frame = gpd.read_file(file, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
-        raise InputError(f"cannot read the layer ({error})", file=file, layer=layer) from None
-    return frame, file, layer
-
-
-def normalise_polygon_layer(
-    frame: gpd.GeoDataFrame, *, file: PathLike | None = None, layer: str | None = None, what: str = "polygon"
-) -> gpd.GeoDataFrame:
-    """Check a polygon layer and return it in EPSG:4326.
-
-    Parameters
-    ----------
-    frame : GeoDataFrame
-        Polygons or multipolygons in any declared CRS.
-    file, layer : optional
-        Where the layer came from, for the error messages.
-    what : str
-        What one feature is (``"district"``, ``"township"``), for the messages.
-
-    Returns
-    -------
-    GeoDataFrame
-        The same rows (index reset) in EPSG:4326.
-
-    Raises
-    ------
-    EmptyLayerError
-        No features.
-    MissingCRSError
-        No CRS (never assumed).
-    GeometryError
-        Missing, empty, invalid or non-polygon geometries (rows listed). Invalid polygons are not
-        repaired silently: a self-intersecting boundary changes the area the quotas are about.
-    CoordinateError
-        The coordinates are not lon/lat after transforming to EPSG:4326.
-    """
-    layer_name = layer or f"{what}s"
-    if len(frame) == 0:
-        raise EmptyLayerError(f"the {what} layer has no features", file=file, layer=layer_name)
-    require_crs(frame, file=file, layer=layer_name)
-    geometry = frame.geometry.to_numpy()
-    missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
-    if missing.any():
-        rows = np.flatnonzero(missing)[:5].tolist()
-        msg = f"{int(missing.sum())} {what}s have no geometry (missing or empty; rows {rows}): give each its polygon"
-        raise GeometryError(msg, file=file, layer=layer_name, field="geometry")
-    not_polygon = ~np.isin(shapely.get_type_id(geometry), _POLYGON_TYPE_IDS)
-    if not_polygon.any():
-        types = sorted(set(shapely.get_type_id(geometry[not_polygon]).tolist()))
-        names = ", ".join(shapely.GeometryType(t).name.title().replace("string", "String") for t in types)
-        rows = np.flatnonzero(not_polygon)[:5].tolist()
-        msg = f"{int(not_polygon.sum())} {what}s are {names} (rows {rows}); {what}s must be polygons"
-        raise GeometryError(msg, file=file, layer=layer_name, field="geometry")
-    invalid = ~shapely.is_valid(geometry)
-    if invalid.any():
-        rows = np.flatnonzero(invalid)[:5].tolist()
-        reason = shapely.is_valid_reason(geometry[invalid][0])
-        msg = (
-            f"{int(invalid.sum())} {what} polygons are invalid (rows {rows}; first: {reason}); "
-            "fix them in a GIS (e.g. QGIS 'Fix geometries' or shapely.make_valid) and check their area"
-        )
-        raise GeometryError(msg, file=file, layer=layer_name, field="geometry")
-    out = to_wgs84(frame.reset_index(drop=True))
-    x0, y0, x1, y1 = out.total_bounds
-    check_lonlat_range(np.array([x0, x1]), np.array([y0, y1]), file=file, layer=layer_name)
-    return out
-
-
-def count_column(
-    frame: pd.DataFrame, column: str, *, file: PathLike | None = None, layer: str | None = None, what: str = "count"
-) -> pd.Series:
-    """Return a column of counts as float64, NaN where empty.
-
-    Raises
-    ------
-    FieldError
-        Non-numeric, infinite or negative values (naming the column and a few of them).
-    """
-    raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    text = raw.astype("string").str.strip()
-    bad = values.isna() & raw.notna() & (text.fillna("") != "")
-    if bad.any():
-        sample = raw[bad].astype(str).head(3).tolist()
-        raise FieldError(f"non-numeric {what} {sample}", file=file, layer=layer, field=str(column))
-    values = values.astype(float)
-    if np.isinf(values).any():
-        raise FieldError(f"infinite {what}", file=file, layer=layer, field=str(column))
-    negative = values < 0
-    if negative.any():
-        rows = np.flatnonzero(negative.to_numpy())[:5].tolist()
-        raise FieldError(f"negative {what} in rows {rows}", file=file, layer=layer, field=str(column))
-    return values
-
-
-def unique_names(names: Sequence[object], *, prefix: str) -> tuple[list[str], list[str]]:
-    """Return names as strings, filling blanks with ``"<prefix> <row>"`` and numbering duplicates.
-
-    Returns
-    -------
-    (list of str, list of str)
-        The names and notes saying what was filled or renamed.
-    """
-    out: list[str] = []
-    notes: list[str] = []
-    blanks = 0
-    for i, name in enumerate(names):
-        text = (
-            "" if name is None or (isinstance(name, float) and math.isnan(name)) or name is pd.NA else str(name).strip()
-        )
-        if not text:
-            text = f"{prefix} {i + 1}"
-            blanks += 1
-        out.append(text)
-    if blanks:
-        notes.append(f"{blanks} {prefix}s have no name and are called '{prefix} <row>'")
-    seen: dict[str, int] = {}
-    renamed = []
-    for i, name in enumerate(out):
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            out[i] = f"{name} #{seen[name]}"
-            renamed.append(name)
-    if renamed:
-        notes.append(f"duplicate {prefix} names numbered '#2', '#3', ...: {', '.join(sorted(set(renamed)))}")
-    return out, notes
-
-
-def metric_crs_for(frame: gpd.GeoDataFrame, coverage: CoverageResult | None) -> CRS:
-    """The metric CRS to measure in: the walking graph's, else ``frame``'s own when it is in
-    metres, else the local UTM zone of ``frame``."""
-    if coverage is not None:
-        return CRS(coverage.graph.crs)
-    if frame.crs is not None:
-        crs = CRS(frame.crs)
-        if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
-            return crs
-    return local_metric_crs(frame)
-
-
-def overlapping_pairs(
-    polygons: np.ndarray, names: Sequence[str], *, tolerance: float = OVERLAP_TOLERANCE
-) -> pd.DataFrame:
-    """Pairs of polygons that overlap by more than ``tolerance`` of the smaller one.
-
-    Candidate pairs come from one STRtree query (not a loop over all pairs); only those are
-    intersected.
-
-    Parameters
-    ----------
-    polygons : ndarray of shapely polygons
-        In a metric CRS (areas in m²).
-    names : sequence of str
-        Name of each polygon.
-    tolerance : float
-        Share (0-1) of the smaller polygon's area above which a pair is reported.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``a``, ``b`` (names), ``overlap_m2`` and ``share_of_smaller`` (0-1).
-    """
-    columns = ["a", "b", "overlap_m2", "share_of_smaller"]
-    polygons = np.asarray(polygons, dtype=object)
-    if len(polygons) < 2:
-        return pd.DataFrame(columns=columns)
-    tree = shapely.STRtree(polygons)
-    left, right = tree.query(polygons, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    if left.size == 0:
-        return pd.DataFrame(columns=columns)
-    overlap = shapely.area(shapely.intersection(polygons[left], polygons[right]))
-    areas = shapely.area(polygons)
-    smaller = np.minimum(areas[left], areas[right])
-    share = np.divide(overlap, smaller, out=np.zeros_like(overlap), where=smaller > 0)
-    big = share > tolerance
-    names = np.asarray(list(names), dtype=object)
-    return pd.DataFrame(
-        {"a": names[left[big]], "b": names[right[big]], "overlap_m2": overlap[big], "share_of_smaller": share[big]}
-    )
-
-
-def overlap_notes(pairs: pd.DataFrame, what: str) -> list[str]:
-    """One note per overlapping pair (decision: check each polygon whole, count shared things twice)."""
-    notes = []
-    for row in pairs.itertuples(index=False):
-        notes.append(
-            f"{what}s '{row.a}' and '{row.b}' overlap by {fmt_number(row.overlap_m2)} m² "
-            f"({fmt_share(row.share_of_smaller)} of the smaller): each is checked whole, so facilities and "
-            "residents in the overlap count for both; fix the boundaries if they should not overlap"
-        )
-    return notes
-
-
-def points_in_polygons(polygons: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which point lies in which polygon (both in one CRS), by an STRtree query.
-
-    Returns
-    -------
-    (ndarray, ndarray) of int64
-        ``polygon_index``, ``point_index`` of every (polygon, point) pair where the point
-        intersects the polygon (a point on a shared edge belongs to both).
-    """
-    if len(polygons) == 0 or len(points) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    tree = shapely.STRtree(np.asarray(polygons, dtype=object))
-    point_index, polygon_index = tree.query(np.asarray(points, dtype=object), predicate="intersects")
-    order = np.lexsort((point_index, polygon_index))
-    return polygon_index[order].astype(np.int64), point_index[order].astype(np.int64)
-
-
-def unit_weights(polygons: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Share of each population unit inside each polygon (area-weighted for polygon units).
-
-    Points count whole in the polygon that holds them; a polygon unit (building, census block)
-    counts by the share of its area inside. Both in the same metric CRS.
-
-    Returns
-    -------
-    (ndarray, ndarray, ndarray)
-        ``polygon_index``, ``unit_index`` (int64) and ``weight`` (0-1) of every overlapping pair.
-    """
-    polygons = np.asarray(polygons, dtype=object)
-    units = np.asarray(units, dtype=object)
-    if len(polygons) == 0 or len(units) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0)
-    tree = shapely.STRtree(polygons)
-    unit_index, polygon_index = tree.query(units, predicate="intersects")
-    weight = np.ones(unit_index.size)
-    unit_area = shapely.area(units)
-    areal = unit_area[unit_index] > 0
-    if areal.any():
-        pieces = shapely.intersection(units[unit_index[areal]], polygons[polygon_index[areal]])
-        weight[areal] = shapely.area(pieces) / unit_area[unit_index[areal]]
-    keep = weight > 0
-    return polygon_index[keep].astype(np.int64), unit_index[keep].astype(np.int64), weight[keep]
-
-
-def community_coverage(
-    coverage: CoverageResult, minutes: float | None = None, kinds: Sequence[str] = COMMUNITY_FACILITY_KINDS
-) -> CoverageResult:
-    """The walking coverage by facilities of ``kinds`` only, over ``minutes`` (default: the result's).
-
-    Returns ``coverage`` itself when it already is that; otherwise one bounded pass from the kept
-    facilities, reusing the population's snapping. Facilities without a ``kind`` column all count.
-    """
-    minutes = coverage.minutes if minutes is None else float(minutes)
-    facilities = coverage.facilities
-    keep = (
-        facilities["kind"].isin(list(kinds)).to_numpy()
-        if "kind" in facilities.columns
-        else np.ones(len(facilities), bool)
-    )
-    if keep.all() and math.isclose(minutes, coverage.minutes):
-        return coverage
-    return compute_coverage(
-        coverage.graph,
-        facilities.loc[keep],
-        coverage.population,
-        minutes=minutes,
-        speed=coverage.speed_mps,
-        max_snap_m=float(facilities.attrs.get("max_snap_m", DEFAULT_MAX_SNAP_M)),
-        population_snap=coverage.population_snap,
-    )
-
-
-def walk_from_points(coverage: CoverageResult, points: np.ndarray) -> np.ndarray:
-    """Walking metres from points (shapely, in the graph's CRS) to the nearest facility of ``coverage``.
-
-    ``inf`` beyond the search limit or off the network (farther than the snapping limit from a street).
-    """
-    if len(points) == 0:
-        return np.empty(0)
-    max_snap_m = float(coverage.facilities.attrs.get("max_snap_m", DEFAULT_MAX_SNAP_M))
-    snapped = snap_points(coverage.graph, np.asarray(points, dtype=object), max_snap_m)
-    distance, _ = population_distances(coverage.graph, snapped, coverage.nodes, coverage.facility_snap, coverage.labels)
-    return distance
-
-
-def prepare_facilities(facilities: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
-    """Facilities as points in ``crs`` with ``kind``, ``label`` (name, id or row) and both area columns.
-
-    Missing ``kind`` means ``other``; missing area columns are NaN (not assessable), never 0.
-    """
-    if facilities.crs is None:
-        raise MissingCRSError(
-            "the facility layer has no coordinate reference system", layer="facilities", field="geometry"
-        )
-    out = facilities.to_crs(crs).reset_index(drop=True).copy()
-    geometry = out.geometry.to_numpy()
-    not_point = shapely.get_type_id(geometry) != 0
-    if not_point.any():
-        geometry = geometry.copy()
-        geometry[not_point] = shapely.point_on_surface(geometry[not_point])
-        out = out.set_geometry(gpd.GeoSeries(geometry, crs=crs, index=out.index))
-    if "kind" not in out.columns:
-        out["kind"] = "other"
-    out["kind"] = out["kind"].fillna("other").astype(str)
-    for column in ("building_area_m2", "land_area_m2"):
-        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float) if column in out.columns else np.nan
-    names = out["name"] if "name" in out.columns else pd.Series(pd.NA, index=out.index)
-    ids = out["facility_id"] if "facility_id" in out.columns else pd.Series(pd.NA, index=out.index)
-    labels = []
-    for i, (name, fid) in enumerate(zip(names.tolist(), ids.tolist(), strict=True)):
-        if (
-            name is not None
-            and name is not pd.NA
-            and not (isinstance(name, float) and math.isnan(name))
-            and str(name).strip()
-        ):
-            labels.append(str(name).strip())
-        elif fid is not None and fid is not pd.NA and not (isinstance(fid, float) and math.isnan(fid)):
-            labels.append(str(fid))
-        else:
-            labels.append(f"facility {i + 1}")
-    out["label"] = labels
-    return out
-
-
-def assign_facilities(
-    polygons: np.ndarray, polygon_names: Sequence[str], facilities: gpd.GeoDataFrame, *, name_column: str
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Which facility belongs to which polygon: by ``name_column`` when filled, else by location.
-
-    Returns
-    -------
-    (ndarray, ndarray, list of str)
-        ``polygon_index``, ``facility_index`` pairs and notes (unknown names in ``name_column``).
-    """
-    notes: list[str] = []
-    n = len(facilities)
-    by_name = np.zeros(n, dtype=bool)
-    named_poly: list[int] = []
-    named_fac: list[int] = []
-    if name_column in facilities.columns:
-        lookup = {name: i for i, name in enumerate(polygon_names)}
-        values = facilities[name_column].astype("string").str.strip()
-        filled = values.notna() & (values.fillna("") != "")
-        by_name = filled.to_numpy()
-        unknown = sorted({str(v) for v in values[filled] if str(v) not in lookup})
-        for i in np.flatnonzero(by_name):
-            target = lookup.get(str(values.iloc[i]))
-            if target is not None:
-                named_poly.append(target)
-                named_fac.append(int(i))
-        if unknown:
-            notes.append(
-                f"{len(unknown)} {name_column} names in the facility layer match no {name_column}: "
-                f"{', '.join(unknown[:5])}; those facilities belong to none"
-            )
-    spatial = np.flatnonzero(~by_name)
-    poly_idx, point_idx = points_in_polygons(polygons, facilities.geometry.to_numpy()[spatial])
-    polygon_index = np.concatenate([np.asarray(named_poly, dtype=np.int64), poly_idx])
-    facility_index = np.concatenate([np.asarray(named_fac, dtype=np.int64), spatial[point_idx]])
-    return polygon_index, facility_index, notes
-
-
-# --------------------------------------------------------------------------------------------------
-# formatting and verdicts
-# --------------------------------------------------------------------------------------------------
-
-
-def fmt_number(value: float | None) -> str:
-    """A number for a message: thousands separated, at most two decimals."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    if math.isclose(value, round(value), abs_tol=1e-6):
-        return f"{round(value):,}"
-    if abs(value) >= 100:
-        return f"{value:,.1f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def fmt_share(share: float) -> str:
-    """A share (0-1) as a percentage: ``60 %``, ``62.5 %``."""
-    if share is None or not np.isfinite(share):
-        return "n/a"
-    value = 100.0 * share
-    return f"{round(value)} %" if math.isclose(value, round(value), abs_tol=0.05) else f"{value:.1f} %"
-
-
-def meets(measured: float, required: float) -> bool:
-    """``measured >= required`` up to rounding of the arithmetic."""
-    return bool(measured >= required - _RELATIVE_TOLERANCE * max(1.0, abs(required)))
-
-
-def per_count(rule: Rule, noun: str, *, file: PathLike | None = None) -> float:
-    """The count a quota's unit is per: ``m2/100 households`` → 100, ``m2/person`` → 1.
-
-    Raises
-    ------
-    FieldError
-        The unit does not name ``noun`` (the rule file's unit and the check disagree).
-    """
-    match = re.fullmatch(rf"\s*[^/]+/\s*(\d+(?:\.\d+)?)?\s*{noun}s?\s*", rule.unit)
-    if match is None:
-        msg = f"rule {rule.id} has unit '{rule.unit}'; the check needs a quota per {noun} (e.g. 'm2/100 {noun}s')"
-        raise FieldError(msg, file=file, layer=f"rules.{rule.id}", field="unit")
-    return float(match.group(1)) if match.group(1) else 1.0
-
-
-#: Verdicts in Chinese, for the Chinese messages.
-STATUS_ZH: dict[str, str] = {PASS: "达标", FAIL: "未达标", NOT_ASSESSABLE: "无法评估"}
-
-
-def area_share_finding(
-    rule_id: str,
-    subject: str,
-    passed: int,
-    failed: int,
-    unknown: int,
-    target: float,
-    *,
-    what: str,
-    what_zh: str,
-    label: str,
-) -> Finding:
-    """An area-level share verdict (Q4, T1, T2, ...), decided despite unknown subjects when it can be.
-
-    Passes when the subjects known to pass already reach ``target``; fails when even all unknown
-    subjects passing would not; otherwise not assessable. The message reads
-    ``"T1 2025: 3/5 = 60 % ≥ 60 % pass"``.
-    """
-    total = passed + failed + unknown
-    if total == 0:
-        return Finding(
-            rule_id,
-            "area",
-            subject,
-            NOT_ASSESSABLE,
-            None,
-            target,
-            None,
-            "share",
-            f"{label}: no {what} to assess",
-            f"{label}：没有可评估的{what_zh}",
-        )
-    low = passed / total
-    high = (passed + unknown) / total
-    needed = max(math.ceil(target * total - _RELATIVE_TOLERANCE * total), 0) - passed
-    unknown_en = f" ({unknown} not assessable)" if unknown else ""
-    unknown_zh = f"（{unknown} 个无法评估）" if unknown else ""
-    if meets(low, target):
-        status, sign = PASS, "≥"
-        shortfall = 0.0
-    elif not meets(high, target):
-        status, sign = FAIL, "<"
-        shortfall = target - low
-    else:
-        status, sign = NOT_ASSESSABLE, "?"
-        shortfall = None
-    en = f"{label}: {passed}/{total} = {fmt_share(low)} {sign} {fmt_share(target)} {status}{unknown_en}"
-    zh = f"{label}：{passed}/{total} = {fmt_share(low)} {sign} {fmt_share(target)} {STATUS_ZH[status]}{unknown_zh}"
-    if status == FAIL:
-        en += f"; {needed} more {what} must meet it"
-        zh += f"；还需 {needed} 个{what_zh}达标"
-    return Finding(rule_id, "area", subject, status, low, target, shortfall, "share", en, zh)
-
-
-def combine_statuses(statuses: Sequence[str]) -> str:
-    """fail if any fails, pass if all pass, else not assessable."""
-    if FAIL in statuses:
-        return FAIL
-    if all(s == PASS for s in statuses):
-        return PASS
-    return NOT_ASSESSABLE
-
-
-# --------------------------------------------------------------------------------------------------
-# districts
-# --------------------------------------------------------------------------------------------------
-
 
 def normalise_districts(
     frame: gpd.GeoDataFrame, *, file: PathLike | None = None, layer: str | None = None
@@ -634,7 +121,8 @@ def normalise_districts(
     Raises
     ------
     InputError
-        See :func:`normalise_polygon_layer`; :class:`FieldError` for non-numeric or negative counts.
+        See :func:`~analysis.polygon_layers.normalise_polygon_layer`; :class:`FieldError` for non-numeric or
+        negative counts.
     """
     layer_name = layer or "districts"
     frame = normalise_polygon_layer(frame, file=file, layer=layer_name, what="district")

@@ -39,31 +39,24 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from analysis.districts import (
-    EVERY_RESIDENT,
-    STATUS_ZH,
-    area_share_finding,
-    assign_facilities,
-    community_coverage,
+from analysis.community_walk import EVERY_RESIDENT, community_coverage, walk_from_points
+from analysis.facility_assignment import assign_facilities, prepare_facilities
+from analysis.message_format import STATUS_ZH, fmt_number, fmt_share
+from analysis.polygon_layers import (
     count_column,
-    find_column,
-    fmt_number,
-    fmt_share,
-    meets,
     metric_crs_for,
     normalise_polygon_layer,
     overlap_notes,
     overlapping_pairs,
-    points_in_polygons,
-    prepare_facilities,
     read_vector_layer,
     unique_names,
-    unit_weights,
-    walk_from_points,
 )
+from analysis.quota_verdicts import area_share_finding, meets
 from analysis.rules import RuleSet
+from analysis.spatial_join import points_in_polygons, unit_weights
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
 from coverage.circles import CoverageResult
+from layers.columns import find_column
 from layers.errors import CoordinateError, FieldError, InputError
 from layers.projection import WGS84, to_wgs84
 
@@ -151,7 +144,7 @@ def normalise_townships(
     FieldError
         No name column (or ``name_field`` is not a column).
     InputError
-        See :func:`analysis.districts.normalise_polygon_layer`.
+        See :func:`analysis.polygon_layers.normalise_polygon_layer`.
     """
     layer_name = layer or "townships"
     frame = normalise_polygon_layer(frame, file=file, layer=layer_name, what="township")
@@ -224,7 +217,7 @@ def normalise_communities(
     FieldError
         ``name_field``/``population_field`` not a column, non-numeric or negative populations.
     InputError
-        See :func:`analysis.districts.normalise_polygon_layer`.
+        See :func:`analysis.polygon_layers.normalise_polygon_layer`.
     """
     layer_name = layer or "communities"
     frame = normalise_polygon_layer(frame, file=file, layer=layer_name, what="community")

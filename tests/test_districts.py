@@ -20,9 +20,9 @@ from analysis.districts import (
     check_districts,
     check_proposed_district,
     normalise_districts,
-    overlapping_pairs,
     read_districts,
 )
+from analysis.polygon_layers import overlapping_pairs
 from analysis.rules import RULES_DIR, load_rule_set
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS
 from coverage.circles import compute_coverage

@@ -96,7 +96,7 @@ def district_polygon_from_file(path: str | Path, name: str | None = None) -> sha
     InputError
         Unreadable file, no CRS, no or non-polygon features, invalid polygons.
     """
-    from analysis.districts import normalise_polygon_layer, read_vector_layer
+    from analysis.polygon_layers import normalise_polygon_layer, read_vector_layer
 
     frame, file, layer = read_vector_layer(path, layer=None, what="district")
     shown = name or file.name
