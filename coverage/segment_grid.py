@@ -88,7 +88,7 @@ class SegmentGrid:
     entries : ndarray of float32, shape (n_entries, 5)
         Per entry (a piece in one cell), ordered by cell: the piece's start relative to the
         lower-left corner of that cell and its vector (metres), then the piece's row in
-        ``pieces`` (int32 bits, read through :attr:`entry_piece`). The search scans these
+        ``pieces`` (int32 bits: ``entries.view(np.int32)[:, 4]``). The search scans these
         (20 bytes an entry); near ties and the answer use ``pieces``.
     pieces : ndarray of float64, shape (n_pieces, 8), rows 64-byte aligned
         Per piece: start x, start y, vector x, vector y (metres, the graph's CRS), metres along
@@ -114,24 +114,9 @@ class SegmentGrid:
     cell_start: np.ndarray
 
     @property
-    def entry_piece(self) -> np.ndarray:
-        """Row in ``pieces`` of each entry (int32)."""
-        return self.entries.view(np.int32)[:, 4]
-
-    @property
     def piece_ints(self) -> np.ndarray:
         """``pieces`` seen as int32, shape (n_pieces, 16): columns 12, 13, 14 hold edge, u, v."""
         return self.pieces.view(np.int32)
-
-    @property
-    def edge(self) -> np.ndarray:
-        """Edge of the walking graph each piece belongs to (int32)."""
-        return self.piece_ints[:, 12]
-
-    @property
-    def start_m(self) -> np.ndarray:
-        """Metres along its edge (from ``u``) where each piece starts."""
-        return self.pieces[:, 4]
 
     @property
     def n_pieces(self) -> int:
