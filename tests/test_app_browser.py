@@ -160,3 +160,58 @@ def test_map_renders_and_a_what_if_click_raises_coverage(server, uncovered_lonla
         finally:
             browser.close()
     assert (ARTIFACTS / "app.png").stat().st_size > 10_000
+
+
+def test_drawing_a_polygon_checks_the_district_and_moves_no_site(server):
+    """Leaflet.draw's polygon tool, vertex by vertex: the drawn district is checked (Q1-Q5, W1)
+    and none of the vertex clicks becomes a what-if site."""
+    with sync_api.sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, viewport={"width": 1500, "height": 1100}
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.set_default_timeout(PAGE_WAIT_MS)
+            page.goto(server, timeout=PAGE_WAIT_MS)
+            page.wait_for_selector(MAP_FRAME, timeout=PAGE_WAIT_MS)
+            frame = page.frame_locator(MAP_FRAME)
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=PAGE_WAIT_MS)
+            page.get_by_text("No district boundary yet").first.wait_for(timeout=PAGE_WAIT_MS)
+            before = covered_value(page)
+            tables_before = page.locator('[data-testid="stDataFrame"]').count()
+
+            # a 4-corner polygon around the map's centre, closed by clicking its first corner again
+            map_frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+            width, height = map_frame.evaluate("() => { const s = window.map.getSize(); return [s.x, s.y]; }")
+            cx, cy = width / 2, height / 2
+            corners = [(cx - 90, cy - 70), (cx + 90, cy - 70), (cx + 90, cy + 70), (cx - 90, cy + 70)]
+            frame.locator(".leaflet-draw-draw-polygon").click()
+            for x, y in [*corners, corners[0]]:
+                frame.locator("#map_div").click(position={"x": x, "y": y})
+                page.wait_for_timeout(300)
+            page.wait_for_function(
+                "() => ![...document.querySelectorAll('div')].some(d => d.innerText === 'No district boundary yet: upload a file or draw one on the map.')",
+                timeout=PAGE_WAIT_MS,
+            )
+            assert page.get_by_text("This boundary cannot be used").count() == 0
+
+            households = page.get_by_label("Planned households")
+            households.fill("800")
+            households.press("Enter")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Check district') && !b.disabled)",
+                timeout=PAGE_WAIT_MS,
+            )
+            page.get_by_role("button", name="Check district").click()
+            page.wait_for_function(
+                "(n) => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length >= n + 2",
+                arg=tables_before,
+                timeout=PAGE_WAIT_MS,
+            )
+            assert page.get_by_text("The district could not be checked").count() == 0
+            # the drawing's clicks did not propose or add a site: coverage is as it was
+            assert page.get_by_text("Proposed site:").count() == 0
+            assert covered_value(page) == before
+            page.screenshot(path=str(ARTIFACTS / "district.png"), full_page=True)
+        finally:
+            browser.close()
