@@ -53,7 +53,7 @@ from analysis.polygon_layers import (
     read_vector_layer,
     unique_names,
 )
-from analysis.quota_verdicts import _RELATIVE_TOLERANCE, area_share_finding, combine_statuses, meets, per_count
+from analysis.quota_verdicts import RELATIVE_TOLERANCE, area_share_finding, combine_statuses, meets, per_count
 from analysis.rules import Rule, RuleSet
 from analysis.spatial_join import unit_weights
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
@@ -492,7 +492,7 @@ def _w1_findings(
     )
     base = np.where(np.isfinite(residents), residents, np.where(population_in > 0, population_in, np.nan))
     beyond = (1.0 - share) * base
-    passed = share >= EVERY_RESIDENT - _RELATIVE_TOLERANCE
+    passed = share >= EVERY_RESIDENT - RELATIVE_TOLERANCE
     frame["w1_basis"] = np.where(centre, "district centre point", "population units")
     frame["w1_population"] = population_in
     frame["w1_share"] = share

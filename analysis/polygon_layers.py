@@ -4,7 +4,7 @@
 polygons and returns them in EPSG:4326; :func:`count_column` and :func:`unique_names` clean its count
 and name columns; :func:`metric_crs_for` picks the metric CRS to measure in (m, m²);
 :func:`overlapping_pairs` and :func:`overlap_notes` find and describe polygons that overlap.
-Shared by :mod:`analysis.districts` and :mod:`analysis.townships`.
+Shared by the district and township checks.
 """
 
 from __future__ import annotations

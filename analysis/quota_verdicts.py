@@ -17,12 +17,12 @@ from layers.errors import FieldError
 PathLike = str | Path
 
 #: Relative tolerance of "measured >= required", so 10 000 × 0.12 meets 1 200 m² despite rounding.
-_RELATIVE_TOLERANCE = 1e-9
+RELATIVE_TOLERANCE = 1e-9
 
 
 def meets(measured: float, required: float) -> bool:
     """``measured >= required`` up to rounding of the arithmetic."""
-    return bool(measured >= required - _RELATIVE_TOLERANCE * max(1.0, abs(required)))
+    return bool(measured >= required - RELATIVE_TOLERANCE * max(1.0, abs(required)))
 
 
 def per_count(rule: Rule, noun: str, *, file: PathLike | None = None) -> float:
@@ -74,7 +74,7 @@ def area_share_finding(
         )
     low = passed / total
     high = (passed + unknown) / total
-    needed = max(math.ceil(target * total - _RELATIVE_TOLERANCE * total), 0) - passed
+    needed = max(math.ceil(target * total - RELATIVE_TOLERANCE * total), 0) - passed
     unknown_en = f" ({unknown} not assessable)" if unknown else ""
     unknown_zh = f"（{unknown} 个无法评估）" if unknown else ""
     if meets(low, target):

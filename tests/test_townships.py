@@ -19,14 +19,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from analysis.admin_boundaries import finest_admin_split
 from analysis.rules import load_rule_set
-from analysis.townships import (
-    check_townships,
-    finest_admin_split,
-    normalise_communities,
-    osm_admin_boundaries,
-    read_townships,
-)
+from analysis.township_layers import normalise_communities
+from analysis.townships import check_townships, osm_admin_boundaries, read_townships
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS
 from coverage.circles import compute_coverage
 from layers.errors import CoordinateError, FieldError, GeometryError, MissingCRSError
