@@ -26,7 +26,7 @@ from coverage.output import facilities_layer, population_layer
 from coverage.pipeline import Inputs, load_inputs, run_circles, summary
 from coverage.settings import SPEED_PRESETS
 from layers.errors import InputError
-from ui.uploads import SavedUpload
+from ui.uploads import SavedUpload, save_upload
 
 LOG = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ CHANGES = "whatif_changes"
 CHANGES_FOR = "whatif_changes_for"
 WHATIF_MEMO = "whatif_memo"
 WHATIF_ERROR = "whatif_error"
+DISTRICT_DRAWING = "district_drawing"  # GeoJSON geometry (lon/lat) of the polygon drawn on the map
 
 #: Coordinate systems offered for uploaded points: id → label (the id goes to ``load_inputs``).
 COORDINATE_SYSTEMS: dict[str, str] = {
@@ -108,6 +109,18 @@ class DataChoice:
     def load(self) -> Inputs:
         """Read and validate the layers (``coverage.pipeline.load_inputs``)."""
         return load_inputs(**self.layer_arguments())
+
+
+def saved_upload(state: MutableMapping[str, Any], role: str, file) -> SavedUpload:
+    """Save an uploaded file once per upload (reruns reuse it; errors are raised every time).
+
+    Saved again if its copy was pruned meanwhile (a session left open for a day, see
+    ``ui.uploads.prune_uploads``).
+    """
+    memo = state.setdefault("saved_uploads", {})
+    if (role, file.file_id) not in memo or not memo[(role, file.file_id)].path.exists():
+        memo[(role, file.file_id)] = save_upload(file.name, file.getvalue(), role)
+    return memo[(role, file.file_id)]
 
 
 @dataclass(frozen=True)

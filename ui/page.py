@@ -1,0 +1,66 @@
+"""What the tabs of the page (``ui/tab_*.py``) share: the page context, one widget helper, caches.
+
+``app.py`` builds one :class:`PageContext` after the analysis and hands it to every tab's
+``render``; the tabs take everything else from ``st.session_state`` under the same keys as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analysis.rules import load_rule_set
+from coverage.circles import CoverageResult
+from coverage.pipeline import Inputs
+from ui import state as ss
+from ui.i18n import Translator
+from ui.mapping import Basemap, basemap
+
+session = st.session_state
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """The analysis shown, its what-if result, the language and the sidebar settings the tabs read."""
+
+    analysis: ss.Analysis  # the analysis shown (the last good one when a new input failed)
+    result: CoverageResult  # ``analysis.result`` with the session's what-if changes applied
+    changes: list[ss.Change]  # the session's what-if changes
+    t: Translator
+    lang: str
+    rule_set_name: str
+    show_tiles: bool
+    speed_text: str  # the speed of the result shown (m/s), even if a new input failed
+
+    @property
+    def inputs(self) -> Inputs:
+        return self.analysis.inputs
+
+
+# ----- cached work shared by the tabs (keyed by content hashes and settings, never by widget clicks) --
+@st.cache_resource(show_spinner=False, max_entries=6)
+def cached_basemap(data_key: str, _inputs: Inputs) -> Basemap:
+    return basemap(_inputs.network.edges)
+
+
+@st.cache_resource(show_spinner=False)
+def cached_rule_set(name: str):
+    return load_rule_set(name)
+
+
+def translated_choice(widget, label: str, options: list, *, key: str, format_func, lang: str, default=None):
+    """A radio/selectbox whose option labels follow the language, keeping its choice when it changes.
+
+    The browser remembers a choice by its label, so each language gets its own widget
+    (``key`` + language); the value itself lives in ``session[key]``.
+    """
+    current = session.get(key, options[0] if default is None else default)
+    index = options.index(current) if current in options else 0
+    value = widget(label, options, index=index, format_func=format_func, key=f"{key}__{lang}")
+    session[key] = value
+    return value
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None or value != value else f"{value:.1%}"

@@ -1,0 +1,144 @@
+"""The "Planning checks" tab: every rule of the set on the current layers (``analysis/``).
+
+Says "coming" while the checks module is absent.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import streamlit_folium  # called as streamlit_folium.st_folium: looked up at each run, so tests can stand in for it
+
+from ui import planning
+from ui import state as ss
+from ui.exports import csv_bytes
+from ui.i18n import translated_table
+from ui.mapping import checks_map
+from ui.page import PageContext, cached_basemap, cached_rule_set, translated_choice
+from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
+
+session = st.session_state
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_checks(data_key: str, rule_set: str, speed: str, boundaries_key: str, _choice: ss.DataChoice, _boundaries: dict):
+    return planning.run_planning_checks(_choice, rule_set, speed, **_boundaries)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_report(checks_key: tuple, _run) -> dict[str, bytes]:
+    return planning.report_files(_run)
+
+
+def render(page: PageContext) -> None:
+    """Lay out the rule set, the optional boundaries, the checks' results, the map and the report."""
+    analysis, result, t, lang = page.analysis, page.result, page.t, page.lang
+    inputs, rule_set_name, speed_text, show_tiles = page.inputs, page.rule_set_name, page.speed_text, page.show_tiles
+    try:
+        rules = cached_rule_set(rule_set_name)
+    except Exception as exc:
+        st.error(ss.readable_message(exc))
+        rules = None
+    if rules is not None:
+        st.markdown(f"**{rules.title_zh if lang == 'zh' and rules.title_zh else rules.title}**")
+        if "W1" in rules and float(rules.value("W1")) != result.minutes:
+            st.warning(t("Rule W1 of this set is {w1:g} minutes; the map uses {minutes:g}.", w1=float(rules.value("W1")), minutes=result.minutes))
+    if not planning.checks_available():
+        st.info(t("Planning checks (quotas, township coverage) are coming in a later issue: nothing is assessed here yet."))
+    elif rules is not None:
+        st.caption(t("Checks every rule of the set on the current layers (existing facilities, without what-if changes). Walking time is the set's W1."))
+        b1, b2 = st.columns(2)
+        boundary_files = {
+            "districts": b1.file_uploader(
+                t("Residential districts (optional; GeoJSON, GeoPackage, zipped Shapefile)"),
+                type=UPLOADER_TYPES["districts"],
+                key="up_districts",
+                max_upload_size=MAX_UPLOAD_MB,
+            ),
+            "townships": b2.file_uploader(
+                t("Township boundaries (optional; GeoJSON, GeoPackage, zipped Shapefile)"),
+                type=UPLOADER_TYPES["townships"],
+                key="up_townships",
+                max_upload_size=MAX_UPLOAD_MB,
+            ),
+        }
+        boundaries, boundary_error = {}, None
+        try:
+            boundaries = {role: ss.saved_upload(session, role, file) for role, file in boundary_files.items() if file is not None}
+        except Exception as exc:
+            boundary_error = ss.readable_message(exc)
+            st.error(t("This input cannot be used: {message}", message=boundary_error))
+        boundaries_key = "|".join(f"{role}={upload.sha256}" for role, upload in sorted(boundaries.items()))
+        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key)
+        if st.button(t("Run planning checks"), key="run_checks", type="primary", disabled=boundary_error is not None):
+            with st.spinner(t("Running the planning checks…")):
+                try:
+                    run = cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries)
+                    session["checks_run"] = (checks_key, run, None)
+                except Exception as exc:
+                    session["checks_run"] = (checks_key, None, ss.readable_message(exc))
+        stored = session.get("checks_run")
+        if stored is not None and stored[0] == checks_key:
+            _, run, problem = stored
+            if problem:
+                st.error(t("The checks could not run: {message}", message=problem))
+            else:
+                summary_table = planning.rule_summary(run)
+                failed = int(summary_table["failed"].sum())
+                passed = int(summary_table["passed"].sum())
+                c1, c2, c3 = st.columns(3)
+                c1.metric(t("Findings"), len(run.findings))
+                c2.metric(t("Passed"), passed)
+                c3.metric(t("Failed"), failed)
+                st.dataframe(translated_table(summary_table, t), hide_index=True, width="stretch")
+                findings = planning.findings_table(run, t)
+                st.dataframe(translated_table(findings, t), hide_index=True, width="stretch", height=360)
+                st.download_button(
+                    t("Findings (CSV)"), data=lambda: csv_bytes(findings), file_name="findings.csv", mime="text/csv", key="download_findings", on_click="ignore"
+                )
+                township_colour = translated_choice(
+                    st.radio,
+                    t("Colour townships by"),
+                    ["t1_status", "w1_elderly_share"],
+                    key="township_colour",
+                    format_func=lambda v: t("T1 comprehensive centre (pass/fail)") if v == "t1_status" else t("W1 share of elderly within the walk"),
+                    lang=lang,
+                )
+                streamlit_folium.st_folium(
+                    checks_map(run, cached_basemap(analysis.data_key, inputs), t, township_colour=township_colour, tiles=show_tiles),
+                    key="checks_map",
+                    height=520,
+                    use_container_width=True,
+                    returned_objects=[],
+                )
+                try:
+                    report = cached_report(checks_key, run)
+                except Exception as exc:
+                    report = None
+                    st.error(t("The report could not be written: {message}", message=ss.readable_message(exc)))
+                if report is not None:
+                    r1, r2 = st.columns(2)
+                    r1.download_button(
+                        t("Report (HTML)"), data=report["html"], file_name="report.html", mime="text/html", key="download_report_html", on_click="ignore"
+                    )
+                    r2.download_button(
+                        t("Workbook (Excel)"),
+                        data=report["excel"],
+                        file_name="checks.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key="download_report_excel",
+                        on_click="ignore",
+                    )
+                for note in run.notes:
+                    st.caption(f"· {ss.clean_paths(note)}")
+        elif stored is not None:
+            st.caption(t("Settings changed since the last run: press the button again."))
+    if rules is not None:
+        with st.expander(t("Rules of this set")):
+            st.dataframe(
+                [
+                    {"id": r.id, t("Rule"): r.text_zh if lang == "zh" else r.gloss, t("Value"): str(r.value), t("Unit"): r.unit, t("Source"): r.source}
+                    for r in rules.rules.values()
+                ],
+                hide_index=True,
+                width="stretch",
+            )

@@ -1,0 +1,159 @@
+"""The "Map" tab: the coverage map and the what-if panel (propose, add and remove sites)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+import streamlit_folium  # called as streamlit_folium.st_folium: looked up at each run, so tests can stand in for it
+
+from coverage.output import facilities_layer, service_area_layer
+from layers.facilities import FACILITY_KINDS
+from ui import planning
+from ui import state as ss
+from ui.i18n import translated_table
+from ui.mapping import (
+    add_draw_control,
+    build_map,
+    population_display,
+    proposed_site_group,
+)
+from ui.page import PageContext, cached_basemap, translated_choice
+
+session = st.session_state
+
+
+class MapLayers(NamedTuple):
+    """The layers drawn on the map that the tables and the site selection show again."""
+
+    facility_layer: gpd.GeoDataFrame
+    facility_table: pd.DataFrame
+    population: pd.DataFrame
+
+
+def layers_for_display(page: PageContext):
+    """Population as drawn, service areas, facilities, and the two tables, memoised for this result."""
+    analysis, result, changes, t = page.analysis, page.result, page.changes, page.t
+    key = (analysis.key, tuple(changes))
+    memo = session.get("display_memo")
+    if memo is None or memo[0] != key:
+        with st.spinner(t("Drawing the service areas…")):
+            memo = (
+                key,
+                population_display(result),
+                service_area_layer(result),
+                facilities_layer(result),
+                ss.facilities_table(result),
+                ss.population_table(result),
+            )
+        session["display_memo"] = memo
+    return memo[1:]
+
+
+def on_add(analysis: ss.Analysis) -> None:
+    site = session.get(ss.PROPOSED_SITE)
+    session.pop(ss.WHATIF_ERROR, None)
+    if not site:
+        return
+    try:
+        ss.add_site(session, analysis, site["lng"], site["lat"], session.get("whatif_name", ""), session.get("whatif_kind", "community_station"))
+    except ValueError as exc:
+        session[ss.WHATIF_ERROR] = str(exc)
+
+
+def on_remove(analysis: ss.Analysis) -> None:
+    label = session.get("whatif_remove_choice")
+    session.pop(ss.WHATIF_ERROR, None)
+    if label is None:
+        return
+    try:
+        ss.remove_site(session, analysis, int(label))
+    except KeyError as exc:
+        session[ss.WHATIF_ERROR] = str(exc)
+
+
+def render(page: PageContext) -> MapLayers:
+    """Lay out the map and the what-if panel; return the layers the other tabs show again."""
+    analysis, result, changes, t = page.analysis, page.result, page.changes, page.t
+    inputs, show_tiles = page.inputs, page.show_tiles
+    display, areas, facility_layer, facility_table, population = layers_for_display(page)
+    streets = cached_basemap(analysis.data_key, inputs)
+    map_col, panel = st.columns([3, 1])
+    with map_col:
+        fmap = build_map(result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles)
+        site = session.get(ss.PROPOSED_SITE)
+        proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
+        add_draw_control(fmap)  # Leaflet.draw is served from ui/static: works offline
+        returned = streamlit_folium.st_folium(
+            fmap,
+            key="coverage_map",
+            height=620,
+            use_container_width=True,
+            returned_objects=["last_clicked", "last_active_drawing"],
+            feature_group_to_add=proposed,
+        )
+        # Drawing a district must not move the proposed what-if site. Leaflet.draw reports every
+        # vertex as a map click too. Two guards: in the browser, add_draw_control holds map clicks
+        # back while a drawing tool is active (st_folium cannot tell us about the drawing mode);
+        # here, a click arriving in the same answer as a new drawing (the click that finished the
+        # shape, if it slipped through) is remembered as seen but not taken as a site. A click
+        # without a new drawing is an ordinary map click.
+        if ss.handle_map_return(session, returned, ss.DISTRICT_DRAWING):
+            st.rerun()
+        notes = []
+        if display.aggregated:
+            notes.append(
+                t(
+                    "{units:,} population units are drawn as {cells:,} cells of {cell:g} m; every number uses all units.",
+                    units=display.units,
+                    cells=len(display.frame),
+                    cell=display.cell_m,
+                )
+            )
+        if streets.coarse:
+            notes.append(t("{edges:,} street edges: the grey basemap is simplified for drawing.", edges=streets.edges))
+        notes.append(t("Click a layer name at the top right to show or hide it. Click the map to propose a what-if site."))
+        st.caption(" ".join(notes))
+
+    with panel:
+        st.subheader(t("What-if"))
+        st.caption(t("Click the map to propose a site, then add it. Coverage updates at once, without recomputing the whole area."))
+        site = session.get(ss.PROPOSED_SITE)
+        if site:
+            st.markdown(t("Proposed site: {lat:.5f} N, {lng:.5f} E", lat=site["lat"], lng=site["lng"]))
+        else:
+            st.markdown(t("No site proposed yet: click the map."))
+        st.text_input(t("Name of the new site"), key="whatif_name", placeholder=t("What-if site"))
+        translated_choice(st.selectbox, t("Kind"), list(FACILITY_KINDS), key="whatif_kind", format_func=t, lang=page.lang, default="community_station")
+        st.button(
+            t("Add facility here"), key="whatif_add", on_click=on_add, args=(analysis,), disabled=not site, type="primary"
+        )
+        names = ss.facility_names(result)
+        labels = list(names)
+        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: names.get(k, str(k)), key="whatif_remove_choice")
+        st.button(t("Remove facility"), key="whatif_remove", on_click=on_remove, args=(analysis,), disabled=not labels)
+        if session.get(ss.WHATIF_ERROR):
+            st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))
+        if changes:
+            st.markdown("**" + t("Changes") + "**")
+            for change in changes:
+                if isinstance(change, ss.AddSite):
+                    st.markdown(f"- {t('added')}: {change.facility_id} · {change.name} ({t(change.kind)})")
+                else:
+                    st.markdown(f"- {t('removed')}: {change.facility_id} · {change.name}")
+            st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
+        # per-township numbers follow every what-if change (a point-in-polygon query, no re-search)
+        try:
+            township_file = session.get("up_townships")
+            uploaded_townships = ss.saved_upload(session, "townships", township_file) if township_file is not None else None
+            towns = planning.whatif_townships(analysis.choice, uploaded_townships)
+        except Exception as exc:
+            towns = None
+            st.caption(t("This input cannot be used: {message}", message=ss.readable_message(exc)))
+        if towns is not None:
+            st.markdown("**" + t("Elderly within the walk per township") + "**")
+            table = planning.township_whatif_table(analysis.result, result, towns)
+            st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
+    return MapLayers(facility_layer, facility_table, population)
