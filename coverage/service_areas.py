@@ -7,11 +7,14 @@ point, where it is cut by linear interpolation. Each piece goes to the facility 
 nearer end (the facility's catchment; together they make up the covered area). A facility's
 reached pieces are merged into long lines (``line_merge``), which are buffered in one vectorised
 call and unioned per facility: far fewer, larger buffers than one per edge, and no noding of all
-lines at once (which buffering a whole MultiLineString does, ~30× slower). See ``benchmarks/``.
+lines at once (which buffering a whole MultiLineString does, ~30× slower). Buffers and unions run
+on one thread per CPU (GEOS releases the GIL; 1.8× faster on 2 cores). See ``benchmarks/``.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -98,6 +101,13 @@ def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tupl
     return np.stack([start, end], axis=1), label
 
 
+def _cpu_count() -> int:
+    """CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def service_areas(
     result: CoverageResult, *, buffer_m: float = SERVICE_AREA_BUFFER_M, reach_m: float | None = None
 ) -> gpd.GeoDataFrame:
@@ -122,11 +132,14 @@ def service_areas(
     # Buffering a whole MultiLineString at once is ~30x slower: GEOS nodes all lines together first.
     merged = shapely.line_merge(shapely.multilinestrings(lines, indices=group))
     parts, owner = shapely.get_parts(merged, return_index=True)
-    bands = shapely.buffer(parts, buffer_m, quad_segs=4)
     bounds = np.searchsorted(owner, np.arange(present.size + 1))
-    polygons = np.array(
-        [shapely.union_all(bands[bounds[i] : bounds[i + 1]]) for i in range(present.size)], dtype=object
-    )
+    workers = _cpu_count()
+    with ThreadPoolExecutor(workers) as pool:
+        chunks = np.array_split(np.arange(parts.size), workers)
+        bands = np.concatenate(list(pool.map(lambda rows: shapely.buffer(parts[rows], buffer_m, quad_segs=4), chunks)))
+        unions = pool.map(lambda i: shapely.union_all(bands[bounds[i] : bounds[i + 1]]), range(present.size))
+        polygons = np.empty(present.size, dtype=object)
+        polygons[:] = list(unions)
     return gpd.GeoDataFrame(
         {"facility_label": present, "reached_street_m": street_m, "area_m2": shapely.area(polygons)},
         geometry=polygons,

@@ -138,6 +138,21 @@ def test_service_areas_on_a_grid_are_not_hulls():
     assert polygon.area < 0.6 * hull.area
 
 
+def test_service_areas_are_the_same_on_one_thread_or_many(monkeypatch):
+    import coverage.service_areas as module
+
+    graph = graph_of(grid_network(20, spacing_m=100.0))
+    sites = points([(950.0, 1000.0), (300.0, 300.0), (1500.0, 1600.0), (100.0, 1800.0), (1900.0, 50.0)])
+    result = compute_coverage(graph, sites, population([(950.0, 900.0)]), speed=0.8)
+    monkeypatch.setattr(module, "_cpu_count", lambda: 4)
+    many = service_areas(result, buffer_m=30.0)
+    monkeypatch.setattr(module, "_cpu_count", lambda: 1)
+    one = service_areas(result, buffer_m=30.0)
+    assert len(many) == 5
+    np.testing.assert_array_equal(many["facility_label"], one["facility_label"])
+    assert all(a.equals(b) for a, b in zip(many.geometry, one.geometry))
+
+
 def test_facility_edge_lookup_finds_each_edge_once_and_nothing_else():
     """The walk's hash table of facility edges, with duplicates and colliding home slots."""
     from coverage.kernels import first_rows
