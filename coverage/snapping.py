@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -13,6 +14,9 @@ from coverage.graph import WalkGraph
 from coverage.segment_grid import NearestPieces
 
 T = TypeVar("T")
+
+#: Point layers at least this large read their x and y on two threads.
+TWO_THREAD_MIN_POINTS: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,23 @@ def point_coordinates(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     points = np.asarray(points, dtype=object)
     try:
-        x = shapely.get_x(points)  # NaN for None and for non-points
-        y = shapely.get_y(points)
+        x, y = _x_and_y(points)  # NaN for None and for non-points
     except shapely.errors.GEOSException:  # an empty point somewhere
         return _any_geometry_coordinates(points)
     other = np.flatnonzero(np.isnan(x))
     if other.size:
         x[other], y[other] = _any_geometry_coordinates(points[other])
     return x, y
+
+
+def _x_and_y(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``shapely.get_x`` and ``get_y``; side by side on two threads for large layers (GEOS releases
+    the GIL: 3.6 → 2.1 ms for 10⁵ points)."""
+    if points.size < TWO_THREAD_MIN_POINTS:
+        return shapely.get_x(points), shapely.get_y(points)
+    with ThreadPoolExecutor(1) as pool:
+        y = pool.submit(shapely.get_y, points)
+        return shapely.get_x(points), y.result()
 
 
 def _any_geometry_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -160,6 +160,13 @@ def test_point_coordinates_of_any_unit():
     # an empty point anywhere takes the slow path and stays NaN
     x, y = point_coordinates(np.append(geoms, shapely.Point()))
     np.testing.assert_array_equal(x, [1.0, np.nan, inside.x, 3.0, np.nan])
+    # a large layer reads x and y on two threads: the same answers, the empty point too
+    many = np.tile(np.append(geoms, shapely.Point()), 5000)
+    x, y = point_coordinates(many)
+    np.testing.assert_array_equal(x, np.tile([1.0, np.nan, inside.x, 3.0, np.nan], 5000))
+    np.testing.assert_array_equal(y, np.tile([2.0, np.nan, inside.y, 4.0, np.nan], 5000))
+    x, y = point_coordinates(np.tile(geoms[[0, 3]], 15000))
+    np.testing.assert_array_equal(y, np.tile([2.0, 4.0], 15000))
 
 
 def test_exact_ties_and_far_coordinates():
