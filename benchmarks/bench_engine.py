@@ -215,7 +215,7 @@ def run_case(name: str) -> dict:
     from coverage import engine as eng
     from coverage.circles import compute_coverage, population_distances, unit_points
     from coverage.service_areas import service_areas
-    from coverage.snapping import snap_points, snap_points_while
+    from coverage.snapping import point_coordinates, snap_points, snap_points_while
 
     warnings.filterwarnings("ignore")
     res: dict = {"case": name, "rss_import_mb": rss_mb()}
@@ -265,7 +265,8 @@ def run_case(name: str) -> dict:
     bd["snap_facilities"], _, fac_snap = timed(lambda: snap_points(graph, fac_geom, 300.0))
     bd["snap_population"], _, pop_snap = timed(lambda: snap_points(graph, pop_geom, 300.0))
     pop_x, pop_y = shapely.get_x(pop_geom), shapely.get_y(pop_geom)
-    bd["  point coordinates (get_x, get_y)"], _, _ = timed(lambda: (shapely.get_x(pop_geom), shapely.get_y(pop_geom)))
+    bd["  point coordinates (get_x beside get_y)"], _, _ = timed(lambda: point_coordinates(pop_geom))
+    bd["  point coordinates, one thread (alt.)"], _, _ = timed(lambda: (shapely.get_x(pop_geom), shapely.get_y(pop_geom)))
     bd["  grid search kernel"], _, _ = timed(
         lambda: graph.segment_grid.nearest(pop_x, pop_y, 300.0)
     )
