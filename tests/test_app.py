@@ -186,6 +186,28 @@ def test_planning_checks_and_site_selection_tabs():
     assert elderly.delta.startswith(after)
 
 
+def test_a_failed_site_selection_shows_its_reason_until_the_inputs_change(monkeypatch):
+    import ui.tab_sites
+    from layers.errors import InputError
+
+    if not planning.sites_available():
+        pytest.skip("analysis.site_selection is not in this tree yet")
+
+    def refuse(*args, **kwargs):
+        raise InputError("no candidate site lies within the walk of any uncovered elderly person")
+
+    monkeypatch.setattr(ui.tab_sites, "cached_sites", refuse)
+    at = run_app()
+    at.button(key="run_sites").click().run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert any("No sites could be chosen" in e and "no candidate site" in e for e in shown), shown
+    at.run()  # kept on a rerun
+    assert [e.value for e in at.error] == shown
+    at.number_input(key="minutes").set_value(20).run()  # other inputs: the old answer is not shown
+    assert not any("No sites could be chosen" in e.value for e in at.error)
+
+
 def test_site_selection_by_target_coverage_map_and_accepting_one_site():
     if not planning.sites_available():
         pytest.skip("analysis.site_selection is not in this tree yet")

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -64,3 +66,20 @@ def translated_choice(widget, label: str, options: list, *, key: str, format_fun
 
 def pct(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.1%}"
+
+
+def keep_run(name: str, key: Hashable, run: Callable[[], Any]) -> None:
+    """Run a button's work and keep ``(key, answer, None)``, or ``(key, None, message)`` when it
+    fails, in ``session[name]``: the page shows it on every rerun until the inputs change."""
+    try:
+        session[name] = (key, run(), None)
+    except Exception as exc:  # shown on the page as a readable message
+        session[name] = (key, None, ss.readable_message(exc))
+
+
+def kept_run(name: str, key: Hashable) -> tuple[Any, str | None] | None:
+    """``(answer, problem)`` kept by :func:`keep_run` for these inputs (``key``), else ``None``."""
+    stored = session.get(name)
+    if stored is None or stored[0] != key:
+        return None
+    return stored[1], stored[2]

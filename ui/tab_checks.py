@@ -13,7 +13,7 @@ from ui import state as ss
 from ui.exports import csv_bytes
 from ui.i18n import translated_table
 from ui.mapping import checks_map
-from ui.page import PageContext, cached_basemap, cached_rule_set, translated_choice
+from ui.page import PageContext, cached_basemap, cached_rule_set, keep_run, kept_run, translated_choice
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
 
 session = st.session_state
@@ -71,14 +71,13 @@ def render(page: PageContext) -> None:
         checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key)
         if st.button(t("Run planning checks"), key="run_checks", type="primary", disabled=boundary_error is not None):
             with st.spinner(t("Running the planning checks…")):
-                try:
-                    run = cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries)
-                    session["checks_run"] = (checks_key, run, None)
-                except Exception as exc:
-                    session["checks_run"] = (checks_key, None, ss.readable_message(exc))
-        stored = session.get("checks_run")
-        if stored is not None and stored[0] == checks_key:
-            _, run, problem = stored
+                keep_run(
+                    "checks_run", checks_key,
+                    lambda: cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries),
+                )
+        stored = kept_run("checks_run", checks_key)
+        if stored is not None:
+            run, problem = stored
             if problem:
                 st.error(t("The checks could not run: {message}", message=problem))
             else:

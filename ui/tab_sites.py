@@ -13,7 +13,7 @@ from ui import planning
 from ui import state as ss
 from ui.i18n import translated_table
 from ui.mapping import proposed_sites_map
-from ui.page import PageContext, cached_basemap, pct, translated_choice
+from ui.page import PageContext, cached_basemap, keep_run, kept_run, pct, translated_choice
 
 session = st.session_state
 
@@ -69,14 +69,13 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
         sites_key = (analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name)
         if st.button(t("Propose sites"), key="run_sites", type="primary"):
             with st.spinner(t("Choosing sites…")):
-                try:
-                    answer = cached_sites(analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, analysis.choice)
-                    session["sites_run"] = (sites_key, answer, None)
-                except Exception as exc:
-                    session["sites_run"] = (sites_key, None, ss.readable_message(exc))
-        stored = session.get("sites_run")
-        if stored is not None and stored[0] == sites_key:
-            _, answer, problem = stored
+                keep_run(
+                    "sites_run", sites_key,
+                    lambda: cached_sites(analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, analysis.choice),
+                )
+        stored = kept_run("sites_run", sites_key)
+        if stored is not None:
+            answer, problem = stored
             if problem:
                 st.error(t("No sites could be chosen: {message}", message=problem))
             else:
