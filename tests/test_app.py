@@ -566,3 +566,15 @@ def test_township_numbers_follow_a_what_if():
     table = planning.township_whatif_table(base, after, towns)
     assert (table["covered now (%)"] >= table["covered before (%)"]).all()
     assert (table["covered now (%)"] > table["covered before (%)"]).any()
+
+
+def test_streamlit_makes_no_network_calls_by_default():
+    """Usage statistics off, and a fixed banner address: unset, headless Streamlit asks
+    checkip.amazonaws.com for the machine's external IP at every start."""
+    import tomllib
+
+    from tests.conftest import PROJECT_ROOT
+
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["browser"]["serverAddress"] == "localhost"
