@@ -264,6 +264,9 @@ def compute_coverage(
 ) -> CoverageResult:
     """Compute walking minutes from every population unit to its nearest facility.
 
+    On graphs of at least :data:`SIDE_BY_SIDE_MIN_NODES` nodes the population is snapped on a
+    worker thread while the Dijkstra pass runs on this one.
+
     Parameters
     ----------
     graph : WalkGraph
