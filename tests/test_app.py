@@ -25,9 +25,11 @@ from layers.network import embedded_network_path
 from tests.conftest import PROJECT_ROOT
 from ui import planning
 from ui import state as ss
+from ui.basemap import basemap
 from ui.exports import GEOPACKAGE_LAYERS, csv_bytes, geopackage_bytes
 from ui.i18n import ZH_FILE, Translator, chinese_labels, translate, translated_table
-from ui.mapping import MINUTE_CLASSES, add_draw_control, basemap, build_map, population_display, proposed_sites_map
+from ui.map_layers import MINUTE_CLASSES, population_display
+from ui.mapping import add_draw_control, build_map, proposed_sites_map
 from ui.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, check_upload, safe_file_name, save_upload
 
 APP = str(PROJECT_ROOT / "app.py")

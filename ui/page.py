@@ -16,8 +16,8 @@ from analysis.rules import load_rule_set
 from coverage.circles import CoverageResult
 from coverage.pipeline import Inputs
 from ui import state as ss
+from ui.basemap import Basemap, basemap
 from ui.i18n import Translator
-from ui.mapping import Basemap, basemap
 
 session = st.session_state
 

@@ -14,12 +14,8 @@ from layers.facilities import FACILITY_KINDS
 from ui import planning
 from ui import state as ss
 from ui.i18n import translated_table
-from ui.mapping import (
-    add_draw_control,
-    build_map,
-    population_display,
-    proposed_site_group,
-)
+from ui.map_layers import population_display, proposed_site_group
+from ui.mapping import add_draw_control, build_map
 from ui.page import PageContext, cached_basemap, translated_choice
 
 session = st.session_state

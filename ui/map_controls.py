@@ -1,0 +1,100 @@
+"""Small Leaflet scripts as folium elements: refit a hidden map when shown, an HTML legend in a
+corner, and map clicks held back while a Leaflet.draw tool is active.
+"""
+
+from __future__ import annotations
+
+from branca.element import MacroElement
+from jinja2 import Template
+
+
+class FitWhenShown(MacroElement):
+    """Refit the map to its bounds once its container gets a size.
+
+    A map drawn while its tab is hidden has a 0 × 0 container, so Leaflet zooms out to the whole
+    world; this watches the container and fits the bounds when it becomes visible.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var box = {{ this.bounds|tojson }};
+            var el = map.getContainer();
+            var fitted = el.clientWidth > 0 && el.clientHeight > 0;
+            if (typeof ResizeObserver === "undefined") { return; }
+            new ResizeObserver(function () {
+                if (el.clientWidth > 0 && el.clientHeight > 0) {
+                    map.invalidateSize();
+                    if (!fitted) { map.fitBounds(box); fitted = true; }
+                }
+            }).observe(el);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitWhenShown"
+        self.bounds = bounds
+
+
+class Legend(MacroElement):
+    """A Leaflet control in a map corner holding an HTML legend."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", "circle-legend");
+            div.innerHTML = {{ this.html|tojson }};
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+
+
+class ClicksWhileDrawing(MacroElement):
+    """Hold back map clicks while a Leaflet.draw tool is active (and just after it stops).
+
+    Each vertex of a polygon (and the mouse-up of a rectangle) also reaches the map as a plain
+    ``click``, which st_folium reports as ``last_clicked`` and the page would take as a proposed
+    what-if site. Between ``draw:drawstart`` / ``draw:deletestart`` and the matching stop, and for
+    a moment after it (the click that finishes a shape arrives after ``draw:drawstop``), the map's
+    ``fire`` drops ``click`` events. The polygon and rectangle tools do not use map clicks.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var busy = false, until = 0;
+            var fire = map.fire;
+            map.fire = function (type) {
+                if (type === "click" && (busy || Date.now() < until)) { return this; }
+                return fire.apply(this, arguments);
+            };
+            function start() { busy = true; }
+            function stop() { busy = false; until = Date.now() + {{ this.grace_ms }}; }
+            map.on("draw:drawstart draw:deletestart draw:editstart", start);
+            map.on("draw:drawstop draw:deletestop draw:editstop", stop);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, grace_ms: int = 400) -> None:
+        super().__init__()
+        self._name = "ClicksWhileDrawing"
+        self.grace_ms = int(grace_ms)

@@ -1,0 +1,242 @@
+"""The result layers of the maps and their legend: population by walking-minute class (grid cells
+above :data:`MAX_DISPLAY_UNITS` units, for display only), facilities by kind, the proposed site
+and district, and the colours and labels they share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from coverage.circles import CoverageResult, unit_points
+from layers.facilities import FACILITY_KINDS
+from layers.projection import WGS84
+from ui.basemap import BASEMAP_COLOUR, DISPLAY_GRID_DEG, rounded_geometry
+from ui.i18n import Translator
+from ui.state import WHATIF_ID_PREFIX
+
+#: Above this many population units the map draws grid cells instead of the units.
+MAX_DISPLAY_UNITS = 5000
+
+SERVICE_AREA_COLOUR = "#2b6cb0"
+UNCOVERED_COLOUR = "#8e0152"
+PROPOSED_COLOUR = "#e6007e"
+#: Walking-minute classes: (upper bound as a share of the circle's minutes, colour, English label).
+MINUTE_CLASSES: tuple[tuple[float, str, str], ...] = (
+    (1 / 3, "#1a9850", "within {a:g} min"),
+    (2 / 3, "#66bd63", "{a:g}-{b:g} min"),
+    (1.0, "#d9ef8b", "{a:g}-{b:g} min"),
+    (math.inf, "#fc8d59", "more than {b:g} min"),
+)
+UNREACHED_COLOUR = "#d73027"
+KIND_COLOURS: dict[str, str] = {
+    "township_centre": "#08306b",
+    "community_station": "#2171b5",
+    "day_care": "#6a51a3",
+    "nursing_home": "#a63603",
+    "health_centre": "#006d2c",
+    "other": "#525252",
+}
+
+
+# ----- display layers --------------------------------------------------------------------------
+def minute_class(walk_minutes: np.ndarray, minutes: float) -> np.ndarray:
+    """Class index of each walking time: 0-2 inside the circle by thirds, 3 beyond it, 4 not reached."""
+    out = np.full(walk_minutes.shape, len(MINUTE_CLASSES), dtype=np.int64)
+    finite = np.isfinite(walk_minutes)
+    bounds = np.array([share * minutes for share, _, _ in MINUTE_CLASSES])
+    out[finite] = np.searchsorted(bounds, walk_minutes[finite], side="left")
+    return np.minimum(out, len(MINUTE_CLASSES))
+
+
+def class_colours() -> list[str]:
+    return [colour for _, colour, _ in MINUTE_CLASSES] + [UNREACHED_COLOUR]
+
+
+def class_labels(minutes: float, t: Translator) -> list[str]:
+    labels = []
+    lower = 0.0
+    for share, _, text in MINUTE_CLASSES:
+        upper = share * minutes if math.isfinite(share) else minutes
+        labels.append(t(text, a=round(upper if lower == 0 else lower, 1), b=round(upper, 1)))
+        lower = upper
+    labels.append(t("not reached / off the street network"))
+    return labels
+
+
+@dataclass(frozen=True)
+class PopulationDisplay:
+    """Population as drawn: units, or grid cells when there are too many units."""
+
+    frame: gpd.GeoDataFrame  # EPSG:4326: population, elderly_population, uncovered_elderly, walk_minutes, klass
+    aggregated: bool
+    units: int
+    cell_m: float | None = None
+
+
+def population_display(result: CoverageResult, max_units: int = MAX_DISPLAY_UNITS) -> PopulationDisplay:
+    """Population units for the map, or (above ``max_units``) square cells summing them.
+
+    A cell's colour class is the population-weighted median class of its units; its counts are
+    sums. Only the drawing is thinned: every number on the page uses the full result.
+    """
+    pop = result.population
+    walk = result.walk_minutes
+    klass = minute_class(walk, result.minutes)
+    people = pop["population"].to_numpy(dtype=float)
+    elderly = pop["elderly_population"].to_numpy(dtype=float)
+    uncovered_elderly = np.where(result.covered, 0.0, elderly)
+    n = len(pop)
+    if n <= max_units:
+        frame = gpd.GeoDataFrame(
+            {
+                "population": people.round(1),
+                "elderly_population": elderly.round(1),
+                "uncovered_elderly": uncovered_elderly.round(1),
+                "walk_minutes": np.where(np.isfinite(walk), walk, np.nan).round(1),
+                "klass": klass,
+            },
+            geometry=pop.geometry.to_numpy(),
+            crs=pop.crs,
+        ).to_crs(WGS84)
+        frame["geometry"] = rounded_geometry(frame.geometry, 5e-6)
+        return PopulationDisplay(frame, aggregated=False, units=n)
+
+    points = unit_points(pop.geometry)
+    xy = shapely.get_coordinates(points)
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    cell = max(50.0, math.ceil(math.sqrt(max((x1 - x0) * (y1 - y0), 1.0) / (0.8 * max_units)) / 50.0) * 50.0)
+    while True:
+        ix = np.floor((xy[:, 0] - x0) / cell).astype(np.int64)
+        iy = np.floor((xy[:, 1] - y0) / cell).astype(np.int64)
+        cells = pd.DataFrame({"ix": ix, "iy": iy})
+        if cells.drop_duplicates().shape[0] <= max_units:
+            break
+        cell *= 1.5
+    table = cells.assign(population=people, elderly_population=elderly, uncovered_elderly=uncovered_elderly, klass=klass)
+    sums = table.groupby(["ix", "iy"])[["population", "elderly_population", "uncovered_elderly"]].sum()
+    by_class = table.pivot_table(index=["ix", "iy"], columns="klass", values="population", aggfunc="sum", fill_value=0.0)
+    by_class = by_class.reindex(columns=range(len(MINUTE_CLASSES) + 1), fill_value=0.0)
+    cumulative = by_class.cumsum(axis=1).to_numpy()
+    half = cumulative[:, -1:] / 2.0
+    median_class = np.argmax(cumulative >= half, axis=1)
+    counts = table.groupby(["ix", "iy"]).size()
+    idx = sums.index.to_frame(index=False)
+    boxes = shapely.box(
+        x0 + idx["ix"] * cell, y0 + idx["iy"] * cell, x0 + (idx["ix"] + 1) * cell, y0 + (idx["iy"] + 1) * cell
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "population": sums["population"].to_numpy().round(1),
+            "elderly_population": sums["elderly_population"].to_numpy().round(1),
+            "uncovered_elderly": sums["uncovered_elderly"].to_numpy().round(1),
+            "units": counts.to_numpy(),
+            "klass": median_class,
+        },
+        geometry=boxes,
+        crs=pop.crs,
+    ).to_crs(WGS84)
+    frame["geometry"] = shapely.set_precision(frame.geometry.to_numpy(), DISPLAY_GRID_DEG)
+    return PopulationDisplay(frame, aggregated=True, units=n, cell_m=cell)
+
+
+def point_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The same rows with a point inside each shape (EPSG:4326)."""
+    out = frame.copy()
+    out["geometry"] = shapely.set_precision(frame.geometry.representative_point().to_numpy(), DISPLAY_GRID_DEG)
+    return out
+
+
+def marker_radius(elderly: pd.Series, largest: float) -> pd.Series:
+    scale = 9.0 / math.sqrt(largest) if largest > 0 else 0.0
+    return (3.0 + np.sqrt(elderly.clip(lower=0)) * scale).clip(upper=14.0).round(1)
+
+
+def fmt_value(value: object, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float | int | np.floating | np.integer):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def facility_group(facilities: gpd.GeoDataFrame, t: Translator) -> folium.FeatureGroup:
+    """Facilities by kind as circle markers with popups; what-if sites outlined in black."""
+    group = folium.FeatureGroup(name=t("Facilities by kind"))
+    if len(facilities):
+        popup = facilities.copy()
+        popup["kind_label"] = [t(str(k)) for k in popup["kind"].fillna("other")]
+        popup["whatif"] = popup["facility_id"].astype(str).str.startswith(WHATIF_ID_PREFIX)
+        popup["colour"] = [
+            PROPOSED_COLOUR if w else KIND_COLOURS.get(str(k), KIND_COLOURS["other"])
+            for k, w in zip(popup["kind"], popup["whatif"], strict=True)
+        ]
+        for column, digits in (("beds", 0), ("building_area_m2", 0), ("land_area_m2", 0), ("population_served", 0), ("elderly_served", 0)):
+            popup[column] = [fmt_value(v, digits) for v in popup[column]]
+        popup["name"] = popup["name"].fillna(popup["facility_id"]).astype(str)
+        fields = ["name", "facility_id", "kind_label", "beds", "building_area_m2", "land_area_m2", "population_served", "elderly_served"]
+        aliases = [
+            t("Name"),
+            t("Id"),
+            t("Kind"),
+            t("Beds"),
+            t("Building area (m²)"),
+            t("Land area (m²)"),
+            t("People served (within the walk)"),
+            t("Elderly served"),
+        ]
+        folium.GeoJson(
+            popup[[*fields, "colour", "whatif", "geometry"]].to_json(drop_id=True),
+            style_function=lambda f: {
+                "color": "#000000" if f["properties"]["whatif"] else "#ffffff",
+                "weight": 3 if f["properties"]["whatif"] else 2,
+                "fillColor": f["properties"]["colour"],
+                "fill": True,
+                "fillOpacity": 0.95,
+                "radius": 9,
+            },
+            marker=folium.CircleMarker(radius=9),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(group)
+    return group
+
+
+def legend_html(result: CoverageResult, t: Translator, facilities: gpd.GeoDataFrame) -> str:
+    """The legend: walking-minute classes, service areas, uncovered elderly, facility kinds."""
+    rows = [f"<b>{t('Walking time to the nearest facility')}</b>"]
+    for colour, label in zip(class_colours(), class_labels(result.minutes, t), strict=True):
+        rows.append(f'<i style="background:{colour}"></i>{label}')
+    rows.append(f'<i style="background:{SERVICE_AREA_COLOUR};opacity:.4"></i>{t("Service area (street-following)")}')
+    rows.append(f'<i style="background:{UNCOVERED_COLOUR};border-radius:50%"></i>{t("Elderly outside the circle")}')
+    kinds = [k for k in FACILITY_KINDS if k in set(facilities["kind"].astype(str))] if len(facilities) else []
+    for kind in kinds:
+        rows.append(f'<i style="background:{KIND_COLOURS[kind]};border-radius:50%"></i>{t(kind)}')
+    if len(facilities) and facilities["facility_id"].astype(str).str.startswith(WHATIF_ID_PREFIX).any():
+        rows.append(f'<i style="background:{PROPOSED_COLOUR};border-radius:50%;border:2px solid #000"></i>{t("What-if site")}')
+    rows.append(f'<i style="background:{BASEMAP_COLOUR};height:3px;border:0"></i>{t("Streets (basemap)")}')
+    return "<br>".join(rows)
+
+
+def proposed_site_group(lat: float, lng: float, t: Translator) -> folium.FeatureGroup:
+    """A feature group holding the clicked, not yet added site (drawn without reloading the map)."""
+    group = folium.FeatureGroup(name=t("Proposed site"))
+    folium.CircleMarker(
+        location=[lat, lng],
+        radius=10,
+        color="#000000",
+        weight=3,
+        dash_array="4 3",
+        fill=True,
+        fill_color=PROPOSED_COLOUR,
+        fill_opacity=0.6,
+        tooltip=t("Proposed site: press “Add facility here”"),
+    ).add_to(group)
+    return group
