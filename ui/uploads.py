@@ -247,19 +247,18 @@ def prune_uploads(
     folders = []
     for folder in root.glob("*/*"):
         try:
-            if folder.is_dir() and folder != keep:
+            if folder.is_dir():
                 size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
                 folders.append((folder.stat().st_mtime, size, folder))
         except OSError:  # deleted by another session meanwhile
             continue
-    keep_bytes = 0
-    if keep is not None and keep.is_dir():
-        keep_bytes = sum(f.stat().st_size for f in keep.rglob("*") if f.is_file())
-    total = keep_bytes + sum(size for _, size, _ in folders)
+    total = sum(size for _, size, _ in folders)
     deleted = []
     for used, size, folder in sorted(folders, key=lambda item: item[0]):  # least recently used first
         if now - used <= max_age_s and total <= max_total_bytes:
             break
+        if folder == keep:
+            continue
         shutil.rmtree(folder, ignore_errors=True)
         total -= size
         deleted.append(folder)
