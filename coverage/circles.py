@@ -303,16 +303,16 @@ def compute_coverage(
     facility_snap = snap_points(graph, facilities.geometry.to_numpy(), max_snap_m)
     labels = facilities["facility_label"].to_numpy(dtype=np.int64)
     seeds = facility_seeds(graph, facility_snap, labels)
-    if population_snap is not None:
-        nodes = multi_source_distances(graph, seeds, limit_m)
-    elif graph.n_nodes >= SIDE_BY_SIDE_MIN_NODES:
+    def search() -> NodeDistances:
+        return multi_source_distances(graph, seeds, limit_m)
+
+    if population_snap is None and graph.n_nodes >= SIDE_BY_SIDE_MIN_NODES:
         # the population's snapping and the Dijkstra pass are independent: run them side by side
-        population_snap, nodes = snap_points_while(
-            graph, population.geometry.to_numpy(), max_snap_m, lambda: multi_source_distances(graph, seeds, limit_m)
-        )
+        population_snap, nodes = snap_points_while(graph, population.geometry.to_numpy(), max_snap_m, search)
     else:
-        population_snap = snap_points(graph, population.geometry.to_numpy(), max_snap_m)
-        nodes = multi_source_distances(graph, seeds, limit_m)
+        if population_snap is None:
+            population_snap = snap_points(graph, population.geometry.to_numpy(), max_snap_m)
+        nodes = search()
     distance, nearest = population_distances(graph, population_snap, nodes, facility_snap, labels)
     return CoverageResult(
         graph=graph,
