@@ -147,7 +147,7 @@ def rules_frame(rules: RuleSet) -> pd.DataFrame:
             origin = "standard 标准"
         else:
             origin = "seed 依据文件"
-        extra = "; ".join(f"{k} = {v}" for k, v in rule.extra.items())
+        extra = "; ".join(f"{k} = {v}" for k, v in rule.extra.items() if k != "cite")
         rows.append(
             {"rule": rule.id, "value": str(rule.value), "unit": rule.unit, "origin": origin, "text_zh": rule.text_zh,
              "source": source, "further parameters": extra}
