@@ -64,6 +64,7 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("互助站", "village_point"),
     ("互助养老", "village_point"),
     ("幸福院", "village_point"),
+    ("互助点", "village_point"),
     ("meal", "meal_point"),
     ("canteen", "meal_point"),
     ("老年食堂", "meal_point"),
@@ -78,6 +79,7 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("医养结合", "nursing_home"),
     ("失智", "nursing_home"),
     ("认知症", "nursing_home"),
+    ("供养", "nursing_home"),  # 特困人员供养服务设施/机构 (敬老院)
     # a 护理站 is a licensed medical nursing station (home nursing), not a care home
     ("护理站", "health_centre"),
     # residential care: "社区长者照护之家" is a care home, not a community station

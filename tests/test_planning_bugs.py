@@ -234,3 +234,182 @@ def test_hospitals_in_the_table_become_the_c6_layer(jilin_run):
     assert not c6["message"].str.contains("no health facility at all").any()
     notes = (jilin_run / "report.html").read_text(encoding="utf-8")
     assert "1 health facilities (hospitals, clinics: kind health_centre)" in notes
+
+
+# ----- 5. the kind classifier on real names ---------------------------------------------------------
+
+#: The 72 organisations of ../shared/data/shanghai_elderly_orgs, each read and given its kind by hand.
+#: 爱照护（...） branches and city names say nothing about the kind: "other" (an elderly service of
+#: unknown kind). A 护理站 is a licensed medical nursing station: a health facility. Memory clinics
+#: (记忆门诊) and mental-health centres are hospitals.
+SHANGHAI_KINDS: dict[str, str] = {
+    "上海城市公司": "other",
+    "许昌（花都）": "other",
+    "上海市精神卫生中心老年科": "health_centre",
+    "爱照护（长征）": "other",
+    "上海金福居敬老院": "nursing_home",
+    "爱志旺日间照料会所": "day_care",
+    "香港莫朗福克斯公馆": "other",
+    "梅陇颐乐养老院": "nursing_home",
+    "上海尽美长者服务中心": "other",
+    "荣上记忆家园福利院": "nursing_home",
+    "爱照护（万里）": "other",
+    "爱照护总部": "other",
+    "上海市普陀区白丽敬老院": "nursing_home",
+    "上海普陀区爱晚亭敬老院": "nursing_home",
+    "上海普陀区桃浦镇社会福利院": "nursing_home",
+    "爱照护（真如意）": "other",
+    "上海普陀区曹安敬老院": "nursing_home",
+    "上海曹家巷长者照护之家": "nursing_home",
+    "上海曹杨社区长者照护之家": "nursing_home",
+    "上海普陀区美源养老院": "nursing_home",
+    "上海中环逸仙敬老院": "nursing_home",
+    "武汉（南湖）": "other",
+    "爱照护（金杨）": "other",
+    "爱照护（江浦）": "other",
+    "爱照护（石泉）": "other",
+    "上海徐汇区源梦颐养院": "nursing_home",
+    "上海康健社区寿昌坊长者照护之家": "nursing_home",
+    "徐汇区精神卫生中心": "health_centre",
+    "长宁区精神卫生中心": "health_centre",
+    "上海市同济大学附属同济医院": "health_centre",
+    "上海奉贤区南桥镇关港养老院": "nursing_home",
+    "上海凉城复馨敬老院": "nursing_home",
+    "长寿西沙长照": "other",
+    "太原（解二）": "other",
+    "兰州（科苑）": "other",
+    "武汉（常青）": "other",
+    "成都（万晟）": "other",
+    "济南大明湖社区爱照护长者照护之家": "nursing_home",
+    "济南（制锦市）": "other",
+    "上海普陀区忆桃园长者照护之家": "nursing_home",
+    "爱照护（临汾）": "other",
+    "爱照护（大宁）": "other",
+    "爱照护（欧阳）": "other",
+    "爱照护（甘泉R）": "other",
+    "爱照护（淞南）": "other",
+    "爱照护（枫林）": "other",
+    "爱照护（嘉兴）": "other",
+    "爱照护（龙华）": "other",
+    "爱照护（东安）": "other",
+    "爱照护（潍坊）": "other",
+    "爱照护（江湾）": "other",
+    "上海市第六人民医院记忆门诊": "health_centre",
+    "爱照护（岳阳）": "other",
+    "呼和浩特如意开发区如意和大街分公司": "other",
+    "爱照护（真如）": "other",
+    "上海长征医院记忆门诊": "health_centre",
+    "上海市第十人民医院": "health_centre",
+    "上海交通大学医学院附属新华医院": "health_centre",
+    "上海交大附属瑞金医院记忆门诊": "health_centre",
+    "复旦大学附属华东医院记忆门诊": "health_centre",
+    "复旦大学附属华山医院记忆门诊": "health_centre",
+    "上海银康老年公寓": "nursing_home",
+    "上海浦东新区青墩养老院": "nursing_home",
+    "春天家园老年公寓": "nursing_home",
+    "上海徐汇区徐家汇街道龙吴路养老院": "nursing_home",  # a care home, though its name has 街道
+    "上海徐汇区徐家汇街道南丹长者照护之家": "nursing_home",
+    "上海普陀区石岚敬老院": "nursing_home",
+    "静安区精神卫生中心": "health_centre",
+    "上海金山区伯仁养护院": "nursing_home",
+    "上海爱照护武爱护理站": "health_centre",
+    "上海市徐汇区久康养老院": "nursing_home",
+    "上海康乐福养老院": "nursing_home",
+}
+
+#: Facility names as the seed documents write them (../shared/seeds/*.txt), with the kind each is.
+SEED_NAME_KINDS: list[tuple[str, str, str]] = [
+    # (name, kind, seed it appears in)
+    ("综合嵌入式社区居家养老服务中心", "township_centre", "000"),
+    ("为老服务综合体", "township_centre", "000"),
+    ("综合性社区居家养老服务中心", "township_centre", "001"),
+    ("区域养老服务中心", "township_centre", "003"),
+    ("乡镇社会福利服务中心", "township_centre", "000"),  # the town tier of the rural network
+    ("城市社区居家养老服务中心", "community_station", "003"),  # no 综合/区域: not counted for T1
+    ("养老服务指导中心", "other", "000"),  # county/city guidance centre: not a township centre
+    ("社区养老服务站", "community_station", "000"),
+    ("社区日间照料服务站", "day_care_station", "002"),
+    ("社区日间照料服务点", "day_care_station", "002"),
+    ("日间照料中心", "day_care", "000"),
+    ("市级社会福利中心", "nursing_home", "000"),
+    ("特困人员供养服务设施（敬老院）", "nursing_home", "000"),
+    ("县级特困人员供养服务机构", "nursing_home", "003"),
+    ("医养结合机构", "nursing_home", "000"),
+    ("失智老年人照护专区", "nursing_home", "004"),
+    ("老年养护院", "nursing_home", "004"),
+    ("护理院", "nursing_home", "000"),
+    ("农村养老大院", "village_point", "000"),
+    ("互助养老站点", "village_point", "000"),
+    ("农村互助养老站点", "village_point", "001"),
+    ("农村幸福院", "village_point", "002"),
+    ("邻里互助点", "village_point", "002"),
+    ("老年食堂", "meal_point", "001"),
+    ("标准化老年食堂（中央厨房）", "meal_point", "002"),
+    ("社区卫生服务中心", "health_centre", "000"),
+    ("乡镇卫生院", "health_centre", "000"),
+    ("村卫生室", "health_centre", "000"),
+]
+
+#: Names the issue lists (PLANNING_RULES T1, R1, M1), beyond the seeds' own words.
+ISSUE_NAME_KINDS: list[tuple[str, str]] = [
+    ("老年活动中心", "other"),
+    ("失智照护中心", "nursing_home"),
+    ("医养结合中心", "nursing_home"),
+    ("养老大院", "village_point"),
+    ("互助站", "village_point"),
+    ("幸福院", "village_point"),
+    ("助餐点", "meal_point"),
+    ("敬老餐厅", "meal_point"),
+    ("街道综合养老服务中心", "township_centre"),
+]
+
+
+def test_classifier_on_the_shanghai_organisations():
+    from layers.facilities import classify_kind
+
+    frame = pd.read_csv(shared_path("shanghai_elderly_orgs", "shanghai_elderly_orgs.csv"))
+    assert len(frame) == 72 and set(frame["name"]) == set(SHANGHAI_KINDS)
+    got = {name: classify_kind(name) for name in frame["name"]}
+    wrong = {n: (got[n], k) for n, k in SHANGHAI_KINDS.items() if got[n] != k}
+    assert not wrong, f"(classified, expected): {wrong}"
+
+
+@pytest.mark.parametrize(("name", "kind", "seed"), SEED_NAME_KINDS)
+def test_classifier_on_names_from_the_seeds(name, kind, seed):
+    from layers.facilities import classify_kind
+
+    seeds = shared_path("..", "seeds")
+    text = "".join(next(seeds.glob(f"{seed}_*.txt")).read_text(encoding="utf-8").split())
+    assert name in text, f"'{name}' is not written in seed {seed}"
+    assert classify_kind(name) == kind
+
+
+@pytest.mark.parametrize(("name", "kind"), ISSUE_NAME_KINDS)
+def test_classifier_on_the_issue_names(name, kind):
+    from analysis.facility_kinds import CENTRE_KINDS, DAY_CARE_KINDS, STATION_KINDS
+    from layers.facilities import classify_kind
+
+    assert classify_kind(name) == kind
+    assert classify_kind("社区日间照料服务站") in STATION_KINDS and classify_kind("社区日间照料服务站") in DAY_CARE_KINDS
+    assert classify_kind("老年活动中心") not in CENTRE_KINDS and classify_kind("养老服务指导中心") not in CENTRE_KINDS
+
+
+def test_shanghai_organisations_through_circles(nanjing, capsys, tmp_path):
+    """The real names, in a facility CSV, get their kinds through the CLI; the 13 health facilities stay out of W1."""
+    frame = pd.read_csv(shared_path("shanghai_elderly_orgs", "shanghai_elderly_orgs.csv"))
+    edges = read_network(nanjing).edges
+    x0, y0, x1, y1 = edges.total_bounds
+    # the names on Nanjing street points (the coordinates are Shanghai's; the kinds are what is tested)
+    n = len(frame)
+    lon = x0 + (x1 - x0) * (0.1 + 0.8 * (pd.RangeIndex(n) % 9) / 8)
+    lat = y0 + (y1 - y0) * (0.1 + 0.8 * (pd.RangeIndex(n) // 9) / 8)
+    table = pd.DataFrame({"名称": frame["name"], "经度": lon, "纬度": lat})
+    path = tmp_path / "shanghai_names.csv"
+    table.to_csv(path, index=False)
+    summary = _json(capsys, "circles", "--network", str(nanjing), "--facilities", str(path), "--out", str(tmp_path / "s.gpkg"))
+    health = sum(k == "health_centre" for k in SHANGHAI_KINDS.values())
+    assert health == 13
+    assert summary["health_facilities"] == health and summary["facilities"] == 72 - health
+    layer = gpd.read_file(tmp_path / "s.gpkg", layer="facilities")
+    expected = {k: v for k, v in SHANGHAI_KINDS.items() if v != "health_centre"}
+    assert dict(zip(layer["name"], layer["kind"], strict=True)) == expected
