@@ -95,6 +95,24 @@ def test_hospitals_in_a_facility_table_stay_out_of_w1(nanjing, street_points, tm
     assert set(layer["kind"]) == {"community_station"}
 
 
+def test_site_selection_counts_no_hospital_as_an_existing_facility(nanjing, street_points, tmp_path, capsys):
+    code, _, err = _run(
+        capsys, "sites", "--network", str(nanjing), "--facilities", str(nanjing), "--model", "mclp", "--p", "2",
+        "--out", str(tmp_path / "x.gpkg"),
+    )
+    assert code == 2 and "7 health_centre" in err
+    stations = [(f"玄武社区养老服务站{i}", *street_points[i]) for i in range(3)]
+    hospitals = [(f"玄武区第{i}人民医院", *street_points[5 + i]) for i in range(4)]
+    mixed, only = tmp_path / "mixed.csv", tmp_path / "stations.csv"
+    pd.DataFrame(stations + hospitals, columns=["名称", "经度", "纬度"]).to_csv(mixed, index=False)
+    pd.DataFrame(stations, columns=["名称", "经度", "纬度"]).to_csv(only, index=False)
+    args = ["--network", str(nanjing), "--model", "mclp", "--p", "2"]
+    a = _json(capsys, "sites", *args, "--facilities", str(mixed), "--out", str(tmp_path / "a.gpkg"))
+    b = _json(capsys, "sites", *args, "--facilities", str(only), "--out", str(tmp_path / "b.gpkg"))
+    assert a["covered_before"] == b["covered_before"]  # the hospitals cover nobody before the new sites
+    assert a["covered_after"] == b["covered_after"]
+
+
 # ----- 2-7. one check run on real streets with every hand case ----------------------------------------
 
 
