@@ -77,8 +77,9 @@ class TownshipCheck:
         One row per township (EPSG:4326):
 
         * ``township``, ``rural_town``;
-        * facility counts inside it: ``centres`` (township_centre), ``stations`` (community_station),
-          ``day_care``, ``nursing_homes``, ``health_centres``, ``other_facilities``;
+        * facility counts inside it: ``centres`` (township_centre), ``stations`` (community_station
+          and day_care_station), ``day_care`` (day_care and day_care_station), ``nursing_homes``,
+          ``health_centres``, ``other_facilities``;
         * ``communities`` (count, NaN without a communities layer), ``communities_without_station``;
         * ``t1_status`` (has a centre), ``t2_status`` (centre and a station in every community),
           ``t3_status`` (centres ≥ T3 and stations ≥ communities × T3), ``t3_stations_required``,
