@@ -72,6 +72,8 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("助餐", "meal_point"),
     ("敬老餐厅", "meal_point"),
     # a community day-care *station* is both a station (T2/T3) and day care (T4/T5)
+    ("day care station", "day_care_station"),
+    ("day_care station", "day_care_station"),  # "day-care station" after the hyphen is replaced
     ("日间照料服务站", "day_care_station"),
     ("日间照料站", "day_care_station"),
     ("日间照料服务点", "day_care_station"),

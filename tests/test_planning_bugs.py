@@ -379,6 +379,8 @@ ISSUE_NAME_KINDS: list[tuple[str, str]] = [
     ("助餐点", "meal_point"),
     ("敬老餐厅", "meal_point"),
     ("街道综合养老服务中心", "township_centre"),
+    ("day care station", "day_care_station"),
+    ("Day-care station", "day_care_station"),
 ]
 
 
