@@ -1,10 +1,14 @@
-"""Bed capacity of an area's elderly-care facilities: C1, C2, C3, C5 and C7.
+"""Bed capacity of an area's elderly-care facilities: C1, C2, C2b, C3, C5 and C7.
 
 Every threshold comes from the rule set (``rules.value("C1")`` ...); nothing here is a quota.
 
 Which facilities count
-    Beds (C1, C3, C5) and the nursing-bed share (C2) are summed over the *elderly-care* facilities:
-    every row whose ``kind`` is not ``health_centre`` (hospital beds are not elderly-care beds).
+    Beds (C1, C3, C5) are summed over the *elderly-care* facilities: every row whose ``kind`` is
+    not ``health_centre`` (hospital beds are not elderly-care beds). The nursing-bed share (C2) is
+    taken over elderly-care *institutions* only (养老机构, kind ``nursing_home``: nursing homes,
+    welfare homes), not over community stations' or day-care beds; C2b is the same share over the
+    public (公办) institutions, assessed when the layer has an ownership column
+    (``ownership``/``性质``/``公办民办``...; 公建民营 counts as public).
     C7 counts rows of kind ``nursing_home``; the layer cannot tell a county-level institution for
     poor, disabled and frail elderly from other care homes, and the message says so.
 
@@ -34,8 +38,16 @@ import pandas as pd
 
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
-from layers.columns import find_column
+from analysis.facility_kinds import INSTITUTION_KINDS
+from layers.columns import (
+    BEDS_ALIASES,
+    DEMENTIA_BEDS_ALIASES,
+    NURSING_BEDS_ALIASES,
+    OWNERSHIP_ALIASES,
+    find_column,
+)
 from layers.errors import FieldError
+from layers.facilities import HEALTH_KINDS, parse_ownership
 
 #: Unit conversion of "per 1000 elderly" (C5, C4): not a quota.
 PER_THOUSAND: float = 1000.0
@@ -43,13 +55,15 @@ PER_THOUSAND: float = 1000.0
 #: Layer name used in errors about the facility table.
 LAYER = "facilities"
 
-#: Accepted column names (compared stripped and lower case); the first present wins.
-BEDS_COLUMNS: tuple[str, ...] = ("beds", "床位", "床位数", "bed", "capacity")
-NURSING_BEDS_COLUMNS: tuple[str, ...] = ("nursing_beds", "护理型床位", "护理床位", "护理型床位数", "护理床位数")
-DEMENTIA_BEDS_COLUMNS: tuple[str, ...] = ("dementia_beds", "失智床位", "认知症床位", "失智照护床位", "失智床位数")
+#: Accepted column names (compared stripped and lower case, English and Chinese; see
+#: :mod:`layers.columns`); the first present wins.
+BEDS_COLUMNS: tuple[str, ...] = BEDS_ALIASES
+NURSING_BEDS_COLUMNS: tuple[str, ...] = NURSING_BEDS_ALIASES
+DEMENTIA_BEDS_COLUMNS: tuple[str, ...] = DEMENTIA_BEDS_ALIASES
+OWNERSHIP_COLUMNS: tuple[str, ...] = OWNERSHIP_ALIASES
 
 #: Kinds whose beds are not elderly-care beds.
-NON_CARE_KINDS: tuple[str, ...] = ("health_centre",)
+NON_CARE_KINDS: tuple[str, ...] = HEALTH_KINDS
 
 #: Kind counted by C7.
 INSTITUTION_KIND: str = "nursing_home"
@@ -73,6 +87,10 @@ class _Column:
     @property
     def known(self) -> np.ndarray:
         return ~np.isnan(self.values)
+
+    def subset(self, mask: np.ndarray) -> _Column:
+        """The same column for the rows where ``mask`` is True."""
+        return _Column(self.name, self.values[mask], self.ids[mask])
 
     def unknown_ids(self) -> str:
         ids = self.ids[~self.known].tolist()
@@ -255,13 +273,26 @@ def check_capacity(
             msg = f"{label} beds exceed total beds for facilities {care_ids[over][:MAX_IDS_IN_MESSAGE].tolist()}"
             raise FieldError(msg, layer=LAYER, field=part.name)
 
+    # C2, C2b: the share is over elderly-care institutions (养老机构) only, not community stations
+    institution = (
+        np.isin(kinds[care], INSTITUTION_KINDS) if kinds is not None else np.zeros(int(care.sum()), dtype=bool)
+    )
     findings = [
         _check_total_beds(rules, area_name, beds),
         _check_beds_per_thousand(rules, area_name, beds, elderly_population),
-        _check_nursing_share(rules, area_name, beds, nursing),
+        _check_nursing_share(rules, area_name, beds.subset(institution), nursing.subset(institution), kinds is not None),
         _check_dementia_beds(rules, area_name, dementia),
         _check_institutions(rules, area_name, kinds),
     ]
+    ownership_column = find_column(list(care_frame.columns), OWNERSHIP_COLUMNS)
+    if ownership_column is not None and "C2b" in rules:
+        owner = parse_ownership(care_frame[ownership_column], layer=LAYER, column=str(ownership_column))
+        owner = owner.to_numpy(dtype=object)[institution]
+        findings.append(
+            _check_public_nursing_share(
+                rules, area_name, beds.subset(institution), nursing.subset(institution), owner, str(ownership_column)
+            )
+        )
     return findings
 
 
@@ -330,17 +361,58 @@ def _check_beds_per_thousand(
     )
 
 
-def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing: _Column) -> Finding:
-    """C2: nursing-type beds / all beds of elderly-care institutions ≥ the rule's value (bounded)."""
-    rule = rules["C2"]
+def _check_public_nursing_share(
+    rules: RuleSet, area_name: str, beds: _Column, nursing: _Column, owner: np.ndarray, column: str
+) -> Finding:
+    """C2b: the nursing-type bed share of public (公办) institutions ≥ the rule's value (bounded)."""
+    unknown = np.array([v is None or v is pd.NA for v in owner], dtype=bool)
+    if unknown.any():
+        ids = ", ".join(str(i) for i in beds.ids[unknown][:MAX_IDS_IN_MESSAGE])
+        n = int(unknown.sum())
+        reason = f"{n} institution(s) have no ownership value ({ids}): they may be public"
+        reason_zh = f"{n}个养老机构缺少公办/民办性质（{ids}）"
+        return _empty_column_finding("C2b", rules, area_name, column, reason, reason_zh)
+    public = owner == "public"
+    if not public.any():
+        return _empty_column_finding(
+            "C2b", rules, area_name, column, "there is no public (公办) institution", "没有公办养老机构"
+        )
+    return _check_nursing_share(
+        rules, area_name, beds.subset(public), nursing.subset(public), True, rule_id="C2b", who="public institutions",
+        who_zh="公办养老机构",
+    )
+
+
+def _check_nursing_share(
+    rules: RuleSet,
+    area_name: str,
+    beds: _Column,
+    nursing: _Column,
+    kinds_known: bool = True,
+    *,
+    rule_id: str = "C2",
+    who: str = "institutions",
+    who_zh: str = "养老机构",
+) -> Finding:
+    """C2 (C2b): nursing-type beds / all beds of elderly-care institutions (public ones) ≥ the rule's value.
+
+    ``beds`` and ``nursing`` hold the institutions' rows only (kind ``nursing_home``: 养老院,
+    敬老院, 福利院 ...); community stations' and day-care beds are not in the share.
+    """
+    rule = rules[rule_id]
     required = float(rule.value)
+    if not kinds_known:
+        return _missing_column_finding(rule_id, rules, area_name, ("kind",), "facility kind", "设施类型")
+    if nursing.present and beds.values.size == 0:
+        reason = f"there is no elderly-care institution (kind {INSTITUTION_KIND}: 养老院, 敬老院, 福利院)"
+        return _empty_column_finding(rule_id, rules, area_name, "kind", reason, "没有养老机构（养老院、敬老院、福利院）")
     if not nursing.present:
-        return _missing_column_finding("C2", rules, area_name, NURSING_BEDS_COLUMNS, "nursing-type beds", "护理型床位")
+        return _missing_column_finding(rule_id, rules, area_name, NURSING_BEDS_COLUMNS, "nursing-type beds", "护理型床位")
     if not beds.present:
-        return _missing_column_finding("C2", rules, area_name, BEDS_COLUMNS, "beds", "床位数")
+        return _missing_column_finding(rule_id, rules, area_name, BEDS_COLUMNS, "beds", "床位数")
     if not nursing.known.any():
         return _empty_column_finding(
-            "C2",
+            rule_id,
             rules,
             area_name,
             nursing.name,
@@ -351,11 +423,11 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
         n = int((~beds.known).sum())
         reason = f"{_facilities_text(n)} no total bed count ({beds.unknown_ids()}), so the share is unbounded"
         reason_zh = f"{n}个设施缺少床位总数（{beds.unknown_ids()}），占比无法确定"
-        return _empty_column_finding("C2", rules, area_name, beds.name, reason, reason_zh)
+        return _empty_column_finding(rule_id, rules, area_name, beds.name, reason, reason_zh)
     total = float(beds.values.sum())
     if total == 0:
         return _empty_column_finding(
-            "C2", rules, area_name, beds.name, "the facilities have no beds at all", "设施床位总数为0"
+            rule_id, rules, area_name, beds.name, "the facilities have no beds at all", "设施床位总数为0"
         )
     known = nursing.known
     low = float(nursing.values[known].sum()) / total
@@ -377,25 +449,25 @@ def _check_nursing_share(rules: RuleSet, area_name: str, beds: _Column, nursing:
         status, measured, shortfall, verdict, verdict_zh = FAIL, high, required - high, "falls short of", "未达到"
     else:
         message = (
-            f"{area_name}: C2 cannot be assessed: the nursing-type bed share lies between {_pct(low)} and "
-            f"{_pct(high)} (C2 asks ≥ {_pct(required)}) because {_facilities_text(n_unknown)} no nursing-type "
+            f"{area_name}: {rule_id} cannot be assessed: the nursing-type bed share of {who} lies between {_pct(low)} and "
+            f"{_pct(high)} ({rule_id} asks ≥ {_pct(required)}) because {_facilities_text(n_unknown)} no nursing-type "
             f"bed count ({nursing.unknown_ids()})."
         )
         message_zh = (
-            f"{area_name}：护理型床位占比介于{_pct(low)}与{_pct(high)}之间（C2要求不低于{_pct(required)}），"
+            f"{area_name}：{who_zh}护理型床位占比介于{_pct(low)}与{_pct(high)}之间（{rule_id}要求不低于{_pct(required)}），"
             f"{n_unknown}个设施缺少护理型床位数（{nursing.unknown_ids()}），无法评估。"
         )
-        return Finding("C2", "area", area_name, NOT_ASSESSABLE, None, required, None, rule.unit, message, message_zh)
+        return Finding(rule_id, "area", area_name, NOT_ASSESSABLE, None, required, None, rule.unit, message, message_zh)
     shown = (
         _pct(measured) if not n_unknown else (f"at least {_pct(low)}" if status == PASS else f"at most {_pct(high)}")
     )
     shown_zh = _pct(measured) if not n_unknown else (f"至少{_pct(low)}" if status == PASS else f"至多{_pct(high)}")
     message = (
-        f"{area_name}: the nursing-type bed share is {shown} of {_fmt(total)} beds, which {verdict} C2 "
+        f"{area_name}: the nursing-type bed share of {who} is {shown} of {_fmt(total)} beds, which {verdict} {rule_id} "
         f"(≥ {_pct(required)}){note}."
     )
-    message_zh = f"{area_name}：护理型床位占比{shown_zh}（床位总数{_fmt(total)}张），{verdict_zh}C2要求（不低于{_pct(required)}）{note_zh}。"
-    return Finding("C2", "area", area_name, status, measured, required, shortfall, rule.unit, message, message_zh)
+    message_zh = f"{area_name}：{who_zh}护理型床位占比{shown_zh}（床位总数{_fmt(total)}张），{verdict_zh}{rule_id}要求（不低于{_pct(required)}）{note_zh}。"
+    return Finding(rule_id, "area", area_name, status, measured, required, shortfall, rule.unit, message, message_zh)
 
 
 def _check_dementia_beds(rules: RuleSet, area_name: str, dementia: _Column) -> Finding:

@@ -26,7 +26,8 @@ from analysis.verdicts import Finding, summarise
 from coverage.circles import CoverageResult
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
 from coverage.pipeline import DATA_DIR, Inputs, load_inputs, run_circles
-from layers.errors import EmptyLayerError
+from coverage.settings import DEFAULT_ELDERLY_SHARE
+from layers.errors import EmptyLayerError, FieldError
 from layers.facilities import check_points_near_extent, read_facilities
 from layers.network import embedded_network_path
 from layers.projection import WGS84
@@ -200,6 +201,7 @@ def run_checks(
     persons_per_household: float | None = None,
     speed: float | str | None = None,
     decay: str = "none",
+    elderly_share: float | None = None,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -226,6 +228,9 @@ def run_checks(
         Walking speed (m/s or preset); default the rule set's W2 value.
     decay : str
         Distance decay of the 2SFCA (``none``, ``linear``, ``gaussian``).
+    elderly_share : float, optional
+        Share (0-1) of residents aged 60+, used where the population layer has totals only; default
+        Panshi's 25.22 % (seed 000, 2020 census), which the notes and the report then say.
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -234,9 +239,15 @@ def run_checks(
     max_snap_m = float(rule_set.value("W4"))
     if persons_per_household is None:
         persons_per_household = rule_set["Q2"].extra.get("persons_per_household")
+    share_given = elderly_share is not None
+    if elderly_share is None:
+        elderly_share = DEFAULT_ELDERLY_SHARE
+    if not 0 < float(elderly_share) <= 1:
+        raise FieldError(f"--elderly-share must lie in (0, 1], got {elderly_share}", field="elderly_share")
     inputs = load_inputs(
         network, facilities, population,
         facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
+        elderly_share=float(elderly_share),
     )
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()
@@ -292,7 +303,13 @@ def run_checks(
     # capacity (C1-C3, C5, C7), 2SFCA and co-location (C6)
     elderly_total = float(coverage.population["elderly_population"].sum())
     capacity = check_capacity(inputs.facilities, rule_set, elderly_population=elderly_total)
-    health_frame = read_facilities(health) if health is not None else (_osm_health(network_path) if is_pbf else None)
+    # C6: --health, else the health facilities found in the facility layer, else the extract's
+    if health is not None:
+        health_frame = read_facilities(health)
+    elif inputs.health is not None:
+        health_frame = inputs.health
+    else:
+        health_frame = _osm_health(network_path) if is_pbf else None
     colocation, colocation_findings = check_colocation(inputs.graph, inputs.facilities, rule_set, health=health_frame)
     accessibility = None
     if inputs.facilities["beds"].notna().any():
@@ -303,12 +320,27 @@ def run_checks(
     else:
         notes.append("no facility has a bed count: 2SFCA accessibility not computed")
 
+    if population_elderly:
+        share_text = "not used: the population layer counts people aged 60+ (--population-elderly)"
+    elif share_given:
+        share_text = f"{float(elderly_share):g} (given with --elderly-share)"
+    else:
+        share_text = (
+            f"{float(elderly_share):g} (default: Panshi's share aged 60+, seed 000, 2020 census; "
+            "give the city's own with --elderly-share)"
+        )
+        notes.append(
+            f"elderly share {float(elderly_share):.2%} is Panshi's (seed 000): pass --elderly-share for another city"
+        )
     parameters = {
         "rule_set": rule_set.name,
         "rule_file": str(rule_set.path),
         "minutes (W1)": minutes,
         "speed_mps (W2)": coverage.speed_mps,
         "max_snap_m (W4)": max_snap_m,
+        "off-network limit (W4) 离路网距离上限": f"{max_snap_m:g} m ({rule_set['W4'].source})",
+        "C6 adjacency distance 毗邻建设距离": f"{float(rule_set.value('C6')):g} m walk ({rule_set['C6'].source})",
+        "elderly_share 60岁及以上人口比例": share_text,
         "persons_per_household": persons_per_household,
         "facilities_crs": facilities_crs or "wgs84",
         "population_crs": population_crs or "wgs84",

@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from analysis.facility_kinds import COMMUNITY_FACILITY_KINDS
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
 from coverage.circles import population_distances, unit_points
@@ -31,7 +32,7 @@ from layers.errors import FieldError
 from layers.projection import require_crs
 
 #: Kinds of community elderly facility that C6 asks to sit next to a health facility.
-ELDERLY_KINDS: tuple[str, ...] = ("township_centre", "community_station", "day_care", "nursing_home")
+ELDERLY_KINDS: tuple[str, ...] = COMMUNITY_FACILITY_KINDS
 
 #: Kind of a health facility in the facility layer.
 HEALTH_KIND: str = "health_centre"

@@ -58,7 +58,7 @@ from analysis.rules import Rule, RuleSet
 from analysis.spatial_join import unit_weights
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
 from coverage.circles import CoverageResult
-from layers.columns import find_column
+from layers.columns import FACILITY_STAGE_ALIASES, HOUSING_STAGE_ALIASES, find_column
 from layers.projection import WGS84
 
 PathLike = str | Path
@@ -68,7 +68,8 @@ DISTRICT_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "district": ("name", "名称", "小区名称", "小区", "居住区", "居住区名称", "district_name", "district"),
     "residents": ("residents", "常住人口", "居民", "人口", "居住人口", "居民人数", "population", "pop"),
     "households": ("households", "户数", "住户", "住户数", "dwellings", "套数"),
-    "status": ("status", "四同步", "四同步状态", "q5_status", "交付状态"),
+    "status": ("status", "四同步", "四同步状态", "q5_status", "交付状态") + FACILITY_STAGE_ALIASES,
+    "housing_stage": HOUSING_STAGE_ALIASES,
 }
 
 #: Chinese words of a 四同步 status → the statuses of rule Q5 (``rules["Q5"].extra["statuses"]``).
@@ -115,7 +116,9 @@ def normalise_districts(
     -------
     GeoDataFrame
         ``district`` (str), ``residents`` (persons, NaN if unknown), ``households`` (NaN if unknown),
-        ``status`` (str or NA) and the polygon ``geometry`` in EPSG:4326. ``attrs["notes"]`` lists
+        ``status`` (the facility's 四同步 stage, str or NA), ``housing_stage`` (the housing's stage,
+        only when the layer has one: ``housing_stage``/``住宅阶段``/``住宅状态``) and the polygon
+        ``geometry`` in EPSG:4326. ``attrs["notes"]`` lists
         what was filled in or renamed.
 
     Raises
@@ -147,6 +150,9 @@ def normalise_districts(
     status_col = found["status"]
     out["status"] = frame[status_col].astype("string").str.strip().to_numpy() if status_col else pd.NA
     out["status"] = out["status"].astype("string")
+    housing_col = found["housing_stage"]
+    if housing_col is not None:  # Q5 compares the facility's stage with it; kept only when given
+        out["housing_stage"] = pd.Series(frame[housing_col].astype("string").str.strip().to_numpy(), dtype="string")
     result = gpd.GeoDataFrame(out, geometry=frame.geometry.to_numpy(), crs=frame.crs)
     result.attrs["notes"] = notes
     result.attrs["source"] = str(file) if file is not None else frame.attrs.get("source", "")
@@ -375,48 +381,72 @@ def _q3_finding(rule: Rule, facility: str, district: str, area: float) -> Findin
     return Finding(rule.id, "facility", facility, FAIL, area, minimum, shortfall, "m2", en, zh)
 
 
-def _q5_finding(rule: Rule, district: str, status: object) -> tuple[Finding, str]:
-    """Q5 (四同步) for one district from its status text."""
+def _blank(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, float) and math.isnan(value))
+        or not str(value).strip()
+    )
+
+
+def _stage(text: object, statuses: list[str]) -> str | None:
+    """A stage text (Chinese or English) → one of ``statuses``, or None when not recognised."""
+    text = str(text).strip()
+    value = STATUS_WORDS.get(text, STATUS_WORDS.get(text.lower(), text.lower().replace(" ", "_")))
+    return value if value in statuses else None
+
+
+def _q5_finding(rule: Rule, district: str, status: object, housing: object = None) -> tuple[Finding, str]:
+    """Q5 (四同步) for one district: its facility's stage must not lag its housing's stage.
+
+    Stages in order: ``rules["Q5"].extra["statuses"]`` (planned, built, accepted, handed over).
+    Without a housing stage the housing is taken as finished, so the facility must reach the rule's
+    value (handed over); the message says so.
+    """
     statuses = [str(s) for s in rule.extra.get("statuses", [])]
-    required = str(rule.value)
-    if (
-        status is None
-        or status is pd.NA
-        or (isinstance(status, float) and math.isnan(status))
-        or not str(status).strip()
-    ):
+    if _blank(status):
         en = f"Q5 not assessable for district '{district}': no 四同步 status given (add a status field)"
         zh = f"Q5 无法评估：小区“{district}”没有四同步状态"
         return Finding(
             rule.id, "district", district, NOT_ASSESSABLE, None, None, None, "status", en, zh
         ), NOT_ASSESSABLE
     text = str(status).strip()
-    value = STATUS_WORDS.get(text, STATUS_WORDS.get(text.lower(), text.lower().replace(" ", "_")))
-    if value not in statuses or required not in statuses:
+    value = _stage(text, statuses)
+    housing_given = not _blank(housing)
+    required = _stage(housing, statuses) if housing_given else _stage(rule.value, statuses)
+    if value is None or required is None:
+        bad = text if value is None else str(housing if housing_given else rule.value)
         en = (
-            f"Q5 not assessable for district '{district}': unknown status '{text}' (expected one of "
-            f"{', '.join(statuses)})"
+            f"Q5 not assessable for district '{district}': unknown stage '{bad}' (expected one of "
+            f"{', '.join(statuses)} or 规划/建设/验收/交付)"
         )
-        zh = f"Q5 无法评估：小区“{district}”的状态“{text}”无法识别"
+        zh = f"Q5 无法评估：小区“{district}”的阶段“{bad}”无法识别"
         return Finding(
             rule.id, "district", district, NOT_ASSESSABLE, None, None, None, "status", en, zh
         ), NOT_ASSESSABLE
     reached = statuses.index(value)
     target = statuses.index(required)
+    if housing_given:
+        against = f"its housing is '{required}'"
+        against_zh = f"住宅为“{Q5_STATUS_ZH.get(required, required)}”"
+    else:
+        against = f"no housing stage given, so the housing is taken as '{required}'"
+        against_zh = f"未给出住宅阶段，按住宅已“{Q5_STATUS_ZH.get(required, required)}”计"
     if reached >= target:
-        en = f"Q5 pass for district '{district}': status '{value}' reaches '{required}'"
-        zh = f"Q5 达标：小区“{district}”养老设施已达到“{Q5_STATUS_ZH.get(required, required)}”"
+        en = f"Q5 pass for district '{district}': facility '{value}', {against}: in step"
+        zh = f"Q5 达标：小区“{district}”养老设施为“{Q5_STATUS_ZH.get(value, value)}”，{against_zh}，同步"
         return Finding(
             rule.id, "district", district, PASS, float(reached), float(target), 0.0, "status step", en, zh
         ), PASS
     missing = statuses[reached + 1 : target + 1]
     en = (
-        f"Q5 fail for district '{district}': status '{value}', Q5 asks '{required}'; "
-        f"{target - reached} steps short ({', '.join(missing)})"
+        f"Q5 fail for district '{district}': facility '{value}', {against}; the facility lags by "
+        f"{target - reached} steps ({', '.join(missing)})"
     )
     zh = (
-        f"Q5 未达标：小区“{district}”状态为“{Q5_STATUS_ZH.get(value, text)}”，四同步要求达到"
-        f"“{Q5_STATUS_ZH.get(required, required)}”，还差 {target - reached} 步"
+        f"Q5 未达标：小区“{district}”养老设施为“{Q5_STATUS_ZH.get(value, text)}”，{against_zh}，"
+        f"设施滞后 {target - reached} 步"
     )
     return (
         Finding(
@@ -701,11 +731,15 @@ def check_districts(
     for column in w1_table.columns:
         table[column] = w1_table[column].to_numpy()
 
-    # Q5
+    # Q5: the facility's stage against the housing's stage
+    housing_stages = (
+        districts["housing_stage"].tolist() if "housing_stage" in districts.columns else [None] * len(names)
+    )
     if districts["status"].notna().any():
         q5 = rules["Q5"]
         q5_results = [
-            _q5_finding(q5, name, status) for name, status in zip(names, districts["status"].tolist(), strict=True)
+            _q5_finding(q5, name, status, housing)
+            for name, status, housing in zip(names, districts["status"].tolist(), housing_stages, strict=True)
         ]
         findings += [f for f, _ in q5_results]
         table["q5_status"] = [s for _, s in q5_results]

@@ -131,6 +131,30 @@ def _summary_html(findings: list[Finding], rules: RuleSet) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def parameters_frame(content: ReportContent) -> pd.DataFrame:
+    """The run's parameters (walk, speed, off-network limit, C6 distance, elderly share, ...) as a table."""
+    return pd.DataFrame({"parameter": list(content.parameters), "value": [str(v) for v in content.parameters.values()]})
+
+
+def rules_frame(rules: RuleSet) -> pd.DataFrame:
+    """Every rule of the rule set: id, value, unit, origin (seed, standard or project) and source."""
+    rows = []
+    for rule in rules.rules.values():
+        source = rule.source.strip()
+        if source.startswith("project"):
+            origin = "project 项目参数"
+        elif source.startswith("standard"):
+            origin = "standard 标准"
+        else:
+            origin = "seed 依据文件"
+        extra = "; ".join(f"{k} = {v}" for k, v in rule.extra.items() if k != "cite")
+        rows.append(
+            {"rule": rule.id, "value": str(rule.value), "unit": rule.unit, "origin": origin, "text_zh": rule.text_zh,
+             "source": source, "further parameters": extra}
+        )
+    return pd.DataFrame(rows)
+
+
 def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     """The bilingual HTML report as a string (map images embedded as PNG data)."""
     rules = content.rules
@@ -139,6 +163,12 @@ def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     )
     parameters = "".join(
         f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in content.parameters.items()
+    )
+    rule_rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in rules_frame(rules)[["rule", "value", "unit", "origin", "source", "further parameters"]].itertuples(
+            index=False
+        )
     )
     hashes = "".join(
         f"<tr><td>{html.escape(name)}</td><td><code>{digest}</code></td></tr>" for name, digest in input_hashes.items()
@@ -168,6 +198,8 @@ th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }}
 <h2>全部结论 Every finding</h2>{_findings_html(content.findings, rules)}
 <h2>说明 Notes</h2><ul>{notes}</ul>
 <h2>参数 Parameters</h2><table>{parameters}</table>
+<h2>规则参数及来源 Rule values and their origin</h2><table><tr><th>规则 Rule</th><th>数值 Value</th><th>单位 Unit</th>
+<th>来源类型 Origin</th><th>出处 Source</th><th>其他参数 Further parameters</th></tr>{rule_rows}</table>
 <h2>输入文件 Input files (SHA-256)</h2><table>{hashes}</table>
 </body></html>
 """
@@ -183,7 +215,12 @@ def write_report(content: ReportContent, out_dir: str | Path) -> dict[str, Path]
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
         hashes = {str(p): sha256_of(p) for p in content.input_files if Path(p).is_file()}
-        tables = {"findings": findings_frame(content.findings), **content.tables}
+        tables = {
+            "findings": findings_frame(content.findings),
+            **content.tables,
+            "parameters": parameters_frame(content),
+            "rules": rules_frame(content.rules),
+        }
         layers = {name: frame for name, frame in content.layers.items() if frame is not None and len(frame)}
         if layers:
             write_geopackage(staging / "checks.gpkg", layers)

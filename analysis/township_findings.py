@@ -2,7 +2,7 @@
 
 :func:`facility_findings` gives T1, T2 and T3 per township from its facility counts;
 :func:`community_findings` puts each community in its township, takes its population (persons) and
-gives T4 (extra day-care points, one per started band of the T4 value in persons above the first)
+gives T4 (extra day-care points: at least one from the T4 value in persons on, see :func:`t4_extra_points`)
 and T5 (day care inside, or within the walk); :func:`w1_findings_by_township` gives the elderly share (0-1)
 within the walk of a community facility per township and over all of them.
 :func:`analysis.townships.check_townships` puts them together.
@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from analysis.community_walk import EVERY_RESIDENT, community_coverage, walk_from_points
+from analysis.facility_kinds import DAY_CARE_KINDS, STATION_KINDS
 from analysis.message_format import STATUS_ZH, fmt_number, fmt_share
 from analysis.polygon_layers import overlap_notes, overlapping_pairs
 from analysis.quota_verdicts import meets
@@ -148,6 +149,26 @@ def facility_findings(
     return findings, t2_statuses, t3_statuses, t3_required, t3_short
 
 
+def t4_extra_points(people: float, threshold: float, per_band: float | None = None) -> int:
+    """Extra day-care points T4 asks of a community of ``people`` persons.
+
+    Parameters
+    ----------
+    people : float
+        Residents of the community (persons).
+    threshold : float
+        T4's value (persons): from it on (以上 includes the number itself) at least one extra point.
+    per_band : float, optional
+        Project parameter ``extra_point_per_persons`` (persons): one more extra point per full band
+        of this size above ``threshold``; ``None``: never more than one.
+    """
+    if not people >= threshold:
+        return 0
+    if not per_band:
+        return 1
+    return 1 + int(math.floor((people - threshold) / per_band + 1e-9))
+
+
 def community_findings(
     rules: RuleSet,
     communities: gpd.GeoDataFrame,
@@ -159,7 +180,12 @@ def community_findings(
 ) -> tuple[pd.DataFrame, list[Finding], list[str]]:
     """Per community: its township, population, stations and day care; T4 and T5 findings."""
     notes: list[str] = list(communities.attrs.get("notes", []))
-    band = float(rules.value("T4"))
+    threshold = float(rules.value("T4"))
+    per_band = rules["T4"].extra.get("extra_point_per_persons")
+    per_band = float(per_band) if per_band else None
+    t4_text = f"≥ {fmt_number(threshold)} persons need at least 1 extra point (seed 002)"
+    if per_band:
+        t4_text += f", plus 1 per further full {fmt_number(per_band)} (project parameter, not a seed value)"
     names = communities["community"].tolist()
     n = len(names)
     polygons = communities.to_crs(crs).geometry.to_numpy()
@@ -195,8 +221,8 @@ def community_findings(
 
     f_idx_poly, f_idx = points_in_polygons(polygons, facilities.geometry.to_numpy())
     kinds = facilities["kind"].to_numpy()[f_idx]
-    table["stations"] = np.bincount(f_idx_poly[kinds == "community_station"], minlength=n)
-    table["day_care"] = np.bincount(f_idx_poly[kinds == "day_care"], minlength=n)
+    table["stations"] = np.bincount(f_idx_poly[np.isin(kinds, STATION_KINDS)], minlength=n)
+    table["day_care"] = np.bincount(f_idx_poly[np.isin(kinds, DAY_CARE_KINDS)], minlength=n)
 
     findings: list[Finding] = []
     required_extra = np.full(n, np.nan)
@@ -216,12 +242,11 @@ def community_findings(
             )
             t4_status.append(NOT_ASSESSABLE)
             continue
-        bands = math.ceil(people / band - 1e-9) if people > 0 else 0
-        need = max(bands - 1, 0)
+        need = t4_extra_points(people, threshold, per_band)
         required_extra[i] = need
         short = max(need - provided, 0)
         shortfall[i] = short
-        rule_text = f"{fmt_number(people)} persons, one extra point per started {fmt_number(band)} above the first"
+        rule_text = f"{fmt_number(people)} persons; {t4_text}"
         if short == 0:
             status = PASS
             en = (
@@ -253,7 +278,7 @@ def community_findings(
     has_day_care = table["day_care"].to_numpy() > 0
     reach = np.zeros(n, dtype=bool)
     if coverage is not None:
-        day_care = community_coverage(coverage, float(rules.value("W1")), kinds=("day_care",))
+        day_care = community_coverage(coverage, float(rules.value("W1")), kinds=DAY_CARE_KINDS)
         reach = walk_from_points(day_care, inner) <= day_care.reach_m
     t5 = np.where(has_day_care | reach, PASS, FAIL if coverage is not None else NOT_ASSESSABLE)
     t5 = np.where(has_day_care, PASS, t5)

@@ -26,9 +26,11 @@ Decisions
 * T2 and T3 ask for a station in every community: without a communities layer only the centre half
   can fail; a township with a centre is then ``not_assessable`` for T2/T3, not passed. The same
   holds for a township that no community of the given layer lies in (the layer does not reach it).
-* T4 (the "1+N" rule): a community of ``P`` persons needs ``ceil(P / T4) - 1`` extra day-care points
-  (one per started band of the T4 value above the first); the day-care facilities (kind
-  ``day_care``) inside the community are what it provides.
+* T4 (the "1+N" rule): a community of ``P`` persons needs no extra day-care point below the T4
+  value and at least one from it on (以上 includes the number itself: 30 000 needs one); the
+  optional ``extra_point_per_persons`` of the rule (a project parameter, not a seed value) adds
+  one more per full band above it. The day-care facilities (kinds ``day_care`` and
+  ``day_care_station``, see :mod:`analysis.facility_kinds`) inside the community provide them.
 * Rural towns (T6) are townships whose name ends in 镇 or 乡, or whose ``level`` column says so.
 """
 
@@ -42,6 +44,7 @@ import pandas as pd
 
 from analysis.admin_boundaries import osm_admin_boundaries
 from analysis.facility_assignment import assign_facilities, prepare_facilities
+from analysis.facility_kinds import CENTRE_KINDS, DAY_CARE_KINDS, INSTITUTION_KINDS, STATION_KINDS
 from analysis.polygon_layers import metric_crs_for, overlap_notes, overlapping_pairs
 from analysis.quota_verdicts import area_share_finding
 from analysis.rules import RuleSet
@@ -50,6 +53,7 @@ from analysis.township_layers import normalise_communities, normalise_townships,
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
 from coverage.circles import CoverageResult
 from layers.errors import CoordinateError
+from layers.facilities import HEALTH_KINDS
 from layers.projection import WGS84
 
 #: The township API (readers re-exported from :mod:`analysis.township_layers` and
@@ -73,8 +77,9 @@ class TownshipCheck:
         One row per township (EPSG:4326):
 
         * ``township``, ``rural_town``;
-        * facility counts inside it: ``centres`` (township_centre), ``stations`` (community_station),
-          ``day_care``, ``nursing_homes``, ``health_centres``, ``other_facilities``;
+        * facility counts inside it: ``centres`` (township_centre), ``stations`` (community_station
+          and day_care_station), ``day_care`` (day_care and day_care_station), ``nursing_homes``,
+          ``health_centres``, ``other_facilities``;
         * ``communities`` (count, NaN without a communities layer), ``communities_without_station``;
         * ``t1_status`` (has a centre), ``t2_status`` (centre and a station in every community),
           ``t3_status`` (centres ≥ T3 and stations ≥ communities × T3), ``t3_stations_required``,
@@ -119,7 +124,8 @@ def check_townships(
         Township polygons (any CRS), as :func:`read_townships` or :func:`osm_admin_boundaries` give.
     facilities : GeoDataFrame
         Facilities in the schema of :mod:`layers.facilities`; ``kind`` decides what they count as
-        (``township_centre`` for T1/T2/T3/T6, ``community_station`` for T2/T3, ``day_care`` for T4/T5).
+        (``township_centre`` for T1/T2/T3/T6, ``community_station`` and ``day_care_station`` for
+        T2/T3, ``day_care`` and ``day_care_station`` for T4/T5; see :mod:`analysis.facility_kinds`).
     rules : RuleSet
         T1 (share, ``extra["targets"]`` per year), T2 (share), T3 (per unit), T4 (persons),
         T5 (share), T6 (share), W1 (minutes).
@@ -172,15 +178,15 @@ def check_townships(
 
     kinds = fac["kind"].to_numpy()[fac_idx]
     table = pd.DataFrame({"township": names, "rural_town": townships["rural_town"].to_numpy(dtype=bool)})
-    for column, kind in (
-        ("centres", "township_centre"),
-        ("stations", "community_station"),
-        ("day_care", "day_care"),
-        ("nursing_homes", "nursing_home"),
-        ("health_centres", "health_centre"),
-        ("other_facilities", "other"),
+    for column, kind_set in (
+        ("centres", CENTRE_KINDS),
+        ("stations", STATION_KINDS),
+        ("day_care", DAY_CARE_KINDS),
+        ("nursing_homes", INSTITUTION_KINDS),
+        ("health_centres", HEALTH_KINDS),
+        ("other_facilities", ("other",)),
     ):
-        table[column] = np.bincount(poly_idx[kinds == kind], minlength=n)
+        table[column] = np.bincount(poly_idx[np.isin(kinds, kind_set)], minlength=n)
 
     community_frame = None
     findings_community: list[Finding] = []

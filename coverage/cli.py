@@ -69,6 +69,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--persons-per-household", type=float, help="default: the rule set's value")
     p.add_argument("--speed", help="walking speed m/s or preset (default: the rule set's W2)")
     p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
+    p.add_argument(
+        "--elderly-share",
+        type=float,
+        help=f"share aged 60+ (0-1) for population layers with totals only (default {DEFAULT_ELDERLY_SHARE}, "
+        "Panshi, seed 000: give your city's)",
+    )
     p.add_argument("--out", default=str(Path("out") / "check"), help="report folder (default out/check)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary per rule id")
 
@@ -90,6 +96,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         persons_per_household=args.persons_per_household,
         speed=args.speed,
         decay=args.decay,
+        elderly_share=args.elderly_share,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()

@@ -22,8 +22,8 @@ from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
-from layers.errors import NetworkError
-from layers.facilities import check_points_near_extent, read_facilities
+from layers.errors import EmptyLayerError, NetworkError
+from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.network import StreetNetwork, embedded_network_path, read_network
 from layers.population import read_population
 
@@ -41,6 +41,9 @@ class Inputs:
     population: gpd.GeoDataFrame
     sources: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Health facilities (kind ``health_centre``) found in the facility layer: the C6 layer, never
+    #: counted as elderly-service facilities (W1, T1-T6, site selection).
+    health: gpd.GeoDataFrame | None = None
 
 
 def _warnings_as_notes(load: Callable[..., Inputs]) -> Callable[..., Inputs]:
@@ -109,6 +112,13 @@ def load_inputs(
         facility_frame = read_facilities(facilities, source_crs=facilities_crs)
         facility_source = str(facilities)
     check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
+    facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities)
+    if len(health_frame):
+        notes.append(
+            f"{len(health_frame)} health facilities (hospitals, clinics: kind health_centre) were found in the "
+            "facility layer and left out of the walking circles (W1), township checks and site selection; "
+            "they are the C6 health layer (check uses them for C6 unless --health is given)"
+        )
 
     if population is None:
         if not network_path.name.lower().endswith(".pbf"):
@@ -137,7 +147,34 @@ def load_inputs(
         population=population_frame,
         sources={"network": street_network.source, "facilities": facility_source, "population": population_source},
         notes=notes,
+        health=health_frame if len(health_frame) else None,
     )
+
+
+def elderly_service_facilities(
+    facilities: gpd.GeoDataFrame, *, file: str | Path | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split off the health facilities; raise when no elderly-service facility is left.
+
+    Returns
+    -------
+    (elderly, health) : GeoDataFrame, GeoDataFrame
+        Elderly-service facilities (every kind but ``health_centre``) and health facilities.
+
+    Raises
+    ------
+    EmptyLayerError
+        Every facility is a health facility: the message says which kinds were found.
+    """
+    elderly, health = split_health(facilities)
+    if len(elderly) == 0:
+        found = ", ".join(f"{n} {k}" for k, n in facilities["kind"].value_counts().items())
+        msg = (
+            f"the facility layer has no elderly-service facility: found only {found} (hospitals and clinics "
+            "are the C6 health layer, --health); give elderly-care facilities (养老院, 日间照料中心, 社区养老服务站, ...)"
+        )
+        raise EmptyLayerError(msg, file=file, layer="facilities", field="kind")
+    return elderly, health
 
 
 def run_circles(
@@ -176,6 +213,7 @@ def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
         "covered_elderly_population": round(float(elderly[covered].sum()), 1),
         "covered_share_by_speed": {k: round(v, 4) for k, v in result.covered_share_by_preset().items()},
         "facilities": int(len(result.facilities)),
+        "health_facilities": int(len(inputs.health)) if inputs.health is not None else 0,
         "demo_facilities": bool(result.facilities.get("demo", gpd.GeoSeries(dtype=bool)).fillna(False).astype(bool).any()),
         "off_network_points": off_facilities + off_population,
         "off_network_facilities": off_facilities,

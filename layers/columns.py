@@ -15,3 +15,26 @@ def find_column(columns: Sequence[object], aliases: Sequence[str]) -> str | None
         if alias.lower() in lower:
             return lower[alias.lower()]
     return None
+
+
+# Accepted names (compared stripped and lower case; the first present wins) of the columns the
+# planning checks read. English first, then Chinese.
+
+#: Total beds of a facility (C1, C2, C5).
+BEDS_ALIASES: tuple[str, ...] = ("beds", "bed", "床位", "床位数", "capacity")
+#: Nursing-type beds 护理型床位 (C2, C2b).
+NURSING_BEDS_ALIASES: tuple[str, ...] = ("nursing_beds", "护理型床位", "护理床位", "护理型床位数", "护理床位数")
+#: Dementia-care beds 失智床位 (C3).
+DEMENTIA_BEDS_ALIASES: tuple[str, ...] = (
+    "dementia_beds", "失智床位", "认知症床位", "失智照护床位", "失智床位数", "失智照护床位数",
+)
+#: Ownership 公办/民办 of an institution (C2b).
+OWNERSHIP_ALIASES: tuple[str, ...] = (
+    "ownership", "owner_type", "public_private", "性质", "机构性质", "公办民办", "公办/民办", "举办性质", "所有制",
+)
+#: Stage of a district's housing (Q5): planned, built, accepted, handed over.
+HOUSING_STAGE_ALIASES: tuple[str, ...] = ("housing_stage", "housing_status", "住宅阶段", "住宅进度", "住宅状态", "房屋状态")
+#: Stage of a district's elderly-service facility (Q5).
+FACILITY_STAGE_ALIASES: tuple[str, ...] = (
+    "facility_stage", "facility_status", "q5_status", "status", "配套阶段", "设施阶段", "设施状态", "配套设施状态", "四同步",
+)

@@ -2,7 +2,10 @@
 
 Schema (EPSG:4326 points): ``facility_id``, ``name``, ``kind`` (one of :data:`FACILITY_KINDS`),
 ``beds`` (count), ``building_area_m2``, ``land_area_m2`` (m²), ``demo`` (True for made-up demo
-sites). Every column but the geometry may be empty (NaN), never silently zero.
+sites), and, when the source has them, ``nursing_beds`` (护理型床位), ``dementia_beds`` (失智床位)
+(counts) and ``ownership`` (``public`` 公办 / ``private`` 民办). Every column but the geometry may be
+empty (NaN), never silently zero. Health facilities (kind ``health_centre``) are read too: they are
+the C6 layer, and :func:`split_health` keeps them out of the elderly-service counts.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.columns import find_column
+from layers.columns import (
+    BEDS_ALIASES,
+    DEMENTIA_BEDS_ALIASES,
+    NURSING_BEDS_ALIASES,
+    OWNERSHIP_ALIASES,
+    find_column,
+)
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -27,25 +36,62 @@ from layers.errors import (
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
 
 FACILITY_KINDS: tuple[str, ...] = (
-    "township_centre",  # 街道/乡镇综合养老服务中心 (T1-T3)
-    "community_station",  # 社区养老服务站 (T3)
+    "township_centre",  # 街道/乡镇综合(区域)养老服务中心 (T1, T2, T3, T6)
+    "community_station",  # 社区养老服务站 (T2, T3)
+    "day_care_station",  # 社区日间照料服务站: a community station (T2, T3) AND day care (T4, T5)
     "day_care",  # 日间照料中心 (T4, T5)
-    "nursing_home",  # 养老院, 敬老院, 福利院
-    "health_centre",  # 卫生服务中心, 卫生院, clinics (C6)
-    "other",
+    "nursing_home",  # 养老机构: 养老院, 敬老院, 福利院, 护理院, 失智照护/医养结合机构 (C2, C7)
+    "village_point",  # 农村养老大院, 互助站/互助养老站点, 幸福院 (R1, T7)
+    "meal_point",  # 老年食堂, 助餐点, 敬老餐厅 (M1)
+    "health_centre",  # 卫生服务中心, 卫生院, hospitals, clinics: the C6 health layer, not an elderly service
+    "other",  # an elderly-service place whose kind the name or kind text does not tell
 )
 
-#: Words that mark a name as an elderly-care facility (issue 2; 养老, 敬老, 老年, ...).
-ELDERLY_NAME_WORDS: tuple[str, ...] = ("养老", "敬老", "老年", "日间照料", "福利院", "颐养", "长者", "托老")
+#: Kinds that are health facilities (C6), never elderly-service facilities (W1, T1-T6, sites).
+HEALTH_KINDS: tuple[str, ...] = ("health_centre",)
 
-#: Keyword → kind, tried in order on the kind text or, when there is none, on the name.
+#: Words that mark a name as an elderly-care facility (issue 2; 养老, 敬老, 老年, ...).
+ELDERLY_NAME_WORDS: tuple[str, ...] = (
+    "养老", "敬老", "老年", "日间照料", "福利院", "颐养", "长者", "托老", "幸福院", "助餐", "互助养老", "养老大院",
+)
+
+#: Keyword → kind, tried in order on the kind text or, when there is none, on the name. The first
+#: keyword found wins, so the more specific words come first.
 KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
-    # residential care first: "社区长者照护之家" is a care home, not a community station
+    # rural village points (R1) and meal points (M1) before the generic 养老/敬老 words
+    ("village", "village_point"),
+    ("养老大院", "village_point"),
+    ("互助站", "village_point"),
+    ("互助养老", "village_point"),
+    ("幸福院", "village_point"),
+    ("互助点", "village_point"),
+    ("meal", "meal_point"),
+    ("canteen", "meal_point"),
+    ("老年食堂", "meal_point"),
+    ("长者食堂", "meal_point"),
+    ("助餐", "meal_point"),
+    ("敬老餐厅", "meal_point"),
+    # a community day-care *station* is both a station (T2/T3) and day care (T4/T5)
+    ("day care station", "day_care_station"),
+    ("day_care station", "day_care_station"),  # "day-care station" after the hyphen is replaced
+    ("日间照料服务站", "day_care_station"),
+    ("日间照料站", "day_care_station"),
+    ("日间照料服务点", "day_care_station"),
+    # institutions with care beds, including dementia care and combined medical care (not T1 centres)
+    ("医养结合", "nursing_home"),
+    ("失智", "nursing_home"),
+    ("认知症", "nursing_home"),
+    ("供养", "nursing_home"),  # 特困人员供养服务设施/机构 (敬老院)
+    # a 护理站 is a licensed medical nursing station (home nursing), not a care home
+    ("护理站", "health_centre"),
+    # residential care: "社区长者照护之家" is a care home, not a community station
     ("nursing", "nursing_home"),
     ("养老院", "nursing_home"),
     ("敬老院", "nursing_home"),
     ("福利院", "nursing_home"),
+    ("福利中心", "nursing_home"),
     ("养护院", "nursing_home"),
+    ("护理院", "nursing_home"),
     ("照护之家", "nursing_home"),
     ("长者照护", "nursing_home"),
     ("老年公寓", "nursing_home"),
@@ -63,6 +109,10 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("医院", "health_centre"),
     ("门诊", "health_centre"),
     ("诊所", "health_centre"),
+    # centres that are not township comprehensive centres (T1): activity and guidance centres
+    ("活动中心", "other"),
+    ("活动室", "other"),
+    ("指导中心", "other"),
     ("township", "township_centre"),
     ("综合", "township_centre"),
     ("区域养老", "township_centre"),
@@ -75,7 +125,8 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("社区", "community_station"),
     ("centre", "township_centre"),
     ("center", "township_centre"),
-    ("中心", "township_centre"),
+    ("养老服务中心", "township_centre"),
+    ("养老中心", "township_centre"),
 )
 
 #: Accepted column names (lower case) for each schema field; the first present wins.
@@ -85,13 +136,34 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "facility_id": ("facility_id", "id", "fid", "编号", "code"),
     "name": ("name", "名称", "机构名称", "设施名称", "title"),
     "kind": ("kind", "type", "category", "类型", "机构类型", "设施类型"),
-    "beds": ("beds", "bed", "床位", "床位数", "capacity"),
+    "beds": BEDS_ALIASES,
+    "nursing_beds": NURSING_BEDS_ALIASES,
+    "dementia_beds": DEMENTIA_BEDS_ALIASES,
+    "ownership": OWNERSHIP_ALIASES,
     "building_area_m2": ("building_area_m2", "building_area", "建筑面积", "floor_area_m2"),
     "land_area_m2": ("land_area_m2", "land_area", "用地面积", "占地面积"),
 }
 
 NUMERIC_FIELDS = ("beds", "building_area_m2", "land_area_m2")
 SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "geometry"]
+
+#: Capacity columns kept, under these names, when the source has them (C2, C2b, C3 read them).
+OPTIONAL_NUMERIC_FIELDS = ("nursing_beds", "dementia_beds")
+
+#: Ownership values (lower case, compared by prefix) → ``public``/``private`` (C2b). 公建民营 is a
+#: publicly owned institution run by a private operator: it counts as public (公办), as it is
+#: owned by the government.
+OWNERSHIP_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("公", "public"),  # 公办, 公立, 公建公营, 公建民营
+    ("国", "public"),  # 国有, 国办
+    ("public", "public"),
+    ("government", "public"),
+    ("state", "public"),
+    ("民", "private"),  # 民办, 民营
+    ("私", "private"),
+    ("社会", "private"),  # 社会办
+    ("private", "private"),
+)
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 
@@ -171,7 +243,47 @@ def normalise_facilities(
         column = _find_column(columns, field)
         out[field] = _numeric(frame, column, field, file, layer_name) if column else np.nan
     out["demo"] = frame["demo"].astype(bool) if "demo" in frame.columns else False
-    return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[SCHEMA].reset_index(drop=True)
+    kept = list(SCHEMA)
+    for field in OPTIONAL_NUMERIC_FIELDS:
+        column = _find_column(columns, field)
+        if column is not None:
+            out[field] = _numeric(frame, column, field, file, layer_name)
+            kept.insert(-1, field)
+    ownership_col = _find_column(columns, "ownership")
+    if ownership_col is not None:
+        out["ownership"] = parse_ownership(frame[ownership_col], file=file, layer=layer_name, column=ownership_col)
+        kept.insert(-1, "ownership")
+    return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[kept].reset_index(drop=True)
+
+
+def parse_ownership(raw: pd.Series, *, file: Path | None = None, layer: str | None = None, column: str = "ownership") -> pd.Series:
+    """公办/民办 (public/private) text → ``"public"``, ``"private"`` or NA (blank: unknown).
+
+    Raises
+    ------
+    FieldError
+        A value that is neither public nor private (the message lists the words understood).
+    """
+    text = raw.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=raw.index, dtype="string")
+    for prefix, value in OWNERSHIP_PREFIXES:
+        hit = out.isna() & text.fillna("").str.startswith(prefix)
+        out[hit.to_numpy()] = value
+    unknown = out.isna() & text.notna() & (text.fillna("") != "")
+    if unknown.any():
+        sample = raw[unknown.to_numpy()].astype(str).head(3).tolist()
+        msg = f"ownership values {sample} are neither public (公办/公建民营/public) nor private (民办/private)"
+        raise FieldError(msg, file=file, layer=layer, field=column)
+    return out
+
+
+def split_health(facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split a facility layer into elderly-service facilities and health facilities (kind in :data:`HEALTH_KINDS`).
+
+    W1, T1-T6 and site selection count only the first; the second is the C6 health layer.
+    """
+    health = facilities["kind"].isin(HEALTH_KINDS).to_numpy()
+    return facilities.loc[~health].reset_index(drop=True), facilities.loc[health].reset_index(drop=True)
 
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:

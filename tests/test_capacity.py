@@ -39,15 +39,15 @@ def test_every_value_known(jilin):
     # hospital beds (kind health_centre) are not elderly-care beds
     assert found["C1"].status == PASS and found["C1"].measured == 4200 and found["C1"].required == jilin.value("C1")
     assert found["C5"].status == PASS and found["C5"].measured == pytest.approx(42.0)
-    assert found["C2"].status == FAIL
-    assert found["C2"].measured == pytest.approx(2300 / 4200)
-    assert found["C2"].shortfall == pytest.approx(jilin.value("C2") - 2300 / 4200)
+    # C2 is over institutions (养老机构, F1) only: the township centre's 300 nursing beds are not in it
+    assert found["C2"].status == PASS
+    assert found["C2"].measured == pytest.approx(2000 / 3000)
     assert found["C3"].status == PASS and found["C3"].measured == 70
     assert found["C7"].status == PASS and found["C7"].measured == 1
     for finding in found.values():
         assert finding.subject == "磐石市" and finding.subject_kind == "area"
         assert finding.message and finding.message_zh
-    assert "54.8%" in found["C2"].message and "护理型床位" in found["C2"].message_zh
+    assert "66.7%" in found["C2"].message and "养老机构护理型床位" in found["C2"].message_zh
 
 
 def test_chinese_column_names(jilin):
@@ -56,7 +56,7 @@ def test_chinese_column_names(jilin):
     facilities["认知症床位"] = [40.0, 10.0, 0.0]
     found = _by_rule(check_capacity(facilities, jilin, elderly_population=120_000))
     assert found["C1"].measured == 4200
-    assert found["C2"].status == PASS and found["C2"].measured == pytest.approx(2700 / 4200)
+    assert found["C2"].status == PASS and found["C2"].measured == pytest.approx(2500 / 3000)
     assert found["C3"].status == FAIL and found["C3"].measured == 50 and found["C3"].shortfall == 10
     assert found["C5"].status == FAIL and found["C5"].measured == pytest.approx(35.0)
 
@@ -91,7 +91,12 @@ def test_partly_unknown_beds_give_a_lower_bound(jilin):
 
 
 def test_nursing_share_bounds(jilin):
-    # F2's nursing beds unknown: share between 2000/4200 and 3200/4200, around 55 %
+    # two institutions (F1, F2); F2's nursing beds unknown: share between 2000/4200 and 3200/4200, around 55 %
+    homes = ["nursing_home", "nursing_home", "health_centre"]
+
+    def _facilities(**columns):  # noqa: ANN202 - the module's helper with F2 an institution
+        return globals()["_facilities"](kind=homes, **columns)
+
     unsure = _by_rule(check_capacity(_facilities(nursing_beds=[2000.0, np.nan, 0.0]), jilin, elderly_population=1e5))
     assert unsure["C2"].status == NOT_ASSESSABLE
     assert "47.6%" in unsure["C2"].message and "76.2%" in unsure["C2"].message

@@ -195,7 +195,7 @@ def test_rule_file_missing_q1_value_is_a_clear_error(tmp_path):
 
 def test_rule_set_without_q2_names_the_rule(tmp_path):
     text = (RULES_DIR / "jilin-2023.toml").read_text(encoding="utf-8")
-    without = re.sub(r"\[rules\.Q2\][^\[]*", "", text, count=1)
+    without = re.sub(r"\[rules\.Q2\].*?(?=^\[rules\.)", "", text, count=1, flags=re.S | re.M)  # up to the next rule
     path = tmp_path / "no-q2.toml"
     path.write_text(without, encoding="utf-8")
     rules = load_rule_set(path)

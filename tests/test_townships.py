@@ -179,7 +179,7 @@ def test_communities_t2_t3_t4_t5(township_pieces, nanjing_people, nanjing_facili
     table = check.communities.set_index("community")
     assert table["township"].tolist() == ["夫子庙街道", "夫子庙街道", "秦虹街道"]
     assert table["day_care"].tolist() == [1, 1, 0]
-    assert table["t4_required_extra"].tolist() == [2, 0, 0]  # ceil(65 000 / 30 000) - 1 = 2
+    assert table["t4_required_extra"].tolist() == [2, 0, 0]  # 1 from 30 000 on + 1 per further full 30 000 = 2
     assert table["t4_status"].tolist() == [FAIL, PASS, PASS]
     west_t4 = _of(check, "T4", "西社区")
     assert west_t4.required == 2 and west_t4.measured == 1 and west_t4.shortfall == 1
@@ -207,7 +207,8 @@ def test_communities_t2_t3_t4_t5(township_pieces, nanjing_people, nanjing_facili
 
 
 def test_t4_extra_day_care_points_by_hand():
-    """ceil(P / 30 000) - 1 extra points: 30 000 → 0, 30 001 → 1, 60 000 → 1, 65 000 → 2, 90 001 → 3."""
+    """以上 includes 30 000 (seed 002), then one more per full 30 000 (the rule set's project parameter
+    ``extra_point_per_persons``): 30 000 → 1, 30 001 → 1, 60 000 → 2, 65 000 → 2, 90 001 → 3."""
     boxes = [shapely.box(i * 1_000, 0, i * 1_000 + 900, 900) for i in range(5)]
     communities = gpd.GeoDataFrame(
         {"community": list("ABCDE"), "population": [30_000, 30_001, 60_000, 65_000, 90_001]},
@@ -224,8 +225,8 @@ def test_t4_extra_day_care_points_by_hand():
     )
     check = check_townships(township, facilities, JILIN, communities=communities)
     table = check.communities.set_index("community")
-    assert table["t4_required_extra"].tolist() == [0, 1, 1, 2, 3]
-    assert table["t4_status"].tolist() == [PASS, FAIL, FAIL, PASS, FAIL]
+    assert table["t4_required_extra"].tolist() == [1, 1, 2, 2, 3]
+    assert table["t4_status"].tolist() == [FAIL, FAIL, FAIL, PASS, FAIL]
     e = _of(check, "T4", "E")
     assert e.shortfall == 3 and "short by 3" in e.message and "缺 3 处" in e.message_zh
     # a rural town (镇) with its centre: T6 1/1

@@ -38,8 +38,11 @@ UNREACHED_COLOUR = "#d73027"
 KIND_COLOURS: dict[str, str] = {
     "township_centre": "#08306b",
     "community_station": "#2171b5",
+    "day_care_station": "#4292c6",
     "day_care": "#6a51a3",
     "nursing_home": "#a63603",
+    "village_point": "#8c6d31",
+    "meal_point": "#e6550d",
     "health_centre": "#006d2c",
     "other": "#525252",
 }
