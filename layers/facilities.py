@@ -32,6 +32,8 @@ FACILITY_KINDS: tuple[str, ...] = (
     "day_care",  # 日间照料中心 (T4, T5)
     "nursing_home",  # 养老院, 敬老院, 福利院
     "health_centre",  # 卫生服务中心, 卫生院, clinics (C6)
+    "village_point",  # 养老大院, 互助站/互助养老站点, 幸福院 (R1, T7)
+    "meal_point",  # 老年食堂, 助餐点, 敬老餐厅 (M1)
     "other",
 )
 
@@ -40,6 +42,16 @@ ELDERLY_NAME_WORDS: tuple[str, ...] = ("养老", "敬老", "老年", "日间照�
 
 #: Keyword → kind, tried in order on the kind text or, when there is none, on the name.
 KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
+    # village points (R1) and meal points (M1) first: "敬老餐厅" is no 敬老院, "幸福院" no 福利院
+    ("village_point", "village_point"),
+    ("养老大院", "village_point"),
+    ("互助站", "village_point"),
+    ("互助养老", "village_point"),
+    ("幸福院", "village_point"),
+    ("meal", "meal_point"),
+    ("老年食堂", "meal_point"),
+    ("助餐", "meal_point"),
+    ("敬老餐厅", "meal_point"),
     # residential care first: "社区长者照护之家" is a care home, not a community station
     ("nursing", "nursing_home"),
     ("养老院", "nursing_home"),
@@ -91,6 +103,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 NUMERIC_FIELDS = ("beds", "building_area_m2", "land_area_m2")
+
+#: Optional text columns kept when present (C7, C8, T7 in analysis/counties.py): the level
+#: (县级/乡镇级/村级) and free-text tags (服务对象, 功能: 特困供养, 失能, 医养结合).
+OPTIONAL_TEXT_ALIASES: dict[str, tuple[str, ...]] = {
+    "level": ("level", "级别", "层级", "机构级别"),
+    "tags": ("tags", "flags", "标签", "功能", "服务对象", "机构性质", "remarks", "备注"),
+}
 SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "geometry"]
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
@@ -171,7 +190,16 @@ def normalise_facilities(
         column = _find_column(columns, field)
         out[field] = _numeric(frame, column, field, file, layer_name) if column else np.nan
     out["demo"] = frame["demo"].astype(bool) if "demo" in frame.columns else False
-    return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[SCHEMA].reset_index(drop=True)
+    optional = []
+    for field, aliases in OPTIONAL_TEXT_ALIASES.items():
+        column = find_column(columns, aliases)
+        if column is not None:
+            out[field] = frame[column].astype("string")
+            optional.append(field)
+    if kind_col is not None and "tags" not in optional:
+        out["tags"] = frame[kind_col].astype("string")  # the kind's own words (特困供养, 医养结合)
+        optional.append("tags")
+    return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[SCHEMA[:-1] + optional + ["geometry"]].reset_index(drop=True)
 
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:
