@@ -1,7 +1,7 @@
 """Meal assistance (M1, 助餐): residential compounds with a meal point inside or within the walk.
 
-A compound (居住小区) is a residential district when a district layer is given, else a population
-unit of the coverage. It is reached when a meal point (kind ``meal_point``: 老年食堂, 助餐点,
+A compound (居住小区) is a residential district of the run (the district layer given, or the OSM
+``landuse=residential`` areas standing in for it), else a population unit of the coverage. It is reached when a meal point (kind ``meal_point``: 老年食堂, 助餐点,
 敬老餐厅) lies inside its polygon or within the walk of its representative point (a population unit:
 its own snapped point). The walk is the engine's bounded walk from meal points only
 (:mod:`analysis.kind_walk`), at the M1 rule's ``minutes`` if it gives them, else W1's. M1 is
