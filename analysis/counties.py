@@ -71,9 +71,22 @@ def normalise_counties(frame: gpd.GeoDataFrame, *, file: str | Path | None = Non
     if name_col is None:
         msg = f"no county name column (one of {', '.join(COUNTY_NAME_ALIASES)}); columns are {columns}"
         raise FieldError(msg, file=file, layer=layer_name, field="name")
-    names, notes = unique_names(frame[name_col].tolist(), prefix="county")
+    notes: list[str] = []
+    adcode_col = find_column(columns, ("adcode", "gb", "行政区划代码"))
+    if adcode_col is not None:
+        # six-digit codes ending in 00 are prefectures or provinces (e.g. 220100 Changchun city):
+        # they overlap their counties and are no county (县、市、区) of C7/C8/T7
+        code = frame[adcode_col].astype("string").str.strip().str[-6:]
+        upper = code.str.fullmatch(r"\d{4}00").fillna(False).to_numpy(dtype=bool)
+        if upper.all():
+            raise FieldError("every feature is a prefecture or province (adcode ending in 00), none a county", file=file, layer=layer_name, field=adcode_col)
+        if upper.any():
+            dropped = ", ".join(frame.loc[upper, name_col].astype(str).head(5))
+            notes.append(f"{int(upper.sum())} prefecture/province polygons (adcode ending in 00: {dropped}) are not counties and are left out")
+            frame = frame.loc[~upper].reset_index(drop=True)
+    names, name_notes = unique_names(frame[name_col].tolist(), prefix="county")
     out = gpd.GeoDataFrame({"county": names}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = notes + name_notes
     return out
 
 
