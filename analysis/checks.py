@@ -156,6 +156,7 @@ class CheckRun:
             input_files=self.input_files,
             maps=maps,
             notes=self.inputs.notes + self.notes,
+            html_tables=self.extra.html_tables() if self.extra is not None else {},
         )
 
 

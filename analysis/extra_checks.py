@@ -54,6 +54,17 @@ class ExtraChecks:
             out["counties"] = self.counties.table
         return out
 
+    def html_tables(self) -> dict[str, pd.DataFrame]:
+        """The same tables under bilingual titles, for the HTML report."""
+        titles = {
+            "life_circle_tiers": "W3 生活圈层级 Life-circle tiers",
+            "meals_townships": "M1 助餐：各街道（乡镇）Meal assistance per township",
+            "meals": "M1 助餐：居住小区 Meal assistance per compound",
+            "villages": "R1 村级养老设施 Villages",
+            "counties": "C7 / C8 / T7 县（市、区）Counties",
+        }
+        return {titles[name]: table for name, table in self.tables().items()}
+
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """GeoPackage layers (EPSG:4326): ``meals``, ``villages``, ``counties``."""
         out = {}

@@ -97,6 +97,7 @@ def test_c7_c8_per_county_on_real_county_polygons(county_inputs, tmp_path, capsy
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "具有医养结合功能的县级特困人员供养服务机构" in html and "58 counties lie outside the street network" in html
     assert "counties" in pd.ExcelFile(out / "checks.xlsx").sheet_names
+    assert "C7 / C8 / T7 县（市、区）Counties" in html and "双桥区失能老年人养护院" in html
 
     # the same counties from the Amap copy (declared EPSG:4326, really GCJ-02), converted: its only
     # name is the adcode, so county level must come from the level column

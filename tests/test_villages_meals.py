@@ -131,6 +131,9 @@ def test_meals_villages_tiers_and_county_on_nanjing(nanjing_layers, tmp_path, ca
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "20 min at 0.7 m/s" in html and "rural walk (R1)" in html and "meal walk (M1)" in html
     assert "农村养老大院实现全覆盖" in html
+    for title in ("R1 村级养老设施 Villages", "M1 助餐：居住小区", "W3 生活圈层级", "C7 / C8 / T7"):
+        assert title in html, title
+    assert "二村" in html and "D 小区" in html  # the tables' rows, not only the findings
     sheets = set(pd.ExcelFile(out / "checks.xlsx").sheet_names)
     assert {"meals", "meals_townships", "villages", "counties", "life_circle_tiers"} <= sheets
 
@@ -195,3 +198,40 @@ def test_meals_on_population_units_and_missing_inputs(tmp_path, capsys):
     code = main(["check", "--network", str(pbf), "--facilities", str(f_path), "--villages", str(bad), "--out", str(tmp_path / "bad")])
     err = capsys.readouterr().err
     assert code == 2 and "lines.gpkg" in err and "points or polygons" in err
+
+
+def test_checks_tab_shows_meal_and_tier_tables_and_takes_villages(tmp_path):
+    """The app's checks tab (AppTest on the embedded default) shows the M1 and W3 tables; an uploaded
+    village layer reaches the checks (R1 rows, not assessable: the demo sites hold no village point)."""
+    from streamlit.testing.v1 import AppTest
+
+    from analysis.rules import DEFAULT_RULE_SET
+    from tests.test_app import APP
+    from ui import planning
+    from ui import state as ss
+    from ui.i18n import Translator
+    from ui.uploads import save_upload
+
+    if not planning.checks_available():
+        pytest.skip("analysis.checks is not in this tree")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.button(key="run_checks").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    t = Translator("en")  # the page shows column names through the translator
+    frames = [frame.value for frame in at.dataframe]
+    meals = next(f for f in frames if t("m1_status") in f.columns)
+    assert meals[t("m1_status")].tolist() and set(meals[t("m1_status")]) <= {"pass", "fail", "not_assessable"}
+    tiers = next(f for f in frames if t("w3_status") in f.columns)
+    assert tiers["tier"].tolist() == ["community_station", "day_care", "township_centre"]
+    assert tiers["minutes"].tolist() == [5, 10, 15]
+    assert any("Meal assistance (M1)" in m.value for m in at.markdown)
+
+    villages = gpd.GeoDataFrame({"name": ["Kylä 1", "Kylä 2"]}, geometry=[shapely.Point(24.94, 60.17), shapely.Point(24.95, 60.165)], crs=4326)
+    path = tmp_path / "villages.geojson"
+    villages.to_file(path)
+    saved = save_upload("villages.geojson", path.read_bytes(), "villages", root=tmp_path / "uploads")
+    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", villages=saved)
+    assert run.extra.villages is not None and list(run.extra.villages.table["village"]) == ["Kylä 1", "Kylä 2"]
+    assert set(run.extra.villages.table["r1_status"]) == {"not_assessable"}
+    assert run.summary()["rules"]["R1"]["not_assessable"] == 2
