@@ -334,6 +334,7 @@ def run_checks(
         villages=villages,
         counties=counties,
         counties_crs=counties_crs,
+        extent=tuple(inputs.network.edges.total_bounds),
     )
 
     parameters = {

@@ -19,6 +19,7 @@ from analysis.rules import RuleSet
 from analysis.verdicts import Finding
 from analysis.villages import VillageCheck, check_villages, read_villages
 from coverage.circles import CoverageResult
+from layers.facilities import check_points_near_extent
 from layers.projection import WGS84
 
 
@@ -108,6 +109,7 @@ def run_extra_checks(
     villages: str | Path | None = None,
     counties: str | Path | None = None,
     counties_crs: str | None = None,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> ExtraChecks:
     """Run W3, M1, R1 and the per-county C7/C8/T7 that the rule set and the inputs allow.
 
@@ -129,6 +131,8 @@ def run_extra_checks(
         Village layer (R1, T7) and county polygons (C7, C8, T7).
     counties_crs : {"gcj02", "bd09"}, optional
         The county layer's coordinates come from a Chinese web map.
+    extent : (float, float, float, float), optional
+        The street network's lon/lat bounds: a village layer entirely outside them is refused.
     """
     out = ExtraChecks()
     out.tiers = check_tiers(coverage, rules)
@@ -136,7 +140,12 @@ def run_extra_checks(
         out.meals = check_meals(coverage, rules, districts=districts, townships=townships)
     if villages is not None:
         _require(rules, "R1")
-        out.villages = check_villages(coverage, rules, read_villages(villages))
+        village_frame = read_villages(villages)
+        if extent is not None:
+            points = village_frame.copy()
+            points["geometry"] = village_frame.geometry.representative_point()
+            check_points_near_extent(points, extent, file=villages, layer="villages")
+        out.villages = check_villages(coverage, rules, village_frame)
     county_frame = None
     if counties is not None:
         county_frame = read_counties(counties, source_crs=counties_crs)

@@ -197,8 +197,10 @@ def normalise_facilities(
             out[field] = frame[column].astype("string")
             optional.append(field)
     if kind_col is not None and "tags" not in optional:
-        out["tags"] = frame[kind_col].astype("string")  # the kind's own words (特困供养, 医养结合)
-        optional.append("tags")
+        kind_words = frame[kind_col].astype("string")
+        if (kind_words.fillna("").str.strip().str.lower() != out["kind"]).any():
+            out["tags"] = kind_words  # free-text kinds keep their own words (特困供养, 医养结合)
+            optional.append("tags")
     return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[SCHEMA[:-1] + optional + ["geometry"]].reset_index(drop=True)
 
 

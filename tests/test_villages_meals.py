@@ -198,6 +198,12 @@ def test_meals_on_population_units_and_missing_inputs(tmp_path, capsys):
     code = main(["check", "--network", str(pbf), "--facilities", str(f_path), "--villages", str(bad), "--out", str(tmp_path / "bad")])
     err = capsys.readouterr().err
     assert code == 2 and "lines.gpkg" in err and "points or polygons" in err
+    far = gpd.GeoDataFrame({"name": ["远村"]}, geometry=[shapely.Point(126.12, 43.06)], crs=4326)
+    far_path = tmp_path / "far.gpkg"
+    far.to_file(far_path)
+    code = main(["check", "--network", str(pbf), "--facilities", str(f_path), "--villages", str(far_path), "--out", str(tmp_path / "far")])
+    err = capsys.readouterr().err
+    assert code == 2 and "far.gpkg" in err and "villages" in err and "extent" in err
 
 
 def test_checks_tab_shows_meal_and_tier_tables_and_takes_villages(tmp_path):

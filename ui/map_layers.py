@@ -41,6 +41,8 @@ KIND_COLOURS: dict[str, str] = {
     "day_care": "#6a51a3",
     "nursing_home": "#a63603",
     "health_centre": "#006d2c",
+    "village_point": "#8c6d31",
+    "meal_point": "#d95f0e",
     "other": "#525252",
 }
 
