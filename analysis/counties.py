@@ -49,6 +49,8 @@ COUNTY_TIER_WORDS: tuple[str, ...] = ("指导中心", "社会福利中心", "社
 #: Level words meaning county level (level column) and words inside a name meaning it.
 COUNTY_LEVEL_WORDS: tuple[str, ...] = ("县", "区级", "市级", "county")
 COUNTY_LEVEL_NAME_WORDS: tuple[str, ...] = ("县级",)
+#: Kinds that are the county tier of T7 when they are county level.
+COUNTY_TIER_KINDS: tuple[str, ...] = ("nursing_home", "other")
 #: Kinds never counted as county institutions.
 NON_INSTITUTION_KINDS: tuple[str, ...] = ("health_centre", "meal_point", "village_point")
 
@@ -219,7 +221,10 @@ def check_counties(
     county_level = _county_level(facilities, county_name) & (county_of >= 0)
     c7 = institution & county_level & _has_any(text, C7_WORDS)
     c8 = institution & county_level & _has_any(text, C8_WORDS) & _has_any(text, MEDICAL_CARE_WORDS)
-    tier_county = institution & (county_of >= 0) & (_has_any(text, COUNTY_TIER_WORDS) | (county_level & (kinds != "township_centre")))
+    # county tier: a guidance/welfare centre by name, or a county-level institution (not a
+    # township centre or a community station/day care that merely carries the county's name)
+    institution_kind = np.isin(kinds, COUNTY_TIER_KINDS)
+    tier_county = institution & (county_of >= 0) & (_has_any(text, COUNTY_TIER_WORDS) | (county_level & institution_kind))
     tier_town = (kinds == "township_centre") & (county_of >= 0)
     facility_names = facilities["name"].astype("string").fillna("(no name)").to_numpy(dtype=object)
 
