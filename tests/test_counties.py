@@ -99,6 +99,16 @@ def test_c7_c8_per_county_on_real_county_polygons(county_inputs, tmp_path, capsy
     assert "counties" in pd.ExcelFile(out / "checks.xlsx").sheet_names
     assert "C7 / C8 / T7 县（市、区）Counties" in html and "双桥区失能老年人养护院" in html
 
+    # without its 养护院, Shuangqiao's only facility is a station named after it: no county tier, no C7
+    facilities = pd.read_csv(county_inputs["facilities"]).drop(index=3)
+    stations_only = tmp_path / "stations_only.csv"
+    facilities.to_csv(stations_only, index=False)
+    out3 = tmp_path / "stations"
+    summary3 = run_json(capsys, *common[:-1], str(stations_only), "--counties", str(counties), "--out", str(out3))
+    assert summary3["rules"]["C7"]["failed"] == 1
+    table3 = pd.read_csv(out3 / "counties.csv").set_index("county")
+    assert not table3.loc["双桥区", "county_tier"] and table3.loc["磐石市", "county_tier"]
+
     # the same counties from the Amap copy (declared EPSG:4326, really GCJ-02), converted: its only
     # name is the adcode, so county level must come from the level column
     gcj = shared_path("cn_districts", "districts_cnmaps_amap_gcj02.gpkg")
