@@ -19,6 +19,7 @@ from analysis.accessibility import accessibility_from_coverage, aggregate_by_pol
 from analysis.capacity import check_capacity
 from analysis.colocation import check_colocation
 from analysis.districts import DistrictCheck, check_districts, normalise_districts, read_districts
+from analysis.extra_checks import ExtraChecks, run_extra_checks
 from analysis.report import MapSpec, ReportContent
 from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
 from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_communities, read_townships
@@ -52,6 +53,7 @@ class CheckRun:
     input_files: list[Path]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    extra: ExtraChecks | None = None  # W3, M1, R1, C7/C8/T7 per county (analysis/extra_checks.py)
 
     @property
     def findings(self) -> list[Finding]:
@@ -61,7 +63,10 @@ class CheckRun:
             out += self.districts.findings
         if self.townships is not None:
             out += self.townships.findings
-        return out + self.capacity + self.colocation_findings
+        out = out + self.capacity + self.colocation_findings
+        if self.extra is not None:
+            out += self.extra.findings
+        return out
 
     def summary(self) -> dict[str, object]:
         """``{"rule_set": ..., "rules": {"Q1": {"assessed", "passed", "failed", "not_assessable"}}}``."""
@@ -127,6 +132,9 @@ class CheckRun:
                     [(streets, {"color": "#bbbbbb", "linewidth": 0.5}), (layers["accessibility"], {"column": "beds_per_1000_elderly", "markersize": 8, "cmap": "viridis"})],
                 )
             )
+        if self.extra is not None:
+            tables.update(self.extra.tables())
+            layers.update(self.extra.layers())
         summary = self.summary()["rules"]
         headline = {
             "covered share of population (W1) 步行覆盖人口比例": f"{coverage.covered_share():.1%}",
@@ -136,7 +144,7 @@ class CheckRun:
             "population 人口": round(float(coverage.population["population"].sum())),
             "elderly population 老年人口": round(float(coverage.population["elderly_population"].sum())),
         }
-        for rule_id in ("Q4", "T1", "T2"):
+        for rule_id in ("Q4", "T1", "T2", "M1", "R1", "T7", "C7", "C8"):
             if rule_id in summary:
                 headline[f"{rule_id} passed/assessed"] = f"{summary[rule_id]['passed']}/{summary[rule_id]['assessed']}"
         return ReportContent(
@@ -149,6 +157,7 @@ class CheckRun:
             input_files=self.input_files,
             maps=maps,
             notes=self.inputs.notes + self.notes,
+            html_tables=self.extra.html_tables() if self.extra is not None else {},
         )
 
 
@@ -202,6 +211,9 @@ def run_checks(
     speed: float | str | None = None,
     decay: str = "none",
     elderly_share: float | None = None,
+    villages: str | Path | None = None,
+    counties: str | Path | None = None,
+    counties_crs: str | None = None,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -231,6 +243,12 @@ def run_checks(
     elderly_share : float, optional
         Share (0-1) of residents aged 60+, used where the population layer has totals only; default
         Panshi's 25.22 % (seed 000, 2020 census), which the notes and the report then say.
+    villages : path, optional
+        Village points or polygons with a name (R1, T7).
+    counties : path, optional
+        County polygons (C7, C8, T7 per county); default the townships' county field, if any.
+    counties_crs : {"gcj02", "bd09"}, optional
+        The county layer's coordinates come from a Chinese web map.
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -255,6 +273,7 @@ def run_checks(
     notes: list[str] = []
     input_files = [network_path]
     input_files += [Path(p) for p in (facilities, districts, townships, communities, health) if p is not None]
+    input_files += [Path(p) for p in (villages, counties) if p is not None]
     if population is not None:
         input_files += [Path(p) for p in ([population] if isinstance(population, str | Path) else population)]
 
@@ -332,6 +351,22 @@ def run_checks(
         notes.append(
             f"elderly share {float(elderly_share):.2%} is Panshi's (seed 000): pass --elderly-share for another city"
         )
+
+    # meals (M1), villages (R1), counties (C7, C8, T7), life-circle tiers (W3)
+    extra = run_extra_checks(
+        coverage,
+        inputs.facilities,
+        rule_set,
+        study_area=inputs.network.edges.to_crs(WGS84).geometry.to_numpy(),
+        districts=district_frame,
+        townships=township_frame,
+        townships_path=townships,
+        villages=villages,
+        counties=counties,
+        counties_crs=counties_crs,
+        extent=tuple(inputs.network.edges.total_bounds),
+    )
+
     parameters = {
         "rule_set": rule_set.name,
         "rule_file": str(rule_set.path),
@@ -347,6 +382,7 @@ def run_checks(
         "population_elderly": population_elderly,
         "2sfca_decay": decay,
         "sources": inputs.sources,
+        **extra.parameters(),
     }
     return CheckRun(
         rules=rule_set,
@@ -362,6 +398,8 @@ def run_checks(
         input_files=input_files,
         notes=notes
         + (district_check.notes if district_check else [])
-        + (township_check.notes if township_check else []),
+        + (township_check.notes if township_check else [])
+        + extra.all_notes(),
         seconds=time.perf_counter() - start,
+        extra=extra,
     )

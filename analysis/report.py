@@ -58,6 +58,25 @@ class ReportContent:
     input_files: Iterable[str | Path]
     maps: list[MapSpec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Tables also printed in the HTML (meals, villages, counties, life-circle tiers), by title.
+    html_tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+#: Rows of one table printed in the HTML; the workbook and the CSV files hold all of them.
+HTML_TABLE_ROWS: int = 200
+
+
+def _tables_html(tables: Mapping[str, pd.DataFrame]) -> str:
+    parts = []
+    for title, table in tables.items():
+        plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+        more = (
+            f"<p><small>first {HTML_TABLE_ROWS} of {len(plain)} rows; all in checks.xlsx</small></p>"
+            if len(plain) > HTML_TABLE_ROWS
+            else ""
+        )
+        parts.append(f"<h3>{html.escape(title)}</h3>{plain.head(HTML_TABLE_ROWS).to_html(index=False, na_rep='', float_format=lambda v: f'{v:.3g}')}{more}")
+    return "".join(parts)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -195,6 +214,7 @@ th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }}
 <h2>主要结果 Headline</h2><table>{headline}</table>
 <h2>规则汇总 Rules summary</h2>{_summary_html(content.findings, rules)}
 <h2>地图 Maps</h2>{maps}
+{("<h2>助餐、村庄、县域与生活圈 Meals, villages, counties and life-circle tiers</h2>" + _tables_html(content.html_tables)) if content.html_tables else ""}
 <h2>全部结论 Every finding</h2>{_findings_html(content.findings, rules)}
 <h2>说明 Notes</h2><ul>{notes}</ul>
 <h2>参数 Parameters</h2><table>{parameters}</table>

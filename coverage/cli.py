@@ -66,6 +66,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--townships", help="township/street polygons with a name")
     p.add_argument("--communities", help="community polygons with population (T3, T4)")
     p.add_argument("--health", help="health facilities for co-location (C6)")
+    p.add_argument("--villages", help="village points or polygons with a name (R1; T7 per county)")
+    p.add_argument("--counties", help="county polygons (C7, C8, T7 per county); default the townships' county field")
+    p.add_argument("--counties-crs", choices=["gcj02", "bd09"], help="the county layer's coordinates come from Amap/Tencent (gcj02) or Baidu (bd09)")
     p.add_argument("--persons-per-household", type=float, help="default: the rule set's value")
     p.add_argument("--speed", help="walking speed m/s or preset (default: the rule set's W2)")
     p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
@@ -97,6 +100,9 @@ def run_check_command(args: argparse.Namespace) -> int:
         speed=args.speed,
         decay=args.decay,
         elderly_share=args.elderly_share,
+        villages=args.villages,
+        counties=args.counties,
+        counties_crs=args.counties_crs,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()

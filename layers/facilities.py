@@ -145,6 +145,13 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 NUMERIC_FIELDS = ("beds", "building_area_m2", "land_area_m2")
+
+#: Optional text columns kept when present (C7, C8, T7 in analysis/counties.py): the level
+#: (县级/乡镇级/村级) and free-text tags (服务对象, 功能: 特困供养, 失能, 医养结合).
+OPTIONAL_TEXT_ALIASES: dict[str, tuple[str, ...]] = {
+    "level": ("level", "级别", "层级", "机构级别"),
+    "tags": ("tags", "flags", "标签", "功能", "服务对象", "机构性质", "remarks", "备注"),
+}
 SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "geometry"]
 
 #: Capacity columns kept, under these names, when the source has them (C2, C2b, C3 read them).
@@ -253,6 +260,16 @@ def normalise_facilities(
     if ownership_col is not None:
         out["ownership"] = parse_ownership(frame[ownership_col], file=file, layer=layer_name, column=ownership_col)
         kept.insert(-1, "ownership")
+    for field, aliases in OPTIONAL_TEXT_ALIASES.items():
+        column = find_column(columns, aliases)
+        if column is not None:
+            out[field] = frame[column].astype("string")
+            kept.insert(-1, field)
+    if kind_col is not None and "tags" not in kept:
+        kind_words = frame[kind_col].astype("string")
+        if (kind_words.fillna("").str.strip().str.lower() != out["kind"]).any():
+            out["tags"] = kind_words  # free-text kinds keep their own words (特困供养, 医养结合)
+            kept.insert(-1, "tags")
     return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[kept].reset_index(drop=True)
 
 

@@ -61,11 +61,13 @@ def run_planning_checks(
     *,
     districts: SavedUpload | None = None,
     townships: SavedUpload | None = None,
+    villages: SavedUpload | None = None,
 ):
     """Every planning check on the chosen layers with ``rule_set`` (W1 minutes come from it).
 
     ``districts`` / ``townships`` are uploaded boundary layers; without them ``run_checks`` uses
     its defaults (OSM residential areas, OSM or DEMO townships) and says so in its notes.
+    ``villages`` is an uploaded village layer (R1; T7 when the townships carry a county field).
     """
     from analysis.checks import run_checks
 
@@ -74,6 +76,7 @@ def run_planning_checks(
         speed=speed,
         districts=districts.path if districts is not None else None,
         townships=townships.path if townships is not None else None,
+        villages=villages.path if villages is not None else None,
         **choice.layer_arguments(),
     )
 

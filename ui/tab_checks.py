@@ -29,6 +29,31 @@ def cached_report(checks_key: tuple, _run) -> dict[str, bytes]:
     return planning.report_files(_run)
 
 
+def _extra_results(run, t) -> None:
+    """Meal assistance (M1), villages (R1), counties (C7, C8, T7) and life-circle tiers (W3), when run."""
+    extra = getattr(run, "extra", None)
+    if extra is None:
+        return
+    walks = extra.parameters()
+    if extra.meals is not None:
+        st.markdown(f"**{t('Meal assistance (M1): compounds with a meal point within the walk')}**")
+        st.caption(t("Walk: {walk}", walk=walks.get("meal walk (M1)", "")))
+        st.dataframe(translated_table(extra.meals.townships, t), hide_index=True, width="stretch")
+    if extra.villages is not None:
+        table = extra.villages.table.drop(columns="geometry")
+        passed = int((table["r1_status"] == "pass").sum())
+        st.markdown(f"**{t('Villages (R1): a village point inside or within the rural walk')}**")
+        st.caption(t("Rural walk: {walk}", walk=walks.get("rural walk (R1)", "")))
+        st.metric(t("Villages with a village point"), f"{passed} / {len(table)}")
+        st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
+    if extra.counties is not None and len(extra.counties.table):
+        st.markdown(f"**{t('Counties (C7, C8, T7)')}**")
+        st.dataframe(translated_table(extra.counties.table.drop(columns="geometry"), t), hide_index=True, width="stretch")
+    if extra.tiers is not None:
+        st.markdown(f"**{t('Life-circle tiers (W3): residents within each tier of its facilities')}**")
+        st.dataframe(translated_table(extra.tiers.table, t), hide_index=True, width="stretch")
+
+
 def render(page: PageContext) -> None:
     """Lay out the rule set, the optional boundaries, the checks' results, the map and the report."""
     analysis, result, t, lang = page.analysis, page.result, page.t, page.lang
@@ -61,6 +86,12 @@ def render(page: PageContext) -> None:
                 max_upload_size=MAX_UPLOAD_MB,
             ),
         }
+        boundary_files["villages"] = st.file_uploader(
+            t("Villages (optional; points or polygons with a name: R1 village points)"),
+            type=UPLOADER_TYPES["villages"],
+            key="up_villages",
+            max_upload_size=MAX_UPLOAD_MB,
+        )
         boundaries, boundary_error = {}, None
         try:
             boundaries = {role: ss.saved_upload(session, role, file) for role, file in boundary_files.items() if file is not None}
@@ -94,6 +125,7 @@ def render(page: PageContext) -> None:
                 st.download_button(
                     t("Findings (CSV)"), data=lambda: csv_bytes(findings), file_name="findings.csv", mime="text/csv", key="download_findings", on_click="ignore"
                 )
+                _extra_results(run, t)
                 township_colour = translated_choice(
                     st.radio,
                     t("Colour townships by"),

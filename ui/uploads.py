@@ -36,6 +36,7 @@ ROLE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "population": (".tif", ".tiff", ".gpkg", ".geojson", ".json", ".zip"),
     "districts": (".gpkg", ".geojson", ".json", ".zip"),
     "townships": (".gpkg", ".geojson", ".json", ".zip"),
+    "villages": (".gpkg", ".geojson", ".json", ".zip"),
 }
 #: Extensions for Streamlit's ``file_uploader(type=...)`` (it compares the last suffix only).
 UPLOADER_TYPES: dict[str, list[str]] = {
