@@ -7,7 +7,6 @@ no output file is written unless the whole run succeeded.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +15,9 @@ from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, PERSONS_PER_HOUSEHOLD_RANGE, OneLineParser, bounded_float, share, speed
 from coverage.cli_sites import add_sites_parser, run_sites_command
+from coverage.json_out import dumps
 from coverage.output import (
     facilities_layer,
     network_layer,
@@ -41,14 +42,27 @@ def _add_circles(sub: argparse._SubParsersAction) -> None:
     )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
-    p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
-    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="walking minutes (default 15, rule W1)")
+    p.add_argument(
+        "--elderly-share", type=share("--elderly-share"), default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)"
+    )
+    p.add_argument(
+        "--minutes",
+        type=bounded_float("--minutes", *MINUTES_RANGE, unit="minutes"),
+        default=DEFAULT_MINUTES,
+        help="walking minutes (default 15, rule W1)",
+    )
     p.add_argument(
         "--speed",
+        type=speed(),
         default="elderly",
         help=f"walking speed in m/s or a preset {SPEED_PRESETS} (default elderly, rule W2)",
     )
-    p.add_argument("--max-snap", type=float, default=DEFAULT_MAX_SNAP_M, help="metres to a street before off-network")
+    p.add_argument(
+        "--max-snap",
+        type=bounded_float("--max-snap", *MAX_SNAP_RANGE_M, unit="metres"),
+        default=DEFAULT_MAX_SNAP_M,
+        help="metres to a street before off-network",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
 
@@ -66,8 +80,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--townships", help="township/street polygons with a name")
     p.add_argument("--communities", help="community polygons with population (T3, T4)")
     p.add_argument("--health", help="health facilities for co-location (C6)")
-    p.add_argument("--persons-per-household", type=float, help="default: the rule set's value")
-    p.add_argument("--speed", help="walking speed m/s or preset (default: the rule set's W2)")
+    p.add_argument(
+        "--persons-per-household",
+        type=bounded_float("--persons-per-household", *PERSONS_PER_HOUSEHOLD_RANGE, unit="persons", low_inclusive=True),
+        help="default: the rule set's value",
+    )
+    p.add_argument("--speed", type=speed(), help="walking speed m/s or preset (default: the rule set's W2)")
     p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
     p.add_argument("--out", default=str(Path("out") / "check"), help="report folder (default out/check)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary per rule id")
@@ -94,7 +112,7 @@ def run_check_command(args: argparse.Namespace) -> int:
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(dumps(summary))
         return 0
     print(f"Planning checks, rule set {summary['rule_set']} ({run.seconds:.1f} s)")
     for rule_id, counts in summary["rules"].items():
@@ -110,7 +128,7 @@ def run_check_command(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m coverage``."""
-    parser = argparse.ArgumentParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
+    parser = OneLineParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_circles(sub)
     _add_check(sub)
@@ -163,7 +181,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         },
     )
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        print(dumps(report))
     else:
         _print_text(report, out)
     return 0
@@ -172,7 +190,10 @@ def run_circles_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad argument (one line printed, status 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
     try:
         if args.command == "circles":
             return run_circles_command(args)

@@ -22,7 +22,7 @@ from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
-from layers.errors import NetworkError
+from layers.errors import InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities
 from layers.network import StreetNetwork, embedded_network_path, read_network
 from layers.population import read_population
@@ -140,6 +140,16 @@ def load_inputs(
     )
 
 
+def _check_positive(value: float, name: str, unit: str) -> None:
+    """Raise :class:`InputError` naming the option unless ``value`` is a finite number above 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number of {unit} above 0, got {value!r}") from None
+    if not (np.isfinite(number) and number > 0):
+        raise InputError(f"{name} must be a finite number of {unit} above 0, got {number:g}")
+
+
 def run_circles(
     inputs: Inputs,
     *,
@@ -147,7 +157,16 @@ def run_circles(
     speed: float | str | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> CoverageResult:
-    """Compute the walking circles for loaded inputs; all facilities off-network is an error."""
+    """Compute the walking circles for loaded inputs; all facilities off-network is an error.
+
+    Raises
+    ------
+    InputError
+        ``minutes`` or ``max_snap_m`` is not a finite number above 0 (named by its CLI flag and
+        keyword), or every facility is off the network.
+    """
+    _check_positive(minutes, "--minutes (minutes=)", "minutes")
+    _check_positive(max_snap_m, "--max-snap (max_snap_m=)", "metres")
     result = compute_coverage(
         inputs.graph, inputs.facilities, inputs.population, minutes=minutes, speed=speed, max_snap_m=max_snap_m
     )
