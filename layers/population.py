@@ -46,6 +46,7 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
+from layers.file_identity import refuse_duplicates
 from layers.vector import resolve_layer
 
 PathLike = str | Path
@@ -947,7 +948,11 @@ def _check_vector_suffix(file: Path) -> None:
 
 
 def _existing_paths(paths: PathLike | Sequence[PathLike], *, single: bool = False) -> list[Path]:
-    """Return ``paths`` as a list of existing files, raising :class:`InputError` otherwise."""
+    """Return ``paths`` as a list of existing, distinct files, raising :class:`InputError` otherwise.
+
+    The same file twice (by resolved path or SHA-256) is refused: rasters are summed, so it would
+    double the population.
+    """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     if not items:
         raise InputError("no population file given")
@@ -957,6 +962,7 @@ def _existing_paths(paths: PathLike | Sequence[PathLike], *, single: bool = Fals
     for file in files:
         if not file.is_file():
             raise InputError("file not found: check the path", file=file)
+    refuse_duplicates(files, option="--population")
     return files
 
 

@@ -285,3 +285,31 @@ def test_zero_households_and_inconsistent_counts_are_flagged(capsys, tmp_path):
     assert "inconsistent counts" in q2.loc["thirty_per_household", "message"]
     assert "数据不一致" in q2.loc["thirty_per_household", "message_zh"]
     assert q2.loc["zero_households", "required"] > 0
+
+
+# ----- the same raster twice ---------------------------------------------------------------------
+WUHAN = "wuhan_worldpop"
+
+
+@pytest.mark.parametrize("how", ["same path", "dot-dot path", "symlink", "copy"])
+def test_the_same_raster_twice_is_refused(how, capsys, tmp_path):
+    """Real WorldPop raster of Wuhan given twice, under four disguises."""
+    band = shared_path(WUHAN, "pop_60_f_wuhan.tif")
+    other = shared_path(WUHAN, "pop_65_f_wuhan.tif")
+    if how == "same path":
+        twin = band
+    elif how == "dot-dot path":
+        twin = band.parent / ".." / WUHAN / band.name
+    elif how == "symlink":
+        twin = tmp_path / "link.tif"
+        twin.symlink_to(band)
+    else:
+        twin = tmp_path / "copy.tif"
+        shutil.copyfile(band, twin)
+    out = tmp_path / "c.gpkg"
+    argv = ["circles", "--population", str(band), str(other), str(twin), "--population-elderly", "--out", str(out)]
+    line = fails(capsys, argv, out)
+    assert "--population" in line and "counted twice" in line
+    assert str(twin) in line
+    if how != "same path":
+        assert str(band) in line
