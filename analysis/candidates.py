@@ -43,7 +43,7 @@ from coverage.circles import CoverageResult, unit_points
 from layers.errors import EmptyLayerError, GeometryError, InputError, UnsupportedFileError
 from layers.facilities import VECTOR_SUFFIXES, normalise_facilities, read_facilities
 from layers.projection import WGS84, local_metric_crs, require_crs
-from layers.vector import resolve_layer
+from layers.vector import refuse_layer_choice, resolve_layer
 
 CANDIDATE_COLUMNS = ["candidate_id", "name", "source", "land_area_m2", "building_area_m2", "capacity", "geometry"]
 
@@ -101,6 +101,7 @@ def read_candidates(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
         raise InputError("the candidate file does not exist", file=path, layer="candidates")
     name = path.name.lower()
     if name.endswith(".csv"):
+        refuse_layer_choice(path, layer, option="--candidates-layer")
         points = read_facilities(path)
         frame = points.rename(columns={"facility_id": "candidate_id", "beds": "capacity"})
         return _schema(frame, "user", "U")

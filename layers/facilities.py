@@ -25,7 +25,7 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
-from layers.vector import resolve_layer
+from layers.vector import refuse_layer_choice, resolve_layer
 
 FACILITY_KINDS: tuple[str, ...] = (
     "township_centre",  # 街道/乡镇综合养老服务中心 (T1-T3)
@@ -309,6 +309,8 @@ def read_facilities(
     if not path.exists():
         raise InputError("the facility file does not exist", file=path)
     name = path.name.lower()
+    if not name.endswith(VECTOR_SUFFIXES):
+        refuse_layer_choice(path, layer, option=option)
     if name.endswith(".csv"):
         frame = _read_csv(path)
     elif name.endswith((".pbf", ".osm", ".xml")):

@@ -18,7 +18,7 @@ import shapely
 
 from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError, UnsupportedFileError
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
-from layers.vector import resolve_layer
+from layers.vector import refuse_layer_choice, resolve_layer
 
 #: highway values no pedestrian may use (as osmnx's "walk" network type, plus motorways and trunks'
 #: construction states). ``cycleway`` is walkable only when tagged ``foot=yes|designated|permissive``.
@@ -264,6 +264,8 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None) ->
     if not path.exists():
         raise InputError("the street network file does not exist", file=path)
     name = path.name.lower()
+    if not name.endswith(VECTOR_SUFFIXES):
+        refuse_layer_choice(path, layer, option="--network-layer")
     if name.endswith(PBF_SUFFIXES):
         edges = _read_pbf(path)
     elif name.endswith(XML_SUFFIXES):

@@ -47,7 +47,7 @@ from layers.errors import (
 )
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.file_identity import refuse_duplicates
-from layers.vector import resolve_layer
+from layers.vector import refuse_layer_choice, resolve_layer
 
 PathLike = str | Path
 
@@ -854,6 +854,8 @@ def read_population(
         msg = "give either GeoTIFF rasters or one vector file, not a mix"
         raise InputError(msg, file=", ".join(str(file) for file in files))
     file_kind = file_kinds.pop()
+    if file_kind in ("raster", "osm"):
+        refuse_layer_choice(files[0], layer, option="--population-layer")
 
     if file_kind == "raster":
         if kind not in ("auto", "raster"):

@@ -10,6 +10,13 @@ import pyogrio.errors
 from layers.errors import EmptyLayerError, InputError, UnsupportedFileError
 
 
+def refuse_layer_choice(file: Path, layer: str | None, *, option: str) -> None:
+    """Raise :class:`InputError` when a layer is chosen for a file type without layers (CSV, GeoTIFF, OSM)."""
+    if layer is not None:
+        msg = f"{option} {layer} was given, but this file type has no layers to choose from"
+        raise InputError(msg, file=file)
+
+
 def resolve_layer(file: Path, layer: str | None, *, what: str = "vector", option: str | None = None) -> str:
     """Return the layer to read: the one asked for, or the only one the file holds.
 

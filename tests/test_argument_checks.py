@@ -208,6 +208,18 @@ def test_network_layer_of_a_two_layer_line_file(capsys, tmp_path):
     assert "--network-layer" in line and "old_streets" in line
 
 
+def test_layer_flag_for_a_file_without_layers(capsys, tmp_path):
+    """Real WorldPop raster and a CSV of sites: no layers to choose, so a layer flag is a mistake."""
+    band = shared_path("wuhan_worldpop", "pop_60_f_wuhan.tif")
+    out = tmp_path / "c.gpkg"
+    line = fails(capsys, ["circles", "--population", str(band), "--population-layer", "x", "--out", str(out)], out)
+    assert "--population-layer x" in line and "no layers" in line
+    sites = tmp_path / "sites.csv"
+    sites.write_text("name,lon,lat\nA,24.945,60.17\n", encoding="utf-8")
+    line = fails(capsys, ["circles", "--facilities", str(sites), "--facilities-layer", "x", "--out", str(out)], out)
+    assert "--facilities-layer x" in line and "no layers" in line
+
+
 def test_layer_flag_without_its_file(capsys, tmp_path):
     out = tmp_path / "report"
     line = fails(capsys, ["check", "--districts-layer", "d", "--out", str(out)], out)
