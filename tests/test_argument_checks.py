@@ -325,3 +325,11 @@ def test_the_same_raster_twice_is_refused(how, capsys, tmp_path):
     assert str(twin) in line
     if how != "same path":
         assert str(band) in line
+
+
+def test_sites_json_is_strict(capsys, tmp_path):
+    """The embedded default (real Helsinki streets and buildings): the sites summary is strict JSON."""
+    out = tmp_path / "s.gpkg"
+    assert main(["sites", "--p", "1", "--model", "pmedian", "--cap-minutes", "30", "--out", str(out), "--json"]) == 0
+    report = strict_json(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["p"] == 1 and len(report["sites"]) == 1 and out.exists()
