@@ -43,6 +43,7 @@ from coverage.circles import CoverageResult, unit_points
 from layers.errors import EmptyLayerError, GeometryError, InputError, UnsupportedFileError
 from layers.facilities import VECTOR_SUFFIXES, normalise_facilities, read_facilities
 from layers.projection import WGS84, local_metric_crs, require_crs
+from layers.vector import refuse_layer_choice, resolve_layer
 
 CANDIDATE_COLUMNS = ["candidate_id", "name", "source", "land_area_m2", "building_area_m2", "capacity", "geometry"]
 
@@ -87,7 +88,7 @@ def read_candidates(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
     path : str or Path
         Vector file (points or polygons, any CRS) or CSV with lon/lat columns (WGS84).
     layer : str, optional
-        Layer inside a multi-layer file.
+        Layer inside a multi-layer file (``--candidates-layer``); needed when it holds several.
 
     Returns
     -------
@@ -100,12 +101,14 @@ def read_candidates(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
         raise InputError("the candidate file does not exist", file=path, layer="candidates")
     name = path.name.lower()
     if name.endswith(".csv"):
+        refuse_layer_choice(path, layer, option="--candidates-layer")
         points = read_facilities(path)
         frame = points.rename(columns={"facility_id": "candidate_id", "beds": "capacity"})
         return _schema(frame, "user", "U")
     if not name.endswith(VECTOR_SUFFIXES):
         msg = "unknown candidate file type; use .gpkg, .geojson, .shp, a zipped Shapefile or .csv (lon/lat)"
         raise UnsupportedFileError(msg, file=path, layer="candidates")
+    layer = resolve_layer(path, layer, what="candidate", option="--candidates-layer")
     try:
         raw = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio raises several types for unreadable files

@@ -9,7 +9,7 @@ runs on the embedded default: the real Helsinki streets, their buildings as popu
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,6 +194,19 @@ def _check_extent(frame: gpd.GeoDataFrame, inputs: Inputs, file: str | Path | No
     check_points_near_extent(points, tuple(inputs.network.edges.total_bounds), file=file, layer=layer)
 
 
+LAYER_INPUTS = ("network", "facilities", "population", "districts", "townships", "communities", "health")
+
+
+def _layer_choice(layers: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    """The chosen layer for every input of :func:`run_checks` (``None``: the file's only layer)."""
+    chosen = dict.fromkeys(LAYER_INPUTS)
+    unknown = sorted(set(layers or {}) - set(LAYER_INPUTS))
+    if unknown:
+        raise ValueError(f"layers= has unknown inputs {unknown}; use {', '.join(LAYER_INPUTS)}")
+    chosen.update(layers or {})
+    return chosen
+
+
 def run_checks(
     *,
     rules: str | Path = DEFAULT_RULE_SET,
@@ -214,6 +227,7 @@ def run_checks(
     villages: str | Path | None = None,
     counties: str | Path | None = None,
     counties_crs: str | None = None,
+    layers: Mapping[str, str | None] | None = None,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -249,6 +263,10 @@ def run_checks(
         County polygons (C7, C8, T7 per county); default the townships' county field, if any.
     counties_crs : {"gcj02", "bd09"}, optional
         The county layer's coordinates come from a Chinese web map.
+    layers : mapping, optional
+        Layer to read from a multi-layer file, by input: keys ``network``, ``facilities``,
+        ``population``, ``districts``, ``townships``, ``communities``, ``health`` (the CLI's
+        ``--network-layer``, ...). A multi-layer file without one is an :class:`InputError`.
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -262,10 +280,12 @@ def run_checks(
         elderly_share = DEFAULT_ELDERLY_SHARE
     if not 0 < float(elderly_share) <= 1:
         raise FieldError(f"--elderly-share must lie in (0, 1], got {elderly_share}", field="elderly_share")
+    layer = _layer_choice(layers)
     inputs = load_inputs(
         network, facilities, population,
         facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
         elderly_share=float(elderly_share),
+        network_layer=layer["network"], facilities_layer=layer["facilities"], population_layer=layer["population"],
     )
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()
@@ -280,7 +300,7 @@ def run_checks(
     # residential districts (Q1-Q5, W1)
     district_frame = None
     if districts is not None:
-        district_frame = read_districts(districts)
+        district_frame = read_districts(districts, layer=layer["districts"])
         _check_extent(district_frame, inputs, districts, "districts")
     elif is_pbf:
         osm_districts = _osm_residential_areas(network_path)
@@ -301,7 +321,7 @@ def run_checks(
     # townships (T1-T6)
     township_frame = None
     if townships is not None:
-        township_frame = read_townships(townships)
+        township_frame = read_townships(townships, layer=layer["townships"])
         _check_extent(township_frame, inputs, townships, "townships")
     elif is_pbf:
         township_frame = osm_admin_boundaries(network_path, extent=tuple(inputs.network.edges.total_bounds))
@@ -314,7 +334,9 @@ def run_checks(
         notes.append("no township boundaries given or found in the extract: T1-T6 not checked")
         township_check = None
     else:
-        community_frame = read_communities(communities) if communities is not None else None
+        community_frame = (
+            read_communities(communities, layer=layer["communities"]) if communities is not None else None
+        )
         township_check = check_townships(
             township_frame, inputs.facilities, rule_set, coverage=coverage, communities=community_frame
         )
@@ -324,7 +346,7 @@ def run_checks(
     capacity = check_capacity(inputs.facilities, rule_set, elderly_population=elderly_total)
     # C6: --health, else the health facilities found in the facility layer, else the extract's
     if health is not None:
-        health_frame = read_facilities(health)
+        health_frame = read_facilities(health, layer=layer["health"], option="--health-layer")
     elif inputs.health is not None:
         health_frame = inputs.health
     else:

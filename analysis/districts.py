@@ -32,7 +32,7 @@ and tolerant comparisons and area-level share findings in :mod:`analysis.quota_v
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 
 from analysis.community_walk import EVERY_RESIDENT, community_coverage, walk_from_points
+from analysis.district_counts import plausible_range, reconcile_counts
 from analysis.facility_assignment import assign_facilities, prepare_facilities
 from analysis.facility_kinds import ELDERLY_FACILITY_KINDS
 from analysis.message_format import fmt_number, fmt_share
@@ -167,7 +168,7 @@ def read_districts(path: PathLike, *, layer: str | None = None) -> gpd.GeoDataFr
     path : str or Path
         GeoPackage, GeoJSON, Shapefile, zipped Shapefile or FlatGeobuf of district polygons.
     layer : str, optional
-        Layer to read; needed only when the file holds several.
+        Layer to read (``--districts-layer``); needed only when the file holds several.
 
     Returns
     -------
@@ -180,7 +181,7 @@ def read_districts(path: PathLike, *, layer: str | None = None) -> gpd.GeoDataFr
         Missing or unreadable file or layer; :class:`MissingCRSError`, :class:`EmptyLayerError`,
         :class:`GeometryError`, :class:`FieldError` as :func:`normalise_districts` says.
     """
-    frame, file, layer_name = read_vector_layer(path, layer=layer, what="district")
+    frame, file, layer_name = read_vector_layer(path, layer=layer, what="district", option="--districts-layer")
     return normalise_districts(frame, file=file, layer=layer_name)
 
 
@@ -194,7 +195,9 @@ class DistrictCheck:
         One row per district (EPSG:4326), columns:
 
         * ``district``; ``residents`` (persons) and ``residents_source``; ``households`` and
-          ``households_source`` (``"field"``, an estimate, or ``"missing"``); ``status`` (Q5 text);
+          ``households_source`` (``"field"``, an estimate, or ``"missing"``); ``counts_check``
+          (why a 0 count was estimated or the two counts disagree, see
+          :mod:`analysis.district_counts`; "" when consistent); ``status`` (Q5 text);
         * ``facilities`` (elderly-service facilities in it), ``health_centres``;
         * ``q1_required_m2``, ``q1_provided_m2``, ``q1_shortfall_m2``, ``q1_status`` (land, m²);
         * ``q2_required_m2``, ``q2_provided_m2``, ``q2_shortfall_m2``, ``q2_status`` (building, m²);
@@ -627,7 +630,12 @@ def check_districts(
         people = units["population"].to_numpy(dtype=float)[unit_idx] * weight
         population_inside = np.bincount(poly_idx, weights=people, minlength=n)
     table = pd.DataFrame(districts.drop(columns=districts.geometry.name))
+    count_flags = reconcile_counts(table, persons_per_household, plausible_range(q2.extra))
+    notes += count_flags.notes
     notes += _estimate_counts(table, population_inside, persons_per_household)
+    table["counts_check"] = count_flags.en
+    for column in ("residents_source", "households_source"):
+        table.loc[count_flags.raised, column] = "field, raised: residents and households disagree (counts_check)"
 
     # facilities → districts
     fac = prepare_facilities(facilities, crs)
@@ -684,6 +692,11 @@ def check_districts(
             area_column="building_area_m2",
             per=q2_per,
         )
+        if count_flags.en[i]:  # contradicting or zero counts: say so in both findings
+            f1, f2 = (
+                replace(f, message=f"{f.message} ({count_flags.en[i]})", message_zh=f"{f.message_zh}（{count_flags.zh[i]}）")
+                for f in (f1, f2)
+            )
         facility_findings = [_q3_finding(q3, str(labels[j]), name, building[j]) for j in members]
         q3_statuses = [f.status for f in facility_findings]
         q3_status = combine_statuses(q3_statuses) if q3_statuses else PASS  # no facility is below the size

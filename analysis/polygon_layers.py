@@ -36,7 +36,9 @@ OVERLAP_TOLERANCE: float = 0.01
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
-def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[gpd.GeoDataFrame, Path, str]:
+def read_vector_layer(
+    path: PathLike, *, layer: str | None, what: str, option: str | None = None
+) -> tuple[gpd.GeoDataFrame, Path, str]:
     """Read one layer of a vector file, naming the file and layer in every error.
 
     Parameters
@@ -47,6 +49,8 @@ def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[
         Layer to read; needed only when the file holds several.
     what : str
         What the layer holds (``"district"``), for the messages.
+    option : str, optional
+        The command-line flag choosing the layer (``"--districts-layer"``), named in the messages.
 
     Returns
     -------
@@ -56,7 +60,7 @@ def read_vector_layer(path: PathLike, *, layer: str | None, what: str) -> tuple[
     file = Path(path)
     if not file.is_file():
         raise InputError(f"the {what} file does not exist: check the path", file=file)
-    layer = resolve_layer(file, layer, what=what)
+    layer = resolve_layer(file, layer, what=what, option=option)
     try:
         frame = gpd.read_file(file, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:

@@ -105,8 +105,8 @@ def normalise_townships(
         name_col = find_column(columns, TOWNSHIP_NAME_ALIASES)
     if name_col is None:
         msg = (
-            f"no township name column (one of {', '.join(TOWNSHIP_NAME_ALIASES)}); columns are {columns}: pass "
-            f"name_field="
+            f"no township name column (one of {', '.join(TOWNSHIP_NAME_ALIASES)}); columns are {columns}: rename "
+            "the name column, or name it with --township-field (name_field=)"
         )
         raise FieldError(msg, file=file, layer=layer_name, field="name")
     names, name_notes = unique_names(frame[name_col].tolist(), prefix="township")
@@ -145,7 +145,7 @@ def read_townships(path: PathLike, *, layer: str | None = None, name_field: str 
         Missing or unreadable file; :class:`MissingCRSError`, :class:`EmptyLayerError`,
         :class:`GeometryError` (non-polygon, empty or invalid), :class:`FieldError` (no name).
     """
-    frame, file, layer_name = read_vector_layer(path, layer=layer, what="township")
+    frame, file, layer_name = read_vector_layer(path, layer=layer, what="township", option="--townships-layer")
     return normalise_townships(frame, name_field=name_field, file=file, layer=layer_name)
 
 
@@ -191,7 +191,7 @@ def read_communities(
     path: PathLike, *, layer: str | None = None, name_field: str | None = None, population_field: str | None = None
 ) -> gpd.GeoDataFrame:
     """Read community (社区/村) polygons with their population (persons), in EPSG:4326."""
-    frame, file, layer_name = read_vector_layer(path, layer=layer, what="community")
+    frame, file, layer_name = read_vector_layer(path, layer=layer, what="community", option="--communities-layer")
     return normalise_communities(
         frame, name_field=name_field, population_field=population_field, file=file, layer=layer_name
     )

@@ -7,7 +7,6 @@ no output file is written unless the whole run succeeded.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +14,18 @@ from pathlib import Path
 from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
-from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
+from coverage.cli_numbers import (
+    MAX_SNAP_RANGE_M,
+    MINUTES_RANGE,
+    PERSONS_PER_HOUSEHOLD_RANGE,
+    OneLineParser,
+    bounded_float,
+    share,
+    speed,
+)
 from coverage.cli_sites import add_sites_parser, run_sites_command
+from coverage.json_out import dumps
 from coverage.output import (
     facilities_layer,
     network_layer,
@@ -41,14 +50,27 @@ def _add_circles(sub: argparse._SubParsersAction) -> None:
     )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
-    p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
-    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="walking minutes (default 15, rule W1)")
+    p.add_argument(
+        "--elderly-share", type=share("--elderly-share"), default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)"
+    )
+    p.add_argument(
+        "--minutes",
+        type=bounded_float("--minutes", *MINUTES_RANGE, unit="minutes"),
+        default=DEFAULT_MINUTES,
+        help="walking minutes (default 15, rule W1)",
+    )
     p.add_argument(
         "--speed",
+        type=speed(),
         default="elderly",
         help=f"walking speed in m/s or a preset {SPEED_PRESETS} (default elderly, rule W2)",
     )
-    p.add_argument("--max-snap", type=float, default=DEFAULT_MAX_SNAP_M, help="metres to a street before off-network")
+    p.add_argument(
+        "--max-snap",
+        type=bounded_float("--max-snap", *MAX_SNAP_RANGE_M, unit="metres"),
+        default=DEFAULT_MAX_SNAP_M,
+        help="metres to a street before off-network",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
 
@@ -69,12 +91,18 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--villages", help="village points or polygons with a name (R1; T7 per county)")
     p.add_argument("--counties", help="county polygons (C7, C8, T7 per county); default the townships' county field")
     p.add_argument("--counties-crs", choices=["gcj02", "bd09"], help="the county layer's coordinates come from Amap/Tencent (gcj02) or Baidu (bd09)")
-    p.add_argument("--persons-per-household", type=float, help="default: the rule set's value")
-    p.add_argument("--speed", help="walking speed m/s or preset (default: the rule set's W2)")
+    for name in ("districts", "townships", "communities", "health"):
+        add_layer_argument(p, name)
+    p.add_argument(
+        "--persons-per-household",
+        type=bounded_float("--persons-per-household", *PERSONS_PER_HOUSEHOLD_RANGE, unit="persons", low_inclusive=True),
+        help="default: the rule set's value",
+    )
+    p.add_argument("--speed", type=speed(), help="walking speed m/s or preset (default: the rule set's W2)")
     p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
     p.add_argument(
         "--elderly-share",
-        type=float,
+        type=share("--elderly-share"),
         help=f"share aged 60+ (0-1) for population layers with totals only (default {DEFAULT_ELDERLY_SHARE}, "
         "Panshi, seed 000: give your city's)",
     )
@@ -84,6 +112,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
+    layers = layer_arguments(args)
     run = run_checks(
         rules=args.rules,
         network=args.network,
@@ -103,11 +132,12 @@ def run_check_command(args: argparse.Namespace) -> int:
         villages=args.villages,
         counties=args.counties,
         counties_crs=args.counties_crs,
+        layers=layers,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(dumps(summary))
         return 0
     print(f"Planning checks, rule set {summary['rule_set']} ({run.seconds:.1f} s)")
     for rule_id, counts in summary["rules"].items():
@@ -123,7 +153,7 @@ def run_check_command(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``python -m coverage``."""
-    parser = argparse.ArgumentParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
+    parser = OneLineParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_circles(sub)
     _add_check(sub)
@@ -152,7 +182,11 @@ def _print_text(result: dict, out: Path) -> None:
 
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
+    layers = layer_arguments(args)
     inputs, result, seconds = timed_circles(
+        network_layer=layers["network"],
+        facilities_layer=layers["facilities"],
+        population_layer=layers["population"],
         network=args.network,
         facilities=args.facilities,
         population=population_argument(args),
@@ -176,7 +210,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         },
     )
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        print(dumps(report))
     else:
         _print_text(report, out)
     return 0
@@ -185,7 +219,10 @@ def run_circles_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad argument (one line printed, status 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
     try:
         if args.command == "circles":
             return run_circles_command(args)

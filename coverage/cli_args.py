@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from layers.errors import InputError
+
+#: Inputs whose file may hold several layers, each chosen with ``--NAME-layer``.
+LAYERED_INPUTS = ("network", "facilities", "population", "districts", "townships", "communities", "health", "candidates")
+
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
     """The input-layer options every subcommand shares (network, facilities, population)."""
@@ -13,6 +18,36 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
     p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
     p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    for name in ("network", "facilities", "population"):
+        add_layer_argument(p, name)
+
+
+def add_layer_argument(p: argparse.ArgumentParser, name: str) -> None:
+    """Add ``--NAME-layer``: the layer of a multi-layer ``--NAME`` file (GeoPackage, zip, ...)."""
+    p.add_argument(
+        f"--{name}-layer",
+        metavar="LAYER",
+        help=f"layer of a multi-layer --{name} file (required when it holds several)",
+    )
+
+
+def layer_arguments(args: argparse.Namespace) -> dict[str, str | None]:
+    """The chosen layer of every input that has a ``--NAME-layer`` flag on this subcommand.
+
+    Raises
+    ------
+    InputError
+        A ``--NAME-layer`` is given without its ``--NAME`` file.
+    """
+    chosen: dict[str, str | None] = {}
+    for name in LAYERED_INPUTS:
+        if not hasattr(args, f"{name}_layer"):
+            continue
+        layer = getattr(args, f"{name}_layer")
+        if layer is not None and not getattr(args, name, None):
+            raise InputError(f"--{name}-layer {layer} needs a --{name} file to choose the layer from")
+        chosen[name] = layer
+    return chosen
 
 
 def population_argument(args: argparse.Namespace) -> str | list[str] | None:

@@ -18,7 +18,6 @@ the GeoPackage is written only when the whole run succeeded (temporary file rena
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -50,7 +49,20 @@ from analysis.site_selection import (
 )
 from analysis.townships import read_townships
 from coverage.circles import unit_points
-from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
+from coverage.cli_numbers import (
+    COUNT_RANGE,
+    MAX_SNAP_RANGE_M,
+    MINUTES_RANGE,
+    TIME_LIMIT_RANGE_S,
+    bounded_float,
+    OneLineParser,
+    bounded_int,
+    number_or_column,
+    share,
+    speed,
+)
+from coverage.json_out import dumps
 from coverage.output import write_geopackage
 from coverage.pipeline import load_inputs, run_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
@@ -83,17 +95,19 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         help="mclp: p sites covering most elderly; lscp: fewest sites covering all; pmedian: least walking time",
     )
     p.add_argument(
-        "--p", type=int, help=f"number of new sites (mclp, pmedian; default {DEFAULT_P}; lscp chooses its own)"
+        "--p", type=bounded_int("--p", *COUNT_RANGE), help=f"number of new sites (mclp, pmedian; default {DEFAULT_P}; lscp chooses its own)"
     )
     p.add_argument(
         "--target-coverage",
-        type=float,
+        type=share("--target-coverage"),
         metavar="SHARE",
         help="mclp only, instead of --p: the fewest sites that put this share (0-1) of all elderly within the walk",
     )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
-    p.add_argument("--elderly-share", type=float, default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)")
+    p.add_argument(
+        "--elderly-share", type=share("--elderly-share"), default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)"
+    )
     p.add_argument("--candidates", help="candidate parcels or points: .gpkg/.geojson/.shp/.zip or .csv (lon,lat)")
     p.add_argument(
         "--candidate-sources",
@@ -101,12 +115,14 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     )
     p.add_argument(
         "--clusters",
-        type=int,
+        type=bounded_int("--clusters", *COUNT_RANGE),
         help="candidates generated from clusters of uncovered elderly demand "
         f"(default 10×p, at least 50; {TARGET_CLUSTERS} with --target-coverage)",
     )
     p.add_argument("--townships", help="township/street polygons with a name column (per-township table, T3)")
     p.add_argument("--township-field", help="name column of the township layer")
+    add_layer_argument(p, "candidates")
+    add_layer_argument(p, "townships")
     p.add_argument(
         "--centre-per-township",
         action="store_true",
@@ -114,17 +130,25 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     )
     p.add_argument(
         "--capacity",
+        type=number_or_column("--capacity"),
         help="mclp only: capacity per new site (elderly persons, e.g. beds), a number or a candidate column",
     )
     p.add_argument("--rules", default=DEFAULT_RULE_SET, help="rule set for Q3 (single-site minimum area)")
-    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="walking minutes (default 15, rule W1)")
-    p.add_argument("--speed", default="elderly", help=f"walking speed in m/s or a preset {SPEED_PRESETS} (rule W2)")
     p.add_argument(
-        "--max-snap", type=float, default=DEFAULT_MAX_SNAP_M, help="metres to a street before off-network (W4)"
+        "--minutes",
+        type=bounded_float("--minutes", *MINUTES_RANGE, unit="minutes"),
+        default=DEFAULT_MINUTES,
+        help="walking minutes (default 15, rule W1)",
+    )
+    p.add_argument("--speed", type=speed(), default="elderly", help=f"walking speed in m/s or a preset {SPEED_PRESETS} (rule W2)")
+    p.add_argument(
+        "--max-snap",
+        type=bounded_float("--max-snap", *MAX_SNAP_RANGE_M, unit="metres"),
+        default=DEFAULT_MAX_SNAP_M, help="metres to a street before off-network (W4)"
     )
     p.add_argument(
         "--cap-minutes",
-        type=float,
+        type=bounded_float("--cap-minutes", *MINUTES_RANGE, unit="minutes"),
         help=f"pmedian: walking times are capped here (default {PMEDIAN_CAP_WALKS:g} × --minutes)",
     )
     p.add_argument(
@@ -133,7 +157,8 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         default="auto",
         help="milp: exact with HiGHS; greedy: lazy greedy with a gap; auto: exact when small enough",
     )
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds for the exact solver")
+    p.add_argument(
+        "--time-limit", type=bounded_float("--time-limit", *TIME_LIMIT_RANGE_S, unit="seconds"), default=60.0, help="seconds for the exact solver")
     p.add_argument(
         "--strict", action="store_true", help="lscp: fail when some elderly cannot be covered by any candidate"
     )
@@ -177,6 +202,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         raise InputError("--capacity applies to --model mclp only", field="--capacity")
     if args.centre_per_township and not args.townships:
         raise InputError("--centre-per-township needs --townships FILE", field="--townships")
+    layers = layer_arguments(args)
     rules = load_rule_set(args.rules)
     q3_min_m2 = float(rules.value("Q3"))
     inputs = load_inputs(
@@ -188,6 +214,9 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,
+        network_layer=layers["network"],
+        facilities_layer=layers["facilities"],
+        population_layer=layers["population"],
     )
     result = run_circles(inputs, minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
     notes = list(inputs.notes)
@@ -197,7 +226,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
     sources = _sources(args)
     parts = []
     if "user" in sources:
-        user = read_candidates(args.candidates)
+        user = read_candidates(args.candidates, layer=layers["candidates"])
         check_points_near_extent(user, bounds, file=args.candidates, layer="candidates")
         parts.append(user)
     if "osm" in sources:
@@ -242,7 +271,11 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         cap_minutes = None
         limit_m = result.reach_m
     sites = candidate_sites(result, candidates, limit_m=limit_m, max_snap_m=args.max_snap)
-    townships = read_townships(args.townships, name_field=args.township_field) if args.townships else None
+    townships = (
+        read_townships(args.townships, layer=layers["townships"], name_field=args.township_field)
+        if args.townships
+        else None
+    )
     groups = []
     if townships is not None:
         sites = replace(sites, frame=sites.frame.assign(township=township_of(sites.frame, townships)))
@@ -334,7 +367,7 @@ def run_sites_command(args: argparse.Namespace) -> int:
     report, layers = run_sites(args)
     out = write_geopackage(args.out, layers)
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, default=_json_default))
+        print(dumps(report))
     else:
         _print_text(report, out)
     if report["model"] == "lscp" and report["uncoverable_elderly"] > 0:
@@ -346,18 +379,15 @@ def run_sites_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point (``python -m coverage.cli_sites sites ...``); returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
+    parser = OneLineParser(prog="python -m coverage", description="Elderly-care walking coverage planner")
     sub = parser.add_subparsers(dest="command", required=True)
     add_sites_parser(sub)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad argument (one line printed, status 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
     try:
         return run_sites_command(args)
     except (InputError, ValueError) as exc:

@@ -22,7 +22,7 @@ from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
-from layers.errors import EmptyLayerError, NetworkError
+from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.network import StreetNetwork, embedded_network_path, read_network
 from layers.population import read_population
@@ -72,6 +72,9 @@ def load_inputs(
     population_elderly: bool = False,
     population_field: str | None = None,
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
+    network_layer: str | None = None,
+    facilities_layer: str | None = None,
+    population_layer: str | None = None,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -92,9 +95,12 @@ def load_inputs(
         Count column of a polygon population layer.
     elderly_share : float
         Share (0-1) of residents aged 60+, for layers with totals only.
+    network_layer, facilities_layer, population_layer : str, optional
+        Layer of a multi-layer vector file (``--network-layer``, ...); a file with several layers
+        and none chosen, or a layer it does not hold, is an :class:`InputError` listing them.
     """
     notes: list[str] = []
-    street_network = read_network(network)
+    street_network = read_network(network, layer=network_layer)
     if street_network.dropped_ways:
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)
@@ -109,7 +115,7 @@ def load_inputs(
         facility_source = f"DEMO sites (not real facilities): {DEMO_FACILITIES.name}"
         notes.append("facilities are DEMO sites: the embedded extract has no elderly-care features")
     else:
-        facility_frame = read_facilities(facilities, source_crs=facilities_crs)
+        facility_frame = read_facilities(facilities, layer=facilities_layer, source_crs=facilities_crs)
         facility_source = str(facilities)
     check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
     facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities)
@@ -132,6 +138,7 @@ def load_inputs(
             population,
             elderly=population_elderly,
             field=population_field,
+            layer=population_layer,
             elderly_share=elderly_share,
             bounds=bounds,
         )
@@ -177,6 +184,16 @@ def elderly_service_facilities(
     return elderly, health
 
 
+def _check_positive(value: float, name: str, unit: str) -> None:
+    """Raise :class:`InputError` naming the option unless ``value`` is a finite number above 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number of {unit} above 0, got {value!r}") from None
+    if not (np.isfinite(number) and number > 0):
+        raise InputError(f"{name} must be a finite number of {unit} above 0, got {number:g}")
+
+
 def run_circles(
     inputs: Inputs,
     *,
@@ -184,7 +201,16 @@ def run_circles(
     speed: float | str | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> CoverageResult:
-    """Compute the walking circles for loaded inputs; all facilities off-network is an error."""
+    """Compute the walking circles for loaded inputs; all facilities off-network is an error.
+
+    Raises
+    ------
+    InputError
+        ``minutes`` or ``max_snap_m`` is not a finite number above 0 (named by its CLI flag and
+        keyword), or every facility is off the network.
+    """
+    _check_positive(minutes, "--minutes (minutes=)", "minutes")
+    _check_positive(max_snap_m, "--max-snap (max_snap_m=)", "metres")
     result = compute_coverage(
         inputs.graph, inputs.facilities, inputs.population, minutes=minutes, speed=speed, max_snap_m=max_snap_m
     )

@@ -34,6 +34,7 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
+from layers.vector import refuse_layer_choice, resolve_layer
 
 FACILITY_KINDS: tuple[str, ...] = (
     "township_centre",  # 街道/乡镇综合(区域)养老服务中心 (T1, T2, T3, T6)
@@ -409,6 +410,7 @@ def read_facilities(
     *,
     layer: str | None = None,
     source_crs: str | None = None,
+    option: str = "--facilities-layer",
 ) -> gpd.GeoDataFrame:
     """Read a facility layer into the common schema.
 
@@ -419,7 +421,10 @@ def read_facilities(
         ``lon``/``lat``, ``lng``, ``经度``/``纬度`` are detected), or an OSM ``.osm.pbf``/``.osm``
         file whose tags mark elderly-care places.
     layer : str, optional
-        Layer inside a multi-layer file.
+        Layer inside a multi-layer file; a file with several layers and none chosen is an
+        :class:`InputError` listing them.
+    option : str
+        The command-line flag choosing the layer, for the messages (``--health-layer`` for C6).
     source_crs : {"gcj02", "bd09"}, optional
         The coordinates come from a Chinese web map (Amap/Tencent: GCJ-02, Baidu: BD-09) and are
         converted to WGS84. The file's declared CRS must then be EPSG:4326 or absent.
@@ -433,6 +438,8 @@ def read_facilities(
     if not path.exists():
         raise InputError("the facility file does not exist", file=path)
     name = path.name.lower()
+    if not name.endswith(VECTOR_SUFFIXES):
+        refuse_layer_choice(path, layer, option=option)
     if name.endswith(".csv"):
         frame = _read_csv(path)
     elif name.endswith((".pbf", ".osm", ".xml")):
@@ -441,6 +448,7 @@ def read_facilities(
             msg = "the OSM file has no elderly-care or health facilities (amenity=nursing_home, social_facility for seniors, names with 养老/敬老/...)"
             raise EmptyLayerError(msg, file=path, layer="osm", field="amenity")
     elif name.endswith(VECTOR_SUFFIXES):
+        layer = resolve_layer(path, layer, what="facility", option=option)
         try:
             frame = gpd.read_file(path, layer=layer)
         except Exception as exc:

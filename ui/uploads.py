@@ -26,8 +26,16 @@ from layers.errors import EmptyLayerError, InputError, UnsupportedFileError
 #: Largest upload accepted, in megabytes (Streamlit's own default limit is the same 200 MB).
 MAX_UPLOAD_MB: int = 200
 MAX_UPLOAD_BYTES: int = MAX_UPLOAD_MB * 1024 * 1024
-#: Largest total size of a zip's members once unpacked, in bytes (guards against zip bombs).
-MAX_UNZIPPED_BYTES: int = 4 * MAX_UPLOAD_BYTES
+#: Largest total size of a zip's members once unpacked, in bytes (guards against zip bombs): the
+#: upload limit itself, so a zip never puts more on disk than an unzipped upload could.
+MAX_UNZIPPED_BYTES: int = MAX_UPLOAD_BYTES
+#: Largest unpacked/packed size ratio of one zip member. Real layers compress 2-20×; a mostly
+#: nodata GeoTIFF reaches ~100×; a zip bomb 1 000× and more.
+MAX_COMPRESSION_RATIO: float = 200.0
+#: Members smaller than this (bytes, unpacked) are not held to the ratio (tiny files compress oddly).
+RATIO_MIN_BYTES: int = 1024 * 1024
+#: Bytes copied at a time while unpacking (the running total is checked after each).
+UNZIP_CHUNK_BYTES: int = 1024 * 1024
 
 #: Accepted file name endings per input role (checked on the lower-case name).
 ROLE_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -107,15 +115,66 @@ def _unsafe_member(member: zipfile.ZipInfo) -> str | None:
     return None
 
 
+def _member_label(name: str) -> str:
+    """A zip member's name for messages, shortened in the middle when very long."""
+    return name if len(name) <= 120 else f"{name[:50]}…{name[-60:]}"
+
+
+def _check_member_sizes(members: list[zipfile.ZipInfo], label: str) -> None:
+    """Refuse a zip by its headers: declared total over the cap, or a member compressed too well."""
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        msg = (
+            f"the zip unpacks to {total / 1024 / 1024:.0f} MB, over the {MAX_UNZIPPED_BYTES // 1024 // 1024} MB "
+            "limit of an upload; refusing to unpack this zip"
+        )
+        raise InputError(msg, file=label)
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size >= RATIO_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            msg = (
+                f"the zip member '{_member_label(member.filename)}' unpacks {ratio:.0f}× its packed size "
+                f"(more than {MAX_COMPRESSION_RATIO:.0f}×: a zip bomb?); refusing to unpack this zip"
+            )
+            raise InputError(msg, file=label)
+
+
+def _copy_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, budget: int, label: str
+) -> int:
+    """Copy one member in chunks, counting bytes; stop at its declared size or the budget.
+
+    Returns the bytes written. The headers are not trusted: a member that yields more than it
+    declares, or more than ``budget`` bytes, stops the copy with an :class:`InputError`.
+    """
+    name = _member_label(member.filename)
+    limit = min(member.file_size, budget)
+    written = 0
+    with archive.open(member) as source, target.open("wb") as sink:
+        while chunk := source.read(min(UNZIP_CHUNK_BYTES, limit - written + 1)):
+            written += len(chunk)
+            if written > limit:
+                if written > member.file_size:
+                    msg = f"the zip member '{name}' holds more than its header declares; refusing to unpack this zip"
+                else:
+                    msg = (
+                        f"the zip unpacks to more than the {MAX_UNZIPPED_BYTES // 1024 // 1024} MB limit of an "
+                        f"upload (at member '{name}'); refusing to unpack this zip"
+                    )
+                raise InputError(msg, file=label)
+            sink.write(chunk)
+    return written
+
+
 def safe_extract_zip(zip_path: Path, dest: Path, *, display_name: str | None = None) -> list[Path]:
-    """Unpack a zip into ``dest``, refusing any member that could land outside it.
+    """Unpack a zip into ``dest``, refusing any member that could land outside it or blow up.
 
     Parameters
     ----------
     zip_path : Path
         The zip file.
     dest : Path
-        Folder to unpack into (created).
+        Folder to unpack into (created; removed again when unpacking fails).
     display_name : str, optional
         Name used in error messages (the uploaded name rather than the temporary path).
 
@@ -127,39 +186,59 @@ def safe_extract_zip(zip_path: Path, dest: Path, *, display_name: str | None = N
     Raises
     ------
     InputError
-        Not a zip, a member with an absolute path, ``..``, a drive letter or a symbolic link, or
-        more than :data:`MAX_UNZIPPED_BYTES` once unpacked. Nothing is unpacked in these cases.
+        Every failure, naming the member where there is one: not a zip; a member with an absolute
+        path, ``..``, a drive letter or a symbolic link (nothing unpacked); declared sizes over
+        :data:`MAX_UNZIPPED_BYTES` in all or a member packed more than :data:`MAX_COMPRESSION_RATIO`
+        times (nothing unpacked); a member yielding more bytes than declared or the running total
+        passing the cap while copying (stopped at once); a member that cannot be written (name too
+        long, disk full, ...) or a damaged member.
     """
     label = display_name or zip_path.name
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"not a readable zip file ({exc})", file=label) from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         for member in archive.infolist():
             reason = _unsafe_member(member)
             if reason:
-                msg = f"the zip member '{member.filename}' has {reason}; refusing to unpack this zip"
+                msg = f"the zip member '{_member_label(member.filename)}' has {reason}; refusing to unpack this zip"
                 raise InputError(msg, file=label)
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNZIPPED_BYTES:
-            msg = f"the zip unpacks to {total / 1024 / 1024:.0f} MB, over {MAX_UNZIPPED_BYTES // 1024 // 1024} MB"
-            raise InputError(msg, file=label)
+        _check_member_sizes(members, label)
+        try:
+            return _extract_members(archive, members, dest, label)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)  # never leave a half-unpacked zip behind
+            raise
+
+
+def _extract_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], dest: Path, label: str) -> list[Path]:
+    """Copy the checked members under ``dest``; every failure is an :class:`InputError` naming the member."""
+    try:
         dest.mkdir(parents=True, exist_ok=True)
         root = dest.resolve()
-        out = []
-        for member in members:
+    except OSError as exc:
+        raise InputError(f"cannot create the folder to unpack into ({exc.strerror or exc})", file=label) from None
+    out = []
+    budget = MAX_UNZIPPED_BYTES
+    for member in members:
+        name = _member_label(member.filename)
+        try:
             target = (root / member.filename.replace("\\", "/")).resolve()
             if not target.is_relative_to(root):  # belt and braces after the checks above
-                raise InputError(f"the zip member '{member.filename}' points outside the folder", file=label)
+                raise InputError(f"the zip member '{name}' points outside the folder", file=label)
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(member) as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise InputError(f"the zip is damaged ({exc})", file=label) from None
-            out.append(target)
+            budget -= _copy_member(archive, member, target, budget, label)
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+            raise InputError(f"the zip member '{name}' cannot be unpacked: the zip is damaged or unsupported ({exc})", file=label) from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            msg = f"the zip member '{name}' cannot be written ({reason}); shorten its folder names or re-pack the zip"
+            raise InputError(msg, file=label) from None
+        out.append(target)
     return out
 
 
@@ -215,12 +294,16 @@ def save_upload(name: str, data: bytes, role: str, root: Path | None = None) -> 
     check_upload(name, len(data), role)
     digest = content_hash(data)
     folder = (root or upload_root()) / role / digest[:24]
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / safe_file_name(name)
-    if not path.exists() or path.stat().st_size != len(data):
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.stat().st_size != len(data):
+            tmp = path.with_name(path.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+    except OSError as exc:
+        msg = f"the upload cannot be saved on the server ({exc.strerror or exc}); try again or free disk space"
+        raise InputError(msg, file=name, layer=role) from None
     if path.name.lower().endswith(".zip"):
         files = safe_extract_zip(path, folder / "unzipped", display_name=name)
         path = layer_in_zip(files, display_name=name)
