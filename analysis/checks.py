@@ -200,6 +200,7 @@ def run_checks(
     persons_per_household: float | None = None,
     speed: float | str | None = None,
     decay: str = "none",
+    network_noded: bool = False,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -226,6 +227,8 @@ def run_checks(
         Walking speed (m/s or preset); default the rule set's W2 value.
     decay : str
         Distance decay of the 2SFCA (``none``, ``linear``, ``gaussian``).
+    network_noded : bool
+        A line-layer network is already split at its junctions (``--network-noded``).
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -237,6 +240,7 @@ def run_checks(
     inputs = load_inputs(
         network, facilities, population,
         facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
+        network_noded=network_noded,
     )
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()

@@ -90,6 +90,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         persons_per_household=args.persons_per_household,
         speed=args.speed,
         decay=args.decay,
+        network_noded=args.network_noded,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
@@ -148,6 +149,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,
+        network_noded=args.network_noded,
         minutes=args.minutes,
         speed=args.speed,
         max_snap_m=args.max_snap,

@@ -188,6 +188,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,
+        network_noded=args.network_noded,
     )
     result = run_circles(inputs, minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
     notes = list(inputs.notes)

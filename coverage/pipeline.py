@@ -69,6 +69,7 @@ def load_inputs(
     population_elderly: bool = False,
     population_field: str | None = None,
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
+    network_noded: bool = False,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -89,9 +90,12 @@ def load_inputs(
         Count column of a polygon population layer.
     elderly_share : float
         Share (0-1) of residents aged 60+, for layers with totals only.
+    network_noded : bool
+        A line-layer network is already split at its junctions (``--network-noded``).
     """
     notes: list[str] = []
-    street_network = read_network(network)
+    street_network = read_network(network, noded=network_noded)
+    notes.extend(street_network.notes)
     if street_network.dropped_ways:
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)
