@@ -87,15 +87,19 @@ def _deleted(elem: ET.Element) -> bool:
 def _parse(path: Path) -> _Parsed:
     """Stream the file once: every node's position, and the node list and tags of each street way."""
     parsed = _Parsed([], [], [], [], [], [])
+    root = None
     try:
-        for _, elem in ET.iterparse(path, events=("end",)):
+        for event, elem in ET.iterparse(path, events=("start", "end")):
+            if event == "start":
+                if root is None:
+                    root = elem
+                continue
             tag = elem.tag
             if tag == "node":
                 if not _deleted(elem):
                     parsed.node_id.append(int(elem.get("id")))
                     parsed.node_lon.append(float(elem.get("lon")))
                     parsed.node_lat.append(float(elem.get("lat")))
-                elem.clear()
             elif tag == "way":
                 parsed.ways_seen += 1
                 tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
@@ -103,9 +107,10 @@ def _parse(path: Path) -> _Parsed:
                     parsed.way_id.append(int(elem.get("id")))
                     parsed.way_refs.append([int(nd.get("ref")) for nd in elem.iter("nd")])
                     parsed.way_tags.append({k: tags[k] for k in WAY_TAGS if k in tags})
-                elem.clear()
-            elif tag == "relation":
-                elem.clear()
+            elif tag != "relation":
+                continue
+            if elem is not root:
+                root.clear()  # drop what was read: memory stays flat on city-sized files
     except (ET.ParseError, OSError) as exc:
         raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
     except (TypeError, ValueError) as exc:  # a node without lat/lon, an id that is not a number

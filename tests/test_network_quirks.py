@@ -371,3 +371,16 @@ def test_nanjing_xml_pbf_and_osmnx_graphml_agree(nanjing_xml, nanjing_sites, bas
     for key in ("graph_nodes", "graph_edges", "covered_share", "covered_population"):
         assert via_osmnx[key] == baseline[key]
     assert np.isclose(via_osmnx["covered_population"], baseline["covered_population"])
+
+
+# ===== broken XML stops with one line ============================================================
+def test_truncated_or_nodeless_osm_files_stop_with_one_line(tmp_path, capsys):
+    text = osm_xml(row_nodes(1, 3), [(1, [1, 2, 3], {"highway": "residential"})])
+    truncated = tmp_path / "truncated.osm"
+    truncated.write_text(text[: len(text) // 2], encoding="utf-8")
+    message = fails(capsys, *circles_args(tmp_path, truncated, (118.780, LAT), [(118.781, LAT)]))
+    assert "truncated.osm" in message and "cannot read the OSM XML file" in message
+    nodeless = tmp_path / "nodeless.osm"
+    nodeless.write_text(osm_xml({}, [(1, [1, 2, 3], {"highway": "residential"})]), encoding="utf-8")
+    message = fails(capsys, *circles_args(tmp_path, nodeless, (118.780, LAT), [(118.781, LAT)]))
+    assert "nodeless.osm" in message and "no street way has two consecutive nodes" in message
