@@ -81,53 +81,44 @@ def _vertex_table(geometry: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _crossing_points(geometry: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points where two lines meet, as (line, xy) rows for each line to be cut there.
+    """Points where a line must be cut because another line meets it there, as (line, xy) rows.
 
-    Same-level lines are cut wherever they meet; lines of different levels only where one ends.
+    A line is cut where a line of its own level crosses or touches it, and where a line of another
+    level ends on it; never at its own ends.
     """
     tree = shapely.STRtree(geometry)
     i, j = tree.query(geometry, predicate="intersects")
     keep = i < j
     i, j = i[keep], j[keep]
-    if i.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty((0, 2))
     meet = shapely.intersection(geometry[i], geometry[j])
     xy, pair = shapely.get_coordinates(meet, return_index=True)
-    pi, pj = i[pair], j[pair]
-    cross_level = level[pi] != level[pj]
-    if cross_level.any():
-        ends = coordinate_keys(
-            np.stack(
-                [
-                    shapely.get_coordinates(shapely.get_point(geometry, 0)),
-                    shapely.get_coordinates(shapely.get_point(geometry, -1)),
-                ]
-            )
-        )  # (2, n_lines, 2)
-        key = coordinate_keys(xy)
-        at_end = np.zeros(key.shape[0], dtype=bool)
-        for line in (pi, pj):
-            for side in (0, 1):
-                at_end |= (ends[side, line] == key).all(axis=1)
-        keep = ~cross_level | at_end
-        xy, pi, pj = xy[keep], pi[keep], pj[keep]
-    return np.concatenate([pi, pj]), np.concatenate([xy, xy])
+    cut_line = np.concatenate([i[pair], j[pair]])
+    other = np.concatenate([j[pair], i[pair]])
+    xy = np.concatenate([xy, xy])
+    key = coordinate_keys(xy)
+    first = coordinate_keys(shapely.get_coordinates(shapely.get_point(geometry, 0)))
+    last = coordinate_keys(shapely.get_coordinates(shapely.get_point(geometry, -1)))
+
+    def ends(line: np.ndarray) -> np.ndarray:
+        return (first[line] == key).all(axis=1) | (last[line] == key).all(axis=1)
+
+    keep = ~ends(cut_line) & ((level[cut_line] == level[other]) | ends(other))
+    return cut_line[keep], xy[keep]
 
 
 def _shared_vertex_cuts(line: np.ndarray, xy: np.ndarray, is_end: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Which interior vertices another line shares (same level, or where the other line ends)."""
-    _, kid = np.unique(coordinate_keys(xy), axis=0, return_inverse=True)
-    kid = kid.ravel()
-    lv = level[line]
-    # distinct lines per (location, level), and lines ending at each location
-    pairs = np.unique(np.column_stack([kid, lv, line]), axis=0)
-    _, group, count = np.unique(pairs[:, :2], axis=0, return_inverse=True, return_counts=True)
-    per_level = pd.Series(count[group.ravel()], index=pd.MultiIndex.from_arrays([pairs[:, 0], pairs[:, 1]]))
-    per_level = per_level[~per_level.index.duplicated()]
-    same_level = per_level.reindex(pd.MultiIndex.from_arrays([kid, lv])).to_numpy() >= 2
-    end_pairs = np.unique(np.column_stack([kid[is_end], line[is_end]]), axis=0)
-    ends_here = np.bincount(end_pairs[:, 0], minlength=kid.max() + 1) if end_pairs.size else np.zeros(kid.max() + 1, int)
-    return ~is_end & (same_level | (ends_here[kid] >= 1))
+    _, place = np.unique(coordinate_keys(xy), axis=0, return_inverse=True)
+    place = place.ravel()
+    # distinct lines at each (place, level)
+    _, spot = np.unique(np.column_stack([place, level[line]]), axis=0, return_inverse=True)
+    spot = spot.ravel()
+    spot_line = np.unique(np.column_stack([spot, line]), axis=0)
+    lines_at_spot = np.bincount(spot_line[:, 0], minlength=spot.max() + 1)
+    # distinct lines ending at each place
+    end_line = np.unique(np.column_stack([place[is_end], line[is_end]]), axis=0)
+    ends_at_place = np.bincount(end_line[:, 0], minlength=place.max() + 1)
+    return ~is_end & ((lines_at_spot[spot] >= 2) | (ends_at_place[place] >= 1))
 
 
 def _rebuild(line: np.ndarray, xy: np.ndarray, along: np.ndarray, cut: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
