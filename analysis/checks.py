@@ -228,6 +228,7 @@ def run_checks(
     counties: str | Path | None = None,
     counties_crs: str | None = None,
     layers: Mapping[str, str | None] | None = None,
+    network_noded: bool = False,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -267,6 +268,8 @@ def run_checks(
         Layer to read from a multi-layer file, by input: keys ``network``, ``facilities``,
         ``population``, ``districts``, ``townships``, ``communities``, ``health`` (the CLI's
         ``--network-layer``, ...). A multi-layer file without one is an :class:`InputError`.
+    network_noded : bool
+        A line-layer network is already split at its junctions (``--network-noded``).
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -286,6 +289,7 @@ def run_checks(
         facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
         elderly_share=float(elderly_share),
         network_layer=layer["network"], facilities_layer=layer["facilities"], population_layer=layer["population"],
+        network_noded=network_noded,
     )
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()

@@ -133,6 +133,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         counties=args.counties,
         counties_crs=args.counties_crs,
         layers=layers,
+        network_noded=args.network_noded,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
@@ -195,6 +196,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         population_elderly=args.population_elderly,
         population_field=args.population_field,
         elderly_share=args.elderly_share,
+        network_noded=args.network_noded,
         minutes=args.minutes,
         speed=args.speed,
         max_snap_m=args.max_snap,

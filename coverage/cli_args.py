@@ -13,6 +13,11 @@ LAYERED_INPUTS = ("network", "facilities", "population", "districts", "townships
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
     """The input-layer options every subcommand shares (network, facilities, population)."""
     p.add_argument("--network", help="street network: .osm.pbf, .osm/.xml, .graphml, or line .gpkg/.geojson")
+    p.add_argument(
+        "--network-noded",
+        action="store_true",
+        help="the line layer is already split at its junctions: join lines at shared vertices only, not where they cross",
+    )
     p.add_argument("--facilities", help="facilities: .gpkg/.geojson/.zip(Shapefile)/.csv(lon,lat) or OSM file")
     p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
     p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")

@@ -217,6 +217,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict[str, gpd.GeoDataFram
         network_layer=layers["network"],
         facilities_layer=layers["facilities"],
         population_layer=layers["population"],
+        network_noded=args.network_noded,
     )
     result = run_circles(inputs, minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
     notes = list(inputs.notes)

@@ -75,6 +75,7 @@ def load_inputs(
     network_layer: str | None = None,
     facilities_layer: str | None = None,
     population_layer: str | None = None,
+    network_noded: bool = False,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -98,9 +99,12 @@ def load_inputs(
     network_layer, facilities_layer, population_layer : str, optional
         Layer of a multi-layer vector file (``--network-layer``, ...); a file with several layers
         and none chosen, or a layer it does not hold, is an :class:`InputError` listing them.
+    network_noded : bool
+        A line-layer network is already split at its junctions (``--network-noded``).
     """
     notes: list[str] = []
-    street_network = read_network(network, layer=network_layer)
+    street_network = read_network(network, layer=network_layer, noded=network_noded)
+    notes.extend(street_network.notes)
     if street_network.dropped_ways:
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)

@@ -1,8 +1,10 @@
 """Street networks from files, reduced to the ways a pedestrian may use.
 
-Reads ``.osm.pbf`` (pyrosm), ``.osm``/``.xml`` (osmnx ``graph_from_xml``), GraphML (osmnx) and line
-layers (GeoPackage, GeoJSON, Shapefile). Every format ends as the same :class:`StreetNetwork`: an
-edge table with integer end nodes ``u``/``v`` and geometry in EPSG:4326. Nothing here goes online.
+Reads ``.osm.pbf`` (pyrosm), ``.osm``/``.xml`` (streamed by :mod:`layers.osm_xml`), GraphML (osmnx)
+and line layers (GeoPackage, GeoJSON, Shapefile). Every format ends as the same :class:`StreetNetwork`:
+an edge table with integer end nodes ``u``/``v`` and geometry in EPSG:4326. In OSM files only ways
+with a walkable ``highway`` tag are streets; line layers are cut at their junctions
+(:mod:`layers.line_noding`). Nothing here goes online.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pandas as pd
 import shapely
 
 from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError, UnsupportedFileError
+from layers.line_noding import coordinate_keys, node_lines
+from layers.osm_xml import read_osm_xml
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
 from layers.vector import refuse_layer_choice, resolve_layer
 
@@ -51,6 +55,9 @@ GRAPHML_SUFFIXES = (".graphml",)
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 EDGE_COLUMNS = ["u", "v", "highway", "name", "geometry"]
+#: Kept on the edges when the source has them, so that an exported network keeps its bridges and
+#: tunnels apart when it is read back as a line layer (see :mod:`layers.line_noding`).
+LEVEL_COLUMNS = ["layer", "bridge", "tunnel"]
 
 
 @dataclass(frozen=True)
@@ -65,12 +72,17 @@ class StreetNetwork:
     source : str
         The file it was read from (or a description of the embedded default).
     dropped_ways : int
-        Street edges (with a ``highway`` tag) removed because pedestrians may not use them.
+        Street ways (with a ``highway`` tag; distinct OSM way ids where the file has them, else
+        features) removed because pedestrians may not use them.
+    notes : tuple of str
+        What the reader repaired or assumed (clipped ways, duplicate way ids, junctions made in a
+        line layer), in plain language for the run's notes.
     """
 
     edges: gpd.GeoDataFrame
     source: str
     dropped_ways: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def embedded_network_path() -> Path:
@@ -119,16 +131,40 @@ def walkable_mask(edges: pd.DataFrame) -> np.ndarray:
     return keep.to_numpy()
 
 
-def _finish(edges: gpd.GeoDataFrame, source: str, file: Path | None) -> StreetNetwork:
-    """Validate, filter and normalise an edge table to a :class:`StreetNetwork`."""
+def _count_ways(edges: pd.DataFrame) -> int:
+    """Distinct OSM ways among edges (``way_id``), or the number of rows for layers without ids."""
+    if "way_id" not in edges.columns:
+        return len(edges)
+    ids = edges["way_id"].map(lambda v: v[0] if isinstance(v, list) and v else v)
+    return int(ids.nunique(dropna=False))
+
+
+def _finish(
+    edges: gpd.GeoDataFrame,
+    source: str,
+    file: Path | None,
+    *,
+    osm: bool,
+    noded: bool = False,
+    notes: tuple[str, ...] = (),
+) -> StreetNetwork:
+    """Validate, filter and normalise an edge table to a :class:`StreetNetwork`.
+
+    ``osm``: the edges come from an OSM reader, so an edge without a ``highway`` tag is not a street
+    (a file with no such tag at all stops). Line layers (``osm=False``) without a ``highway`` field are
+    road centrelines by the user's choice; they carry no ``u``/``v`` and are noded here.
+    """
     layer = "edges"
     if len(edges) == 0:
         raise NetworkError("the file holds no street ways", file=file, layer=layer)
+    if osm and "highway" not in edges.columns:
+        msg = "not a street network: no edge has a 'highway' tag (building outlines and other ways are not streets)"
+        raise NetworkError(msg, file=file, layer=layer, field="highway")
     require_crs(edges, file=file, layer=layer)
     edges = to_wgs84(edges)
     keep = walkable_mask(edges)
     is_way = _tag(edges, "highway") != "" if "highway" in edges.columns else np.ones(len(edges), dtype=bool)
-    dropped = int((~keep & np.asarray(is_way)).sum())
+    dropped = _count_ways(edges.loc[~keep & np.asarray(is_way)])
     edges = edges.loc[keep]
     geometry = edges.geometry.array
     good = ~(shapely.is_empty(geometry) | shapely.is_missing(geometry))
@@ -139,15 +175,20 @@ def _finish(edges: gpd.GeoDataFrame, source: str, file: Path | None) -> StreetNe
         raise NetworkError(msg, file=file, layer=layer, field="highway")
     coords = shapely.get_coordinates(edges.geometry.array)
     check_lonlat_range(coords[:, 0], coords[:, 1], file=file, layer=layer)
-    for column in ("highway", "name"):
-        if column not in edges.columns:
-            edges[column] = None
-        else:
+    if "u" not in edges.columns:
+        edges, line_notes = _node_line_layer(edges, noded=noded)
+        notes = notes + line_notes
+    edges = edges.copy()
+    for column in ("highway", "name", *LEVEL_COLUMNS):
+        if column in edges.columns:
             edges[column] = edges[column].map(lambda v: v[0] if isinstance(v, list) and v else v)
-    out = gpd.GeoDataFrame(edges[EDGE_COLUMNS].reset_index(drop=True), geometry="geometry", crs=WGS84)
+        elif column in ("highway", "name"):
+            edges[column] = None
+    columns = EDGE_COLUMNS[:-1] + [c for c in LEVEL_COLUMNS if c in edges.columns] + ["geometry"]
+    out = gpd.GeoDataFrame(edges[columns].reset_index(drop=True), geometry="geometry", crs=WGS84)
     out["u"] = out["u"].astype("int64")
     out["v"] = out["v"].astype("int64")
-    return StreetNetwork(edges=out, source=source, dropped_ways=dropped)
+    return StreetNetwork(edges=out, source=source, dropped_ways=dropped, notes=notes)
 
 
 def _read_pbf(path: Path) -> gpd.GeoDataFrame:
@@ -161,6 +202,8 @@ def _read_pbf(path: Path) -> gpd.GeoDataFrame:
     if result is None or result[1] is None:
         raise NetworkError("the PBF file holds no walkable ways", file=path, layer="ways", field="highway")
     _, edges = result
+    if "id" in edges.columns:
+        edges = edges.assign(way_id=edges["id"])
     return edges.set_crs(WGS84) if edges.crs is None else edges
 
 
@@ -172,21 +215,9 @@ def _graph_edges(graph) -> gpd.GeoDataFrame:  # noqa: ANN001 - a networkx MultiD
     # osmnx stores both directions of two-way streets; walking ignores direction.
     pair = np.sort(edges[["u", "v"]].to_numpy(), axis=1)
     edges = edges.loc[~pd.DataFrame(pair).assign(k=edges["key"].to_numpy()).duplicated().to_numpy()]
+    if "osmid" in edges.columns:
+        edges = edges.assign(way_id=edges["osmid"])
     return edges
-
-
-def _read_xml(path: Path) -> gpd.GeoDataFrame:
-    import osmnx as ox
-
-    tags = set(ox.settings.useful_tags_way) | {"foot", "footway", "sidewalk"}
-    ox.settings.useful_tags_way = sorted(tags)
-    try:
-        graph = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=True)
-    except Exception as exc:
-        raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
-    if graph.number_of_edges() == 0:
-        raise NetworkError("the OSM XML file holds no ways", file=path, layer="ways", field="highway")
-    return _graph_edges(graph)
 
 
 def _read_graphml(path: Path) -> gpd.GeoDataFrame:
@@ -222,22 +253,39 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     lines = lines.loc[~lines.geometry.is_empty & lines.geometry.notna()].copy()
     if len(lines) == 0:
         raise GeometryError("every geometry is empty", file=path, layer=name, field="geometry")
-    lines = to_wgs84(lines)
+    for column in ("u", "v"):  # end nodes are derived from the geometry, never taken from the file
+        if column in lines.columns:
+            lines = lines.rename(columns={column: f"{column}_source"})
+    return to_wgs84(lines)
+
+
+def _node_line_layer(lines: gpd.GeoDataFrame, *, noded: bool) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """Cut a line layer at its junctions and number its end points (equal within ~1 cm) as nodes."""
+    lines, junctions = node_lines(lines, noded=noded)
+    notes: tuple[str, ...] = ()
+    if junctions:
+        how = (
+            "at vertices shared by two lines (--network-noded)"
+            if noded
+            else "where lines cross or touch without ending there (levels from layer/bridge/tunnel kept apart; "
+            "pass --network-noded if the layer is already split at its junctions)"
+        )
+        notes = (f"the street lines were split at {junctions} junctions {how}",)
     ends = np.vstack(
         [
             shapely.get_coordinates(shapely.get_point(lines.geometry.array, 0)),
             shapely.get_coordinates(shapely.get_point(lines.geometry.array, -1)),
         ]
     )
-    keys = np.round(ends * 1e7).astype(np.int64)  # 1e-7 degree ~ 1 cm
-    _, node = np.unique(keys, axis=0, return_inverse=True)
+    _, node = np.unique(coordinate_keys(ends), axis=0, return_inverse=True)
     node = node.ravel()
+    lines = lines.copy()
     lines["u"] = node[: len(lines)]
     lines["v"] = node[len(lines) :]
-    return lines
+    return lines, notes
 
 
-def read_network(path: str | Path | None = None, *, layer: str | None = None) -> StreetNetwork:
+def read_network(path: str | Path | None = None, *, layer: str | None = None, noded: bool = False) -> StreetNetwork:
     """Read a street network file and keep the ways a pedestrian may use.
 
     Parameters
@@ -249,6 +297,9 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None) ->
     layer : str, optional
         Layer name inside a multi-layer vector file (``--network-layer``); a file with several
         layers and none chosen is an :class:`InputError` listing them.
+    noded : bool
+        A line layer is already split at its junctions: join lines only at shared vertices, never
+        at bare crossings (``--network-noded``). OSM files are always joined at shared nodes.
 
     Returns
     -------
@@ -267,17 +318,16 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None) ->
     if not name.endswith(VECTOR_SUFFIXES):
         refuse_layer_choice(path, layer, option="--network-layer")
     if name.endswith(PBF_SUFFIXES):
-        edges = _read_pbf(path)
-    elif name.endswith(XML_SUFFIXES):
-        edges = _read_xml(path)
-    elif name.endswith(GRAPHML_SUFFIXES):
-        edges = _read_graphml(path)
-    elif name.endswith(VECTOR_SUFFIXES):
-        edges = _read_lines(path, layer)
-    else:
-        msg = (
-            "unknown street network file type; use .osm.pbf, .osm/.xml, .graphml, "
-            ".gpkg, .geojson, .shp or a zipped Shapefile"
-        )
-        raise UnsupportedFileError(msg, file=path)
-    return _finish(edges, source, path)
+        return _finish(_read_pbf(path), source, path, osm=True)
+    if name.endswith(XML_SUFFIXES):
+        xml = read_osm_xml(path)
+        return _finish(xml.edges, source, path, osm=True, notes=xml.notes())
+    if name.endswith(GRAPHML_SUFFIXES):
+        return _finish(_read_graphml(path), source, path, osm=True)
+    if name.endswith(VECTOR_SUFFIXES):
+        return _finish(_read_lines(path, layer), source, path, osm=False, noded=noded)
+    msg = (
+        "unknown street network file type; use .osm.pbf, .osm/.xml, .graphml, "
+        ".gpkg, .geojson, .shp or a zipped Shapefile"
+    )
+    raise UnsupportedFileError(msg, file=path)

@@ -39,7 +39,7 @@ def test_graphml_and_line_layer_match_the_pbf(tmp_path):
 
     lines = tmp_path / "lines.gpkg"
     from_xml.edges.drop(columns=["u", "v"]).to_file(lines, layer="streets")
-    from_lines = read_network(lines)
+    from_lines = read_network(lines, noded=True)  # split at every OSM node already (--network-noded)
     g_lines = build_walk_graph(from_lines)
     g_xml = build_walk_graph(from_xml)
     assert g_lines.n_nodes == g_xml.n_nodes
