@@ -58,6 +58,8 @@ class ReportContent:
     input_files: Iterable[str | Path]
     maps: list[MapSpec] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Extra HTML sections, each a title and a table (target years, new/old districts, O1).
+    sections: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -131,6 +133,15 @@ def _summary_html(findings: list[Finding], rules: RuleSet) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _sections_html(sections: list[tuple[str, pd.DataFrame]]) -> str:
+    """Each extra section as a heading and a plain table (geometry left out)."""
+    parts = []
+    for title, table in sections:
+        plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+        parts.append(f"<h2>{html.escape(title)}</h2>" + plain.to_html(index=False, na_rep="", border=0, escape=True))
+    return "".join(parts)
+
+
 def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     """The bilingual HTML report as a string (map images embedded as PNG data)."""
     rules = content.rules
@@ -164,6 +175,7 @@ th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }}
 工具版本 Tool version: {__version__} · 生成时间 Created: {created}</p>
 <h2>主要结果 Headline</h2><table>{headline}</table>
 <h2>规则汇总 Rules summary</h2>{_summary_html(content.findings, rules)}
+{_sections_html(content.sections)}
 <h2>地图 Maps</h2>{maps}
 <h2>全部结论 Every finding</h2>{_findings_html(content.findings, rules)}
 <h2>说明 Notes</h2><ul>{notes}</ul>

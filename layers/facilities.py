@@ -2,7 +2,7 @@
 
 Schema (EPSG:4326 points): ``facility_id``, ``name``, ``kind`` (one of :data:`FACILITY_KINDS`),
 ``beds`` (count), ``building_area_m2``, ``land_area_m2`` (m²), ``demo`` (True for made-up demo
-sites). Every column but the geometry may be empty (NaN), never silently zero.
+sites), ``opening_year`` (calendar year it opens, from ``opening_year``/``投用年份``/``建成年份``). Every column but the geometry may be empty (NaN), never silently zero.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.columns import find_column
+from layers.columns import OPENING_YEAR_ALIASES, find_column, parse_years
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -91,7 +91,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 NUMERIC_FIELDS = ("beds", "building_area_m2", "land_area_m2")
-SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "geometry"]
+SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "opening_year", "geometry"]
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 
@@ -171,7 +171,24 @@ def normalise_facilities(
         column = _find_column(columns, field)
         out[field] = _numeric(frame, column, field, file, layer_name) if column else np.nan
     out["demo"] = frame["demo"].astype(bool) if "demo" in frame.columns else False
+    out["opening_year"] = _opening_years(frame, columns, file, layer_name)
     return gpd.GeoDataFrame(out, geometry=points, crs=WGS84)[SCHEMA].reset_index(drop=True)
+
+
+def _opening_years(frame: pd.DataFrame, columns: list[str], file: Path | None, layer: str) -> np.ndarray:
+    """The year each facility opens (``opening_year``/``投用年份``/``建成年份``), NaN when not given.
+
+    A facility without an opening year counts as existing in every year checked.
+    """
+    column = find_column(columns, OPENING_YEAR_ALIASES)
+    if column is None:
+        return np.full(len(frame), np.nan)
+    years, bad = parse_years(frame[column].tolist())
+    if bad:
+        sample = frame[column].iloc[bad[:3]].astype(str).tolist()
+        msg = f"values {sample} (rows {bad[:5]}) are not calendar years (e.g. 2026 or 2026年)"
+        raise FieldError(msg, file=file, layer=layer, field=str(column))
+    return np.asarray(years, dtype=float)
 
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:
