@@ -136,3 +136,33 @@ def test_year_and_ageing_errors(nanjing_case, capsys, tmp_path):
     err = run_error(capsys, "--network", common[1], "--facilities", str(bad), "--out", str(tmp_path / "d"))
     assert "投用年份" in err and "bad.csv" in err and "calendar years" in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()
+
+
+def test_app_checks_tab_exposes_the_year_and_the_new_old_split():
+    """The checks tab: a year select box (the rule set's target years + now) and the year tables."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import PROJECT_ROOT
+    from ui import planning
+
+    if not planning.checks_available():
+        pytest.skip("analysis.checks is not in this tree")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="check_year__en")
+    assert list(box.options) == ["now", "2025", "2027"]
+    box.set_value(2025).run()
+    at.button(key="run_checks").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    _, run, problem = at.session_state["checks_run"]
+    assert problem is None and run.year == 2025
+    titles = [m.value for m in at.markdown]
+    assert any("Target years" in t for t in titles) and any("New and old districts" in t for t in titles)
+    side = next(frame.value for frame in at.dataframe if {"2025", "2027"} <= set(frame.value.columns))
+    t1 = side.set_index("rule id").loc["T1"]  # column ids are shown with spaces in English
+    # the page shows what the CLI computes: the same function, the same verdicts
+    expected = planning.year_sections(run)[0][1].set_index("rule_id").loc["T1"]
+    assert t1["2025"] == expected["2025"] and t1["2027"] == expected["2027"]
+    split = next(frame.value for frame in at.dataframe if "age class" in frame.value.columns)
+    assert split["districts"].sum() == len(run.districts.table)
