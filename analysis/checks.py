@@ -18,7 +18,7 @@ import geopandas as gpd
 from analysis.accessibility import accessibility_from_coverage, aggregate_by_polygons
 from analysis.capacity import check_capacity
 from analysis.colocation import check_colocation
-from analysis.districts import DistrictCheck, check_districts, normalise_districts, read_districts
+from analysis.districts import DistrictCheck, check_districts, normalise_districts
 from analysis.planning_years import PlanningYears, plan_years
 from analysis.report import MapSpec, ReportContent
 from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
