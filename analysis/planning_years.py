@@ -148,6 +148,13 @@ class PlanningYears:
         self.by_year = evaluate_years(self.years_reported(), data)
 
     # --- report --------------------------------------------------------------------------------
+    def planned_by(self, year: int) -> int:
+        """Facilities not open this calendar year that open by ``year`` (the planned ones counted)."""
+        if "opening_year" not in self.all_facilities.columns:
+            return 0
+        years = pd.to_numeric(self.all_facilities["opening_year"], errors="coerce")
+        return int(((years > current_year()) & (years <= year)).sum())
+
     def parameters(self) -> dict[str, object]:
         """Parameters for the report, each with its origin."""
         out: dict[str, object] = {
@@ -166,9 +173,11 @@ class PlanningYears:
         """Headline rows: the T1/Q4 verdict of every target year, and the ageing option."""
         out: dict[str, object] = {}
         for year, findings in self.by_year.items():
+            planned = self.planned_by(year)
+            with_planned = f", with {planned} planned facilities" if planned else ""
             for f in findings:
                 if f.rule_id in ("T1", "Q4") and f.measured is not None:
-                    out[f"{f.rule_id} {year}"] = f"{f.measured:.0%} (target {f.required:.0%}) {f.status}"
+                    out[f"{f.rule_id} {year}"] = f"{f.measured:.0%} (target {f.required:.0%}) {f.status}{with_planned}"
         if self.schedule is not None:
             out["ageing 老龄化"] = self.schedule.describe()
         return out

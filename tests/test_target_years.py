@@ -166,3 +166,16 @@ def test_app_checks_tab_exposes_the_year_and_the_new_old_split():
     assert t1["2025"] == expected["2025"] and t1["2027"] == expected["2027"]
     split = next(frame.value for frame in at.dataframe if "age class" in frame.value.columns)
     assert split["districts"].sum() == len(run.districts.table)
+
+
+def test_text_output_shows_every_target_year(nanjing_case, capsys, monkeypatch):
+    import analysis.planning_years
+
+    monkeypatch.setattr(analysis.planning_years, "current_year", lambda: 2024)  # "now" is 2024: 2026 is a plan
+    common, folder = nanjing_case
+    assert main(["check", *common, "--year", "2025", "--out", str(folder / "text")]) == 0
+    out = capsys.readouterr().out
+    assert "as of 2025" in out
+    t1 = {year: next(line for line in out.splitlines() if f"T1 {year}" in line) for year in (2025, 2027)}
+    assert t1[2025].strip() == "T1 2025  50% (target 60%) fail"
+    assert t1[2027].strip() == "T1 2027  75% (target 70%) pass, with 1 planned facilities"
