@@ -37,7 +37,7 @@ def run_error(capsys, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def nanjing_case(tmp_path_factory):
-    """Four townships (the extract's quadrants); centres in three: 2019, no year, 2026."""
+    """Four townships (the extract's quadrants); centres in three: 2019, no year, "2026年" (text)."""
     pbf = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
     folder = tmp_path_factory.mktemp("years")
     x0, y0, x1, y1 = BOUNDS
@@ -46,7 +46,7 @@ def nanjing_case(tmp_path_factory):
     townships = folder / "townships.gpkg"
     gpd.GeoDataFrame({"name": ["街道甲", "街道乙", "街道丙", "街道丁"]}, geometry=quads, crs=4326).to_file(townships)
     rows = []
-    for name, quad, year in zip(["甲", "乙", "丙"], quads, [2019, None, 2026], strict=False):
+    for name, quad, year in zip(["甲", "乙", "丙"], quads, [2019, None, "2026年"], strict=False):
         c = quad.centroid
         rows.append({"名称": f"{name}街道综合养老服务中心", "类型": "township_centre", "经度": c.x, "纬度": c.y, "床位": 100, "投用年份": year})
     facilities = folder / "facilities.csv"
