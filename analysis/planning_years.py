@@ -260,4 +260,9 @@ def plan_years(
             share = state.schedule.share(int(year))
             inputs.population = apply_share(inputs.population, share)
             state.notes.append(f"elderly people of {year}: {share:.2%} of residents ({state.schedule.describe()})")
+        else:
+            state.notes.append(
+                "no --year: the walk and capacity checks use the population layer's own elderly share; "
+                f"the target-year tables use the share of each year ({state.schedule.describe()})"
+            )
     return state

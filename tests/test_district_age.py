@@ -144,3 +144,25 @@ def test_bad_completion_years_and_class_words(nanjing_districts, tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert "age_class" in err and "新建" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_app_planning_call_shows_the_new_old_split_of_uploaded_districts(tmp_path):
+    """The checks tab calls ui.planning.run_planning_checks: uploaded districts give the split and O1."""
+    from analysis.rules import DEFAULT_RULE_SET
+    from ui import planning
+    from ui import state as ss
+    from ui.uploads import save_upload
+
+    districts = gpd.GeoDataFrame(
+        {"name": ["new block", "old block"], "households": [400, 1_500], "completion_year": [2018, 1998]},
+        geometry=[shapely.box(24.936, 60.166, 24.942, 60.169), shapely.box(24.944, 60.166, 24.950, 60.169)],
+        crs=4326,
+    )
+    upload = save_upload("districts.geojson", districts.to_json().encode(), "districts", root=tmp_path)
+    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", districts=upload, year=2025)
+    sections = dict(planning.year_sections(run))
+    split = sections["新建/老旧小区 New and old districts"].set_index("age_class")
+    assert split.loc["new", "districts"] == 1 and split.loc["old", "districts"] == 1
+    o1 = sections["老旧小区补建 O1 retrofit of old districts"].set_index("district")
+    assert o1.loc["old block", "o1_required_m2"] == pytest.approx(300)  # 1 500 households × 20 m²/100
+    assert run.summary()["year"] == 2025 and "O1" in run.summary()["rules"]
