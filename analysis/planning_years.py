@@ -112,6 +112,9 @@ class PlanningYears:
         elif pbf is not None:
             candidates = osm_candidates(pbf)
         self.retrofit = check_retrofit(check, self.rules, candidates=candidates, coverage=coverage)
+        o1 = self.retrofit.table.set_index("district")
+        for column in ("o1_required_m2", "o1_shortfall_m2", "o1_status"):  # old districts' own verdict in the table
+            check.table[column] = check.table["district"].map(o1[column])
         check.findings.extend(self.retrofit.findings)
         check.notes.extend(self.retrofit.notes)
 

@@ -107,6 +107,8 @@ def test_q4_counts_new_districts_and_old_ones_get_o1(nanjing_districts, capsys):
     table = pd.read_csv(out / "districts.csv").set_index("district")
     assert table.loc["新村", "age_class"] == "new" and table.loc["老街坊", "age_class"] == "old"
     assert "将来城" not in table.index
+    assert table.loc["老街坊", "o1_status"] == "fail" and table.loc["老街坊", "o1_shortfall_m2"] == pytest.approx(250)
+    assert pd.isna(table.loc["新苑", "o1_status"])
     # 新建 in the status field is a class, not a 四同步 stage
     assert not findings["message"].str.contains("unknown status '新建'").any()
     html = (out / "report.html").read_text(encoding="utf-8")
