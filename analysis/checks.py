@@ -18,8 +18,9 @@ import geopandas as gpd
 from analysis.accessibility import accessibility_from_coverage, aggregate_by_polygons
 from analysis.capacity import check_capacity
 from analysis.colocation import check_colocation
-from analysis.districts import DistrictCheck, check_districts, normalise_districts, read_districts
+from analysis.districts import DistrictCheck, check_districts, normalise_districts
 from analysis.extra_checks import ExtraChecks, run_extra_checks
+from analysis.planning_years import PlanningYears, plan_years
 from analysis.report import MapSpec, ReportContent
 from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
 from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_communities, read_townships
@@ -54,6 +55,12 @@ class CheckRun:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     extra: ExtraChecks | None = None  # W3, M1, R1, C7/C8/T7 per county (analysis/extra_checks.py)
+    years: PlanningYears | None = None  # target years, new/old districts, O1, ageing
+
+    @property
+    def year(self) -> int | None:
+        """The year checked (``--year``), None for "now"."""
+        return self.years.year if self.years is not None else None
 
     @property
     def findings(self) -> list[Finding]:
@@ -69,8 +76,8 @@ class CheckRun:
         return out
 
     def summary(self) -> dict[str, object]:
-        """``{"rule_set": ..., "rules": {"Q1": {"assessed", "passed", "failed", "not_assessable"}}}``."""
-        return {"rule_set": self.rules.name, "rules": summarise(self.findings)}
+        """``{"rule_set", "year", "rules": {"Q1": {"assessed", "passed", "failed", "not_assessable"}}}``."""
+        return {"rule_set": self.rules.name, "year": self.year, "rules": summarise(self.findings)}
 
     def report_content(self) -> ReportContent:
         """Layers, tables, maps and metadata for :func:`analysis.report.write_report`."""
@@ -147,6 +154,11 @@ class CheckRun:
         for rule_id in ("Q4", "T1", "T2", "M1", "R1", "T7", "C7", "C8"):
             if rule_id in summary:
                 headline[f"{rule_id} passed/assessed"] = f"{summary[rule_id]['passed']}/{summary[rule_id]['assessed']}"
+        sections = []
+        if self.years is not None:  # target years side by side, new/old districts, O1 (analysis/planning_years.py)
+            headline.update(self.years.headline())
+            tables.update(self.years.tables())
+            sections = self.years.sections()
         return ReportContent(
             rules=self.rules,
             findings=self.findings,
@@ -158,6 +170,7 @@ class CheckRun:
             maps=maps,
             notes=self.inputs.notes + self.notes,
             html_tables=self.extra.html_tables() if self.extra is not None else {},
+            sections=sections,
         )
 
 
@@ -229,6 +242,11 @@ def run_checks(
     counties_crs: str | None = None,
     layers: Mapping[str, str | None] | None = None,
     network_noded: bool = False,
+    year: int | None = None,
+    elderly_share_by_year: dict[int, float] | str | None = None,
+    elderly_share_growth: float | None = None,
+    base_year: int | None = None,
+    candidates: str | Path | None = None,
 ) -> CheckRun:
     """Run every planning check and return the results.
 
@@ -270,6 +288,15 @@ def run_checks(
         ``--network-layer``, ...). A multi-layer file without one is an :class:`InputError`.
     network_noded : bool
         A line-layer network is already split at its junctions (``--network-noded``).
+    year : int, optional
+        Check as of this year: facilities open by then (``opening_year``), districts completed by
+        then, the targets of that year; default "now" (this calendar year, every target year's
+        T1 finding). Every target year of the rule set is evaluated for the report as well.
+    elderly_share_by_year, elderly_share_growth, base_year : optional
+        Ageing to the year checked (:mod:`analysis.ageing`): shares per year (``"2025=0.26,..."``)
+        or a yearly growth in share points from the population layer's share in ``base_year``.
+    candidates : path, optional
+        Candidate sites for the O1 retrofit of old districts; default vacant OSM land of the extract.
     """
     start = time.perf_counter()
     rule_set = load_rule_set(rules)
@@ -291,6 +318,10 @@ def run_checks(
         network_layer=layer["network"], facilities_layer=layer["facilities"], population_layer=layer["population"],
         network_noded=network_noded,
     )
+    years = plan_years(
+        rule_set, inputs, year=year, share_by_year=elderly_share_by_year, share_growth=elderly_share_growth,
+        base_year=base_year, candidates=candidates,
+    )  # keeps every facility for the year sections; inputs now hold those open in the year checked
     coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     network_path = Path(network) if network is not None else embedded_network_path()
     is_pbf = network_path.name.lower().endswith(".pbf")
@@ -304,7 +335,7 @@ def run_checks(
     # residential districts (Q1-Q5, W1)
     district_frame = None
     if districts is not None:
-        district_frame = read_districts(districts, layer=layer["districts"])
+        district_frame = years.read_districts(districts, layer=layer["districts"])
         _check_extent(district_frame, inputs, districts, "districts")
     elif is_pbf:
         osm_districts = _osm_residential_areas(network_path)
@@ -318,9 +349,11 @@ def run_checks(
         notes.append("no residential districts: Q1-Q5 not checked")
         district_check = None
     else:
+        district_frame = years.districts_of_year(district_frame)
         district_check = check_districts(
             district_frame, inputs.facilities, rule_set, coverage=coverage, persons_per_household=persons_per_household
         )
+        years.check_district_ages(district_check, coverage, network_path if is_pbf else None)
 
     # townships (T1-T6)
     township_frame = None
@@ -344,6 +377,7 @@ def run_checks(
         township_check = check_townships(
             township_frame, inputs.facilities, rule_set, coverage=coverage, communities=community_frame
         )
+        years.check_townships_of_year(township_check, township_frame, community_frame)
 
     # capacity (C1-C3, C5, C7), 2SFCA and co-location (C6)
     elderly_total = float(coverage.population["elderly_population"].sum())
@@ -409,7 +443,9 @@ def run_checks(
         "2sfca_decay": decay,
         "sources": inputs.sources,
         **extra.parameters(),
+        **years.parameters(),
     }
+    years.evaluate(coverage, persons_per_household)
     return CheckRun(
         rules=rule_set,
         inputs=inputs,
@@ -425,7 +461,9 @@ def run_checks(
         notes=notes
         + (district_check.notes if district_check else [])
         + (township_check.notes if township_check else [])
-        + extra.all_notes(),
+        + extra.all_notes()
+        + years.notes,
         seconds=time.perf_counter() - start,
         extra=extra,
+        years=years,
     )

@@ -108,6 +108,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default=str(Path("out") / "check"), help="report folder (default out/check)")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary per rule id")
+    # target years, ageing, O1 sites (analysis/planning_years.py)
+    p.add_argument("--year", type=int, help="check as of this year: facilities open by then, that year's targets (default now)")
+    p.add_argument("--elderly-share-by-year", help="share aged 60+ per year, e.g. 2025=0.26,2027=0.28")
+    p.add_argument("--elderly-share-growth", type=float, help="yearly growth of the 60+ share in share points, e.g. 0.005")
+    p.add_argument("--base-year", type=int, help="year of the population data for --elderly-share-growth (default 2020)")
+    p.add_argument("--candidates", help="candidate sites for the O1 retrofit of old districts (default vacant OSM land)")
 
 
 def run_check_command(args: argparse.Namespace) -> int:
@@ -134,6 +140,11 @@ def run_check_command(args: argparse.Namespace) -> int:
         counties_crs=args.counties_crs,
         layers=layers,
         network_noded=args.network_noded,
+        year=args.year,
+        elderly_share_by_year=args.elderly_share_by_year,
+        elderly_share_growth=args.elderly_share_growth,
+        base_year=args.base_year,
+        candidates=args.candidates,
     )
     written = write_report(run.report_content(), args.out)
     summary = run.summary()
@@ -141,6 +152,10 @@ def run_check_command(args: argparse.Namespace) -> int:
         print(dumps(summary))
         return 0
     print(f"Planning checks, rule set {summary['rule_set']} ({run.seconds:.1f} s)")
+    if run.years is not None:
+        print(f"  as of {run.years.as_of}" + ("" if run.year is not None else " (now)"))
+        for label, text in run.years.headline().items():
+            print(f"  {label:<8} {text}")
     for rule_id, counts in summary["rules"].items():
         print(
             f"  {rule_id:<3} assessed {counts['assessed']:>4}  passed {counts['passed']:>4}  "

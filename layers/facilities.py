@@ -5,7 +5,8 @@ Schema (EPSG:4326 points): ``facility_id``, ``name``, ``kind`` (one of :data:`FA
 sites), and, when the source has them, ``nursing_beds`` (护理型床位), ``dementia_beds`` (失智床位)
 (counts) and ``ownership`` (``public`` 公办 / ``private`` 民办). Every column but the geometry may be
 empty (NaN), never silently zero. Health facilities (kind ``health_centre``) are read too: they are
-the C6 layer, and :func:`split_health` keeps them out of the elderly-service counts.
+the C6 layer, and :func:`split_health` keeps them out of the elderly-service counts. ``opening_year`` (calendar year it opens, from
+``opening_year``/``投用年份``/``建成年份``; NaN: existing).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from layers.columns import (
     BEDS_ALIASES,
     DEMENTIA_BEDS_ALIASES,
     NURSING_BEDS_ALIASES,
+    OPENING_YEAR_ALIASES,
     OWNERSHIP_ALIASES,
     find_column,
+    parse_years,
 )
 from layers.errors import (
     CoordinateError,
@@ -153,7 +156,7 @@ OPTIONAL_TEXT_ALIASES: dict[str, tuple[str, ...]] = {
     "level": ("level", "级别", "层级", "机构级别"),
     "tags": ("tags", "flags", "标签", "功能", "服务对象", "机构性质", "remarks", "备注"),
 }
-SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "geometry"]
+SCHEMA = ["facility_id", "name", "kind", "beds", "building_area_m2", "land_area_m2", "demo", "opening_year", "geometry"]
 
 #: Capacity columns kept, under these names, when the source has them (C2, C2b, C3 read them).
 OPTIONAL_NUMERIC_FIELDS = ("nursing_beds", "dementia_beds")
@@ -251,6 +254,7 @@ def normalise_facilities(
         column = _find_column(columns, field)
         out[field] = _numeric(frame, column, field, file, layer_name) if column else np.nan
     out["demo"] = frame["demo"].astype(bool) if "demo" in frame.columns else False
+    out["opening_year"] = _opening_years(frame, columns, file, layer_name)
     kept = list(SCHEMA)
     for field in OPTIONAL_NUMERIC_FIELDS:
         column = _find_column(columns, field)
@@ -302,6 +306,22 @@ def split_health(facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
     """
     health = facilities["kind"].isin(HEALTH_KINDS).to_numpy()
     return facilities.loc[~health].reset_index(drop=True), facilities.loc[health].reset_index(drop=True)
+
+
+def _opening_years(frame: pd.DataFrame, columns: list[str], file: Path | None, layer: str) -> np.ndarray:
+    """The year each facility opens (``opening_year``/``投用年份``/``建成年份``), NaN when not given.
+
+    A facility without an opening year counts as existing in every year checked.
+    """
+    column = find_column(columns, OPENING_YEAR_ALIASES)
+    if column is None:
+        return np.full(len(frame), np.nan)
+    years, bad = parse_years(frame[column].tolist())
+    if bad:
+        sample = frame[column].iloc[bad[:3]].astype(str).tolist()
+        msg = f"values {sample} (rows {bad[:5]}) are not calendar years (e.g. 2026 or 2026年)"
+        raise FieldError(msg, file=file, layer=layer, field=str(column))
+    return np.asarray(years, dtype=float)
 
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:

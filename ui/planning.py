@@ -62,23 +62,39 @@ def run_planning_checks(
     districts: SavedUpload | None = None,
     townships: SavedUpload | None = None,
     villages: SavedUpload | None = None,
+    year: int | None = None,
 ):
     """Every planning check on the chosen layers with ``rule_set`` (W1 minutes come from it).
 
     ``districts`` / ``townships`` are uploaded boundary layers; without them ``run_checks`` uses
     its defaults (OSM residential areas, OSM or DEMO townships) and says so in its notes.
     ``villages`` is an uploaded village layer (R1; T7 when the townships carry a county field).
+    ``year`` checks as of that year (facilities open by then, its targets); None is "now".
     """
     from analysis.checks import run_checks
 
     return run_checks(
         rules=rule_set,
         speed=speed,
+        year=year,
         districts=districts.path if districts is not None else None,
         townships=townships.path if townships is not None else None,
         villages=villages.path if villages is not None else None,
         **choice.layer_arguments(),
     )
+
+
+def target_years(rules: Any) -> list[int]:
+    """The target years of a rule set (for the year select box)."""
+    from analysis.target_years import rule_target_years
+
+    return rule_target_years(rules)
+
+
+def year_sections(run: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The run's target-year, new/old district and O1 tables (titles in Chinese and English)."""
+    years = getattr(run, "years", None)
+    return years.sections() if years is not None else []
 
 
 def report_files(run: Any) -> dict[str, bytes]:

@@ -20,8 +20,8 @@ session = st.session_state
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_checks(data_key: str, rule_set: str, speed: str, boundaries_key: str, _choice: ss.DataChoice, _boundaries: dict):
-    return planning.run_planning_checks(_choice, rule_set, speed, **_boundaries)
+def cached_checks(data_key: str, rule_set: str, speed: str, boundaries_key: str, _choice: ss.DataChoice, _boundaries: dict, year: int | None = None):
+    return planning.run_planning_checks(_choice, rule_set, speed, year=year, **_boundaries)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -99,12 +99,21 @@ def render(page: PageContext) -> None:
             boundary_error = ss.readable_message(exc)
             st.error(t("This input cannot be used: {message}", message=boundary_error))
         boundaries_key = "|".join(f"{role}={upload.sha256}" for role, upload in sorted(boundaries.items()))
-        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key)
+        year_choice = translated_choice(
+            st.selectbox,
+            t("Year checked"),
+            ["now", *planning.target_years(rules)],
+            key="check_year",
+            format_func=lambda v: t("now") if v == "now" else str(v),
+            lang=lang,
+        )
+        year = None if year_choice == "now" else int(year_choice)
+        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key, year)
         if st.button(t("Run planning checks"), key="run_checks", type="primary", disabled=boundary_error is not None):
             with st.spinner(t("Running the planning checks…")):
                 keep_run(
                     "checks_run", checks_key,
-                    lambda: cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries),
+                    lambda: cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries, year),
                 )
         stored = kept_run("checks_run", checks_key)
         if stored is not None:
@@ -122,6 +131,9 @@ def render(page: PageContext) -> None:
                 st.dataframe(translated_table(summary_table, t), hide_index=True, width="stretch")
                 findings = planning.findings_table(run, t)
                 st.dataframe(translated_table(findings, t), hide_index=True, width="stretch", height=360)
+                for title, table in planning.year_sections(run):  # target years side by side, new/old districts, O1
+                    st.markdown(f"**{title}**")
+                    st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
                 st.download_button(
                     t("Findings (CSV)"), data=lambda: csv_bytes(findings), file_name="findings.csv", mime="text/csv", key="download_findings", on_click="ignore"
                 )
