@@ -60,25 +60,27 @@ class ReportContent:
     notes: list[str] = field(default_factory=list)
     #: Tables also printed in the HTML (meals, villages, counties, life-circle tiers), by title.
     html_tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    #: Extra HTML sections, each a title and a table (target years, new/old districts, O1).
+    sections: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
 
 
 #: Rows of one table printed in the HTML; the workbook and the CSV files hold all of them.
 HTML_TABLE_ROWS: int = 200
 
 
-def _tables_html(tables: Mapping[str, pd.DataFrame]) -> str:
+def _tables_html(tables: Iterable[tuple[str, pd.DataFrame]], *, heading: str = "h3") -> str:
+    """Each table under its title (geometry left out), at most :data:`HTML_TABLE_ROWS` rows printed."""
     parts = []
-    for title, table in tables.items():
+    for title, table in tables:
         plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
         more = (
             f"<p><small>first {HTML_TABLE_ROWS} of {len(plain)} rows; all in checks.xlsx</small></p>"
             if len(plain) > HTML_TABLE_ROWS
             else ""
         )
-        parts.append(f"<h3>{html.escape(title)}</h3>{plain.head(HTML_TABLE_ROWS).to_html(index=False, na_rep='', float_format=lambda v: f'{v:.3g}')}{more}")
+        body = plain.head(HTML_TABLE_ROWS).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}")
+        parts.append(f"<{heading}>{html.escape(title)}</{heading}>{body}{more}")
     return "".join(parts)
-    #: Extra HTML sections, each a title and a table (target years, new/old districts, O1).
-    sections: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -174,13 +176,6 @@ def rules_frame(rules: RuleSet) -> pd.DataFrame:
              "source": source, "further parameters": extra}
         )
     return pd.DataFrame(rows)
-def _sections_html(sections: list[tuple[str, pd.DataFrame]]) -> str:
-    """Each extra section as a heading and a plain table (geometry left out)."""
-    parts = []
-    for title, table in sections:
-        plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
-        parts.append(f"<h2>{html.escape(title)}</h2>" + plain.to_html(index=False, na_rep="", border=0, escape=True))
-    return "".join(parts)
 
 
 def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
@@ -222,9 +217,9 @@ th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }}
 工具版本 Tool version: {__version__} · 生成时间 Created: {created}</p>
 <h2>主要结果 Headline</h2><table>{headline}</table>
 <h2>规则汇总 Rules summary</h2>{_summary_html(content.findings, rules)}
-{_sections_html(content.sections)}
+{_tables_html(content.sections, heading="h2")}
 <h2>地图 Maps</h2>{maps}
-{("<h2>助餐、村庄、县域与生活圈 Meals, villages, counties and life-circle tiers</h2>" + _tables_html(content.html_tables)) if content.html_tables else ""}
+{("<h2>助餐、村庄、县域与生活圈 Meals, villages, counties and life-circle tiers</h2>" + _tables_html(content.html_tables.items())) if content.html_tables else ""}
 <h2>全部结论 Every finding</h2>{_findings_html(content.findings, rules)}
 <h2>说明 Notes</h2><ul>{notes}</ul>
 <h2>参数 Parameters</h2><table>{parameters}</table>
