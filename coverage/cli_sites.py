@@ -12,7 +12,8 @@ the extract's vacant/redevelopable land and from clusters of the uncovered elder
 
 Bad input (p larger than the candidates, no uncovered demand, candidates all off the network, an
 LSCP with uncoverable demand under ``--strict``, ...) prints one line and exits with status 2;
-the GeoPackage is written only when the whole run succeeded (temporary file renamed into place).
+the GeoPackage is written only when the whole run succeeded (temporary file renamed into place,
+see :mod:`coverage.safe_write`); ``--out`` may not be an input (:mod:`coverage.output_guard`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ from analysis.site_selection import (
 from analysis.townships import read_townships
 from coverage.circles import unit_points
 from coverage.cli_args import add_input_arguments, population_argument
+from coverage.cli_errors import run_reporting_errors, terminate_on_sigterm
 from coverage.output import write_geopackage
+from coverage.output_guard import check_output_file
 from coverage.pipeline import load_inputs, run_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 from layers.errors import InputError
@@ -331,6 +334,7 @@ def _print_text(report: dict, out: Path) -> None:
 
 def run_sites_command(args: argparse.Namespace) -> int:
     """Run ``sites``: solve, write the GeoPackage atomically, print the summary."""
+    check_output_file(args.out, args)
     report, layers = run_sites(args)
     out = write_geopackage(args.out, layers)
     if args.json:
@@ -358,12 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_sites_parser(sub)
     args = parser.parse_args(argv)
-    try:
-        return run_sites_command(args)
-    except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
+    return run_reporting_errors(run_sites_command, args)
 
 
 if __name__ == "__main__":
+    terminate_on_sigterm()
     sys.exit(main())
