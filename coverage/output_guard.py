@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from coverage.folder_swap import check_replaceable
-from coverage.safe_write import OutputPathError, probe_writable
+from coverage.safe_write import OutputPathError, probe_writable, write_errors
 
 #: The command-line flags that name input files, in the order messages list them.
 INPUT_FLAGS = ("network", "facilities", "population", "districts", "townships", "communities", "health", "candidates")
@@ -54,7 +54,8 @@ def input_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
     sidecars = []
     for flag, path in found:
         if path.suffix.lower() == ".shp" and path.parent.is_dir():
-            sidecars += [(flag, p) for p in path.parent.glob(f"{path.stem}.*") if p != path]
+            label = f"{flag} (a sidecar of '{path}')"
+            sidecars += [(label, p) for p in path.parent.glob(f"{path.stem}.*") if p != path]
     return found + sidecars
 
 
@@ -104,19 +105,21 @@ def _check_parents(out: Path, flag: str) -> None:
 def check_output_file(out: str | Path, args: argparse.Namespace, flag: str = "--out") -> Path:
     """Pre-flight for a file output (GeoPackage): not an input, not a folder, no file on its path."""
     out = Path(out)
-    check_not_an_input(out, args, flag)
-    if out.is_dir():
-        raise OutputPathError(f"{flag} '{out}' is a folder, not a file")
-    _check_parents(out, flag)
-    probe_writable(out, flag)
+    with write_errors(out, flag):  # e.g. a name too long for the file system: exit 2
+        check_not_an_input(out, args, flag)
+        if out.is_dir():
+            raise OutputPathError(f"{flag} '{out}' is a folder, not a file")
+        _check_parents(out, flag)
+        probe_writable(out, flag)
     return out
 
 
 def check_output_folder(out: str | Path, args: argparse.Namespace, flag: str = "--out") -> Path:
     """Pre-flight for a folder output (report): not an input, replaceable, no file on its path."""
     out = Path(out)
-    check_not_an_input(out, args, flag)
-    _check_parents(out, flag)
-    check_replaceable(out, flag)
-    probe_writable(out, flag)
+    with write_errors(out, flag):
+        check_not_an_input(out, args, flag)
+        _check_parents(out, flag)
+        check_replaceable(out, flag)
+        probe_writable(out, flag)
     return out

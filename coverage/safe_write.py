@@ -98,12 +98,24 @@ def write_errors(out: str | Path, flag: str = "--out") -> Iterator[None]:
         yield
     except (OutputPathError, WriteError):
         raise
-    except OSError as exc:
-        if exc.errno in _PATH_ERRNOS:
-            raise _path_error(out, exc, flag) from None
-        raise WriteError(out, _reason(exc)) from None
     except Exception as exc:  # GDAL/SQLite/openpyxl errors name the cause only in their text
-        raise WriteError(out, _reason(exc)) from None
+        cause = _first_os_error(exc)
+        if cause is not None and cause.errno in _PATH_ERRNOS:
+            raise _path_error(out, cause, flag) from None
+        raise WriteError(out, _reason(cause or exc)) from None
+
+
+def _first_os_error(exc: BaseException) -> OSError | None:
+    """The OSError at the root of ``exc``: a writer's clean-up may raise again over the real cause
+    (openpyxl closing a workbook after a failed sheet: "At least one sheet must be visible")."""
+    found = None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno is not None:
+            found = exc
+        exc = exc.__cause__ or exc.__context__
+    return found
 
 
 def temp_pattern(out: Path) -> re.Pattern[str]:
@@ -168,7 +180,8 @@ def remove_stale_temps(out: str | Path, keep: Callable[[Path], bool] = lambda p:
 def probe_writable(out: str | Path, flag: str = "--out") -> None:
     """Fail early (before any work) when ``out``'s folder cannot take new files.
 
-    Creates an unnamed temporary file in the nearest existing folder on ``out``'s path and
+    Refuses a name too long for the file system once the temporary's or the lock's tag is
+    added (exit 2). Creates an unnamed temporary file in the nearest existing folder on ``out``'s path and
     closes it at once (``O_TMPFILE`` on Linux: nothing is ever visible). A read-only or
     forbidden folder raises :class:`WriteError`; a full disk is only found at write time.
     """
@@ -177,6 +190,9 @@ def probe_writable(out: str | Path, flag: str = "--out") -> None:
     with write_errors(out, flag):
         if not folder.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+        longest = max(len(os.fsencode(lock_path(out).name)), len(os.fsencode(temp_path(out, "previous").name)))
+        if longest > os.pathconf(folder, "PC_NAME_MAX"):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(out))
         tempfile.TemporaryFile(dir=folder).close()
 
 
