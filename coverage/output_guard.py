@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from coverage.folder_swap import check_replaceable
-from coverage.safe_write import OutputPathError, probe_writable, write_errors
+from coverage.safe_write import OutputPathError, check_file_target, probe_writable, write_errors
 
 #: The command-line flags that name input files, in the order messages list them.
 INPUT_FLAGS = ("network", "facilities", "population", "districts", "townships", "communities", "health", "candidates")
@@ -107,8 +107,7 @@ def check_output_file(out: str | Path, args: argparse.Namespace, flag: str = "--
     out = Path(out)
     with write_errors(out, flag):  # e.g. a name too long for the file system: exit 2
         check_not_an_input(out, args, flag)
-        if out.is_dir():
-            raise OutputPathError(f"{flag} '{out}' is a folder, not a file")
+        check_file_target(out, flag)
         _check_parents(out, flag)
         probe_writable(out, flag)
     return out

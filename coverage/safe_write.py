@@ -196,6 +196,14 @@ def probe_writable(out: str | Path, flag: str = "--out") -> None:
         tempfile.TemporaryFile(dir=folder).close()
 
 
+def check_file_target(out: Path, flag: str = "--out") -> None:
+    """Refuse (exit 2) a file output that exists as a folder, device, pipe or socket."""
+    if out.is_dir():
+        raise OutputPathError(f"{flag} '{out}' is a folder, not a file")
+    if out.exists() and not out.is_file():
+        raise OutputPathError(f"{flag} '{out}' is a device, pipe or socket, not a regular file")
+
+
 def prepare_parent(out: Path, flag: str = "--out") -> None:
     """Create ``out``'s parent folders (a file on the way is a path error, exit 2)."""
     with write_errors(out, flag):
@@ -229,8 +237,8 @@ def write_file_atomically(out: str | Path, write: Callable[[Path], None], *, fla
     """
     out = Path(out)
     prepare_parent(out, flag)
-    if out.is_dir():
-        raise OutputPathError(f"{flag} '{out}' is a folder, not a file")
+    with write_errors(out, flag):
+        check_file_target(out, flag)
     with write_errors(out, flag), output_lock(out):
         remove_stale_temps(out)
         tmp = temp_path(out)

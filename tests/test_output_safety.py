@@ -327,6 +327,9 @@ def test_out_is_a_folder_or_under_a_file(tmp_path, capsys):
         status, _, err = run(capsys, command, "--out", str(out))
         assert status == 2 and f"'{a_file}' is a file, not a folder" in one_error_line(err)
     assert a_file.read_text() == "mine"
+    status, _, err = run(capsys, "circles", "--out", "/dev/null")  # as root, replacing it would be harmful
+    assert status == 2 and "not a regular file" in one_error_line(err)
+    assert Path("/dev/null").is_char_device()
     status, _, err = run(capsys, "circles", "--out", str(tmp_path / ("n" * 300 + ".gpkg")))
     assert status == 2 and "too long" in one_error_line(err)
 
