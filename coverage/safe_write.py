@@ -44,6 +44,10 @@ EXIT_WRITE_FAILURE = 1
 
 #: errno values that mean the path given is unusable as asked (an argument problem, exit 2).
 _PATH_ERRNOS = {errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP}
+#: errno values that explain a failed write when found behind another library's error.
+_CAUSE_ERRNOS = _PATH_ERRNOS | {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO,
+}
 
 
 class OutputPathError(InputError):
@@ -106,21 +110,28 @@ def write_errors(out: str | Path, flag: str = "--out") -> Iterator[None]:
 
 
 def _first_os_error(exc: BaseException) -> OSError | None:
-    """The OSError at the root of ``exc``: a writer's clean-up may raise again over the real cause
-    (openpyxl closing a workbook after a failed sheet: "At least one sheet must be visible")."""
+    """The OSError behind ``exc``: itself, or a root cause a writer's clean-up raised over.
+
+    openpyxl closing a workbook after a failed sheet says "At least one sheet must be visible"
+    over the real "No space left on device"; only causes that explain a failed write (disk full,
+    permission, I/O, path errors) are taken from the chain, never an unrelated handled error.
+    """
+    if isinstance(exc, OSError):
+        return exc
     found = None
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno is not None:
-            found = exc
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _CAUSE_ERRNOS:
+            found = current
+        current = current.__cause__ or current.__context__
     return found
 
 
 def temp_pattern(out: Path) -> re.Pattern[str]:
     """Names of this tool's temporaries for ``out`` (and the older ``tempfile`` form for files)."""
-    stem = re.escape(out.stem if out.suffix else out.name)
+    stem = re.escape(out.stem)
     suffix = re.escape(out.suffix)
     own = rf"\.{stem}-(?:{TEMP_TAG}|previous)-[a-z0-9]{{8}}{suffix}"
     legacy = rf"\.{stem}-[a-z0-9_]{{8}}{suffix}" if out.suffix else r"(?!)"
@@ -129,8 +140,7 @@ def temp_pattern(out: Path) -> re.Pattern[str]:
 
 def temp_path(out: Path, kind: str = TEMP_TAG) -> Path:
     """A fresh name beside ``out``: ``.STEM-partial-XXXXXXXX`` + ``out``'s suffix."""
-    stem = out.stem if out.suffix else out.name
-    return out.with_name(f".{stem}-{kind}-{secrets.token_hex(4)}{out.suffix}")
+    return out.with_name(f".{out.stem}-{kind}-{secrets.token_hex(4)}{out.suffix}")
 
 
 def lock_path(out: Path) -> Path:

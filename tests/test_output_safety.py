@@ -238,6 +238,7 @@ def test_two_concurrent_checks_both_succeed_and_out_is_always_whole(tmp_path, ca
         while not stop.is_set():
             if not (out / MARKER).is_file() or not (out / "report.html").is_file():
                 seen_missing.append(time.monotonic())
+            time.sleep(0.001)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -252,6 +253,29 @@ def test_two_concurrent_checks_both_succeed_and_out_is_always_whole(tmp_path, ca
     report_is_whole(out)
     assert leftovers(tmp_path) == []
     assert (tmp_path / ".report.lock").exists()
+
+
+def test_a_writer_waits_for_the_lock_of_its_output(tmp_path):
+    """While another holder has ``.NAME.lock``, a run computes but writes nothing until released."""
+    import fcntl
+
+    out = tmp_path / "c.gpkg"
+    with open(tmp_path / ".c.gpkg.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = cli("circles", "--out", str(out), "--json")
+        end = time.monotonic() + 300
+        while not any(line.split()[1] == "->" and line.split()[5] == str(proc.pid) for line in _locks()):
+            assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+            time.sleep(0.05)
+        assert not out.exists() and leftovers(tmp_path) == []  # blocked before any temporary
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert set(pyogrio.list_layers(out)[:, 0]) == LAYERS
+
+
+def _locks() -> list[str]:
+    """Lines of /proc/locks (blocked waiters read ``N: -> FLOCK ADVISORY WRITE PID ...``)."""
+    return [line for line in Path("/proc/locks").read_text().splitlines() if len(line.split()) > 5]
 
 
 def test_fallback_swap_without_renameat2_and_recovery_of_an_interrupted_one(tmp_path, capsys, monkeypatch):
