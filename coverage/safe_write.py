@@ -7,7 +7,7 @@ folder) is written the same way:
    folder where a file is wanted, no file on its parent path.
 2. At write time a lock is taken on ``.NAME.lock`` beside ``--out`` (``fcntl.flock``, exclusive,
    blocking), so concurrent runs on the same ``--out`` write one after the other. The lock file
-   stays (deleting it would let a third run lock a different file); it is empty.
+   is removed on release (safely: see :func:`output_lock`).
 3. Under the lock, temporaries that an earlier run killed by SIGTERM/SIGKILL left behind are
    removed: only names of this tool's own pattern for that output (``.STEM-partial-XXXXXXXX``
    + suffix, plus their SQLite ``-journal``/``-wal``/``-shm`` sidecars, and the older
@@ -150,13 +150,29 @@ def lock_path(out: Path) -> Path:
 
 @contextmanager
 def output_lock(out: str | Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``.NAME.lock`` beside ``out`` (waits for other writers)."""
-    out = Path(out)
-    fd = os.open(lock_path(out), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    """Hold an exclusive ``flock`` on ``.NAME.lock`` beside ``out`` (waits for other writers).
+
+    The lock file is removed on release, while still locked; a waiter that then gets the lock
+    on the removed file sees that the name now points elsewhere (or nowhere) and tries again,
+    so two runs never hold "the" lock at once and no lock file is left behind.
+    """
+    path = lock_path(Path(out))
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
+        path.unlink(missing_ok=True)
         os.close(fd)  # closing releases the lock
 
 
