@@ -369,7 +369,7 @@ def _sys_is_unwritable() -> bool:
 @pytest.mark.skipif(not _sys_is_unwritable(), reason="/sys is writable here")
 def test_permission_denied_is_one_line_exit_1_before_any_work():
     """/sys refuses new files even to root: a real PermissionError, found before computing."""
-    for command, out in (("circles", "/sys/x.gpkg"), ("check", "/sys/report")):
+    for command, out in (("circles", "/sys/x.gpkg"), ("check", "/sys/report"), ("sites", "/sys/s.gpkg")):
         proc = cli(command, "--out", out)
         _, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 1
@@ -389,6 +389,21 @@ def test_permission_denied_while_writing_leaves_the_old_result(tmp_path, capsys,
     status, stdout, err = run(capsys, "circles", "--out", str(out), "--json")
     assert status == 1 and stdout == ""
     assert f"cannot write '{out}': Permission denied" in one_error_line(err)
+    assert out.read_bytes() == OLD and leftovers(tmp_path) == []
+
+
+def test_sites_writer_disk_full_leaves_the_old_result(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "keep.gpkg"
+    out.write_bytes(OLD)
+
+    def full(path, layers):
+        Path(path).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("coverage.output.write_layers", full)
+    status, stdout, err = run(capsys, "sites", "--p", "2", "--out", str(out), "--json")
+    assert status == 1 and stdout == ""
+    assert f"cannot write '{out}': No space left on device" in one_error_line(err)
     assert out.read_bytes() == OLD and leftovers(tmp_path) == []
 
 
