@@ -1,7 +1,8 @@
 """The report a planner files: GeoPackage, CSV and Excel tables, and a bilingual HTML page.
 
-Everything is written into a temporary folder beside the output folder and moved into place at
-the end, so a failed run never leaves a half report or damages an earlier one. The HTML records
+Everything is written into a fresh folder beside the output folder and swapped into place in one
+step at the end (:mod:`coverage.folder_swap`), so a failed or interrupted run never leaves a half
+report or damages an earlier one, and only a folder this tool wrote is ever replaced. The HTML records
 the tool version, the rule set, every parameter and the SHA-256 of every input file.
 """
 
@@ -11,9 +12,6 @@ import base64
 import hashlib
 import html
 import io
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,7 +23,8 @@ import pandas as pd
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, findings_frame, summarise
 from coverage import __version__
-from coverage.output import write_geopackage
+from coverage.folder_swap import replace_folder
+from coverage.output import write_layers
 
 STATUS_ZH = {PASS: "达标", FAIL: "不达标", NOT_ASSESSABLE: "无法评估"}
 STATUS_COLOUR = {PASS: "#2e7d32", FAIL: "#c62828", NOT_ASSESSABLE: "#757575"}
@@ -230,46 +229,45 @@ th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5em; }}
 """
 
 
-def write_report(content: ReportContent, out_dir: str | Path) -> dict[str, Path]:
+def _fill_report(content: ReportContent, folder: Path) -> None:
+    """Write every file of the report into ``folder`` (an empty staging folder)."""
+    hashes = {str(p): sha256_of(p) for p in content.input_files if Path(p).is_file()}
+    tables = {
+        "findings": findings_frame(content.findings),
+        **content.tables,
+        "parameters": parameters_frame(content),
+        "rules": rules_frame(content.rules),
+    }
+    layers = {name: frame for name, frame in content.layers.items() if frame is not None and len(frame)}
+    if layers:
+        write_layers(folder / "checks.gpkg", layers)
+    for name, table in tables.items():
+        plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+        plain.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
+    with pd.ExcelWriter(folder / "checks.xlsx", engine="openpyxl") as writer:
+        for name, table in tables.items():
+            pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_excel(
+                writer, sheet_name=name[:31], index=False
+            )
+    (folder / "report.html").write_text(render_html(content, hashes), encoding="utf-8")
+
+
+def write_report(content: ReportContent, out_dir: str | Path, *, flag: str = "--out") -> dict[str, Path]:
     """Write ``checks.gpkg``, ``findings.csv``, one CSV per table, ``checks.xlsx`` and ``report.html``.
 
-    Returns the paths written, by kind. The folder is replaced only when everything was written.
+    Returns the paths written, by kind. The report is written into a fresh sibling folder and
+    swapped in as ``out_dir`` in one step, only when everything was written, and only over a
+    folder this tool wrote (see :mod:`coverage.folder_swap`); the folder holds the marker file
+    ``.coverage-report``.
+
+    Raises
+    ------
+    coverage.safe_write.OutputPathError
+        ``out_dir`` is a file, or a folder this tool did not write (exit status 2 on the command line).
+    coverage.safe_write.WriteError
+        Permission denied, disk full, I/O error (exit status 1); ``out_dir`` is left as it was.
     """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        hashes = {str(p): sha256_of(p) for p in content.input_files if Path(p).is_file()}
-        tables = {
-            "findings": findings_frame(content.findings),
-            **content.tables,
-            "parameters": parameters_frame(content),
-            "rules": rules_frame(content.rules),
-        }
-        layers = {name: frame for name, frame in content.layers.items() if frame is not None and len(frame)}
-        if layers:
-            write_geopackage(staging / "checks.gpkg", layers)
-        for name, table in tables.items():
-            plain = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
-            plain.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(staging / "checks.xlsx", engine="openpyxl") as writer:
-            for name, table in tables.items():
-                pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_excel(
-                    writer, sheet_name=name[:31], index=False
-                )
-        (staging / "report.html").write_text(render_html(content, hashes), encoding="utf-8")
-        backup = None
-        if out_dir.exists():
-            backup = out_dir.with_name(f".{out_dir.name}-old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(out_dir, backup)
-        os.replace(staging, out_dir)
-        if backup is not None:
-            shutil.rmtree(backup)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    out_dir = replace_folder(out_dir, lambda folder: _fill_report(content, folder), flag=flag)
     written = {"html": out_dir / "report.html", "excel": out_dir / "checks.xlsx", "findings": out_dir / "findings.csv"}
     if (out_dir / "checks.gpkg").exists():
         written["geopackage"] = out_dir / "checks.gpkg"

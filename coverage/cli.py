@@ -1,13 +1,15 @@
 """Command line: ``python -m coverage circles ... [--json]``.
 
 Errors in the inputs print one line naming the file, layer and field and exit with status 2;
-no output file is written unless the whole run succeeded.
+no output file is written unless the whole run succeeded. ``--out`` is checked before any work
+(:mod:`coverage.output_guard`: never an input, never a folder this tool did not write) and written
+through :mod:`coverage.safe_write`; every failure is one line (:mod:`coverage.cli_errors`: 2 bad
+input, 1 write refused by the system or closed stdout, 130 Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from coverage.cli_numbers import (
     share,
     speed,
 )
+from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors
 from coverage.cli_sites import add_sites_parser, run_sites_command
 from coverage.json_out import dumps
 from coverage.output import (
@@ -33,12 +36,11 @@ from coverage.output import (
     service_area_layer,
     write_geopackage,
 )
+from coverage.output_guard import check_output_file, check_output_folder
 from coverage.pipeline import summary, timed_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
-from layers.errors import InputError
 
 DEFAULT_OUT = Path("out") / "circles.gpkg"
-EXIT_INPUT_ERROR = 2
 
 
 def _add_circles(sub: argparse._SubParsersAction) -> None:
@@ -119,6 +121,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
     layers = layer_arguments(args)
+    check_output_folder(args.out, args)
     run = run_checks(
         rules=args.rules,
         network=args.network,
@@ -199,6 +202,7 @@ def _print_text(result: dict, out: Path) -> None:
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
     layers = layer_arguments(args)
+    check_output_file(args.out, args)
     inputs, result, seconds = timed_circles(
         network_layer=layers["network"],
         facilities_layer=layers["facilities"],
@@ -233,22 +237,18 @@ def run_circles_command(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = {"circles": run_circles_command, "check": run_check_command, "sites": run_sites_command}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status (see :mod:`coverage.cli_errors`)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad argument (one line printed, status 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
-    try:
-        if args.command == "circles":
-            return run_circles_command(args)
-        if args.command == "check":
-            return run_check_command(args)
-        if args.command == "sites":
-            return run_sites_command(args)
-    except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    command = COMMANDS.get(args.command)
+    if command is None:
+        parser.error(f"unknown command {args.command}")
         return EXIT_INPUT_ERROR
-    parser.error(f"unknown command {args.command}")
-    return EXIT_INPUT_ERROR
+    return run_reporting_errors(command, args)

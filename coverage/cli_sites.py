@@ -12,7 +12,8 @@ the extract's vacant/redevelopable land and from clusters of the uncovered elder
 
 Bad input (p larger than the candidates, no uncovered demand, candidates all off the network, an
 LSCP with uncoverable demand under ``--strict``, ...) prints one line and exits with status 2;
-the GeoPackage is written only when the whole run succeeded (temporary file renamed into place).
+the GeoPackage is written only when the whole run succeeded (temporary file renamed into place,
+see :mod:`coverage.safe_write`); ``--out`` may not be an input (:mod:`coverage.output_guard`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ from coverage.cli_numbers import (
     speed,
 )
 from coverage.json_out import dumps
+from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors, terminate_on_sigterm
 from coverage.output import write_geopackage
+from coverage.output_guard import check_output_file
 from coverage.pipeline import load_inputs, run_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 from layers.errors import InputError
@@ -76,7 +79,6 @@ DEFAULT_OUT = Path("out") / "sites.gpkg"
 DEFAULT_P = 5
 #: Demand-cluster candidates generated with ``--target-coverage`` (p is not known in advance).
 TARGET_CLUSTERS = 100
-EXIT_INPUT_ERROR = 2
 CANDIDATE_SOURCES = ("user", "osm", "clusters")
 
 
@@ -365,6 +367,7 @@ def _print_text(report: dict, out: Path) -> None:
 
 def run_sites_command(args: argparse.Namespace) -> int:
     """Run ``sites``: solve, write the GeoPackage atomically, print the summary."""
+    check_output_file(args.out, args)
     report, layers = run_sites(args)
     out = write_geopackage(args.out, layers)
     if args.json:
@@ -389,12 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a bad argument (one line printed, status 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT_ERROR
-    try:
-        return run_sites_command(args)
-    except (InputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
+    return run_reporting_errors(run_sites_command, args)
 
 
 if __name__ == "__main__":
+    terminate_on_sigterm()
     sys.exit(main())

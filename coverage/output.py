@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pandas as pd
 
 from coverage.circles import CoverageResult
 from coverage.engine import distances_on_edges
+from coverage.safe_write import write_file_atomically
 from coverage.service_areas import service_areas
 from layers.projection import WGS84
 
@@ -77,23 +76,26 @@ def network_layer(result: CoverageResult) -> gpd.GeoDataFrame:
     return frame.to_crs(WGS84)
 
 
-def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+def write_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> Path:
+    """Write layers to a new GeoPackage at ``path`` (no temporary, no lock: for staging folders)."""
+    path = Path(path)
+    for name, frame in layers.items():
+        frame.to_file(path, layer=name, driver="GPKG", mode="a" if path.exists() else "w")
+    return path
+
+
+def write_geopackage(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *, flag: str = "--out") -> Path:
     """Write layers to a GeoPackage through a temporary file renamed into place.
 
-    An existing file at ``path`` is replaced only once every layer was written; on failure the
-    temporary file is removed and ``path`` is left as it was.
+    An existing file at ``path`` is replaced only once every layer was written; on failure or
+    Ctrl-C the temporary file is removed and ``path`` is left as it was. Concurrent writers of the
+    same ``path`` take turns; temporaries of killed runs are removed (see :mod:`coverage.safe_write`).
+
+    Raises
+    ------
+    coverage.safe_write.OutputPathError
+        ``path`` is a folder or lies under a file (exit status 2 on the command line).
+    coverage.safe_write.WriteError
+        Permission denied, disk full, I/O error (exit status 1 on the command line).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # GDAL must create the GeoPackage itself
-    try:
-        for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", mode="a" if tmp.exists() else "w")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_file_atomically(path, lambda tmp: write_layers(tmp, layers), flag=flag)

@@ -115,6 +115,7 @@ def test_inputs_outside_the_network_and_bad_rules(tmp_path, capsys):
     out = tmp_path / "keep"
     out.mkdir()
     (out / "report.html").write_text("earlier report")
+    (out / ".coverage-report").write_text("written by python -m coverage\n")  # an earlier report of this tool
     far = gpd.GeoDataFrame({"name": ["北京某街道"]}, geometry=[shapely.box(116.3, 39.9, 116.4, 40.0)], crs=4326)
     far_path = tmp_path / "far.gpkg"
     far.to_file(far_path)
