@@ -497,3 +497,15 @@ def test_ctrl_c_while_computing(tmp_path):
     assert proc.returncode == 130
     assert "interrupted (Ctrl-C)" in one_error_line(stderr)
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_ctrl_c_while_starting(tmp_path):
+    """Ctrl-C during the seconds of importing geopandas/numba is one line and 130 too."""
+    out = tmp_path / "circles.gpkg"
+    proc = cli("circles", "--out", str(out))
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "interrupted (Ctrl-C)" in one_error_line(stderr)
+    assert not out.exists() and leftovers(tmp_path) == []
