@@ -24,6 +24,11 @@ if "numba" not in _sys.modules:
         import numba as _numba  # noqa: F401
     except ImportError:  # numba missing: the kernels module reports it when first used
         pass
+    except KeyboardInterrupt:
+        if _sys.argv[:1] == ["-m"]:  # ``python -m coverage`` is starting: one line, exit 130
+            print("error: interrupted (Ctrl-C) while starting; nothing was written", file=_sys.stderr)
+            raise SystemExit(130) from None
+        raise
     finally:
         _sys.modules[__name__] = _self
 
