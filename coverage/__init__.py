@@ -17,6 +17,17 @@ _probe = _sys.modules.get("numba.misc.coverage_support")
 if _probe is not None and not hasattr(_probe, "coverage_available"):
     raise ImportError("this 'coverage' is the elderly-care walking engine, not coverage.py")
 
+if _sys.argv[:1] == ["-m"]:  # ``python -m coverage`` is starting (runpy sets argv[0] to "-m" meanwhile)
+    import os as _os
+    import signal as _signal
+
+    def _interrupted_while_starting(signum, frame):  # noqa: ARG001 - the signal API
+        """Ctrl-C while the heavy imports load: nothing is written yet, so one line and exit 130."""
+        _os.write(2, b"error: interrupted (Ctrl-C) while starting; nothing was written\n")
+        _os._exit(130)
+
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)  # __main__ restores Python's handler
+
 if "numba" not in _sys.modules:
     _self = _sys.modules.get(__name__)
     _sys.modules[__name__] = None  # type: ignore[assignment]  # numba's probe: ImportError
@@ -24,11 +35,6 @@ if "numba" not in _sys.modules:
         import numba as _numba  # noqa: F401
     except ImportError:  # numba missing: the kernels module reports it when first used
         pass
-    except KeyboardInterrupt:
-        if _sys.argv[:1] == ["-m"]:  # ``python -m coverage`` is starting: one line, exit 130
-            print("error: interrupted (Ctrl-C) while starting; nothing was written", file=_sys.stderr)
-            raise SystemExit(130) from None
-        raise
     finally:
         _sys.modules[__name__] = _self
 

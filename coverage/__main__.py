@@ -1,18 +1,16 @@
-"""``python -m coverage``: see :mod:`coverage.cli`."""
+"""``python -m coverage``: see :mod:`coverage.cli`.
 
+From the package's import until here a Ctrl-C ends the process with one line and status 130
+(``coverage/__init__.py``); the commands then get Python's KeyboardInterrupt back, so that they can
+remove their temporaries and say what ``--out`` holds.
+"""
+
+import signal
 import sys
 
-try:  # importing geopandas, numba, ... takes seconds: a Ctrl-C then is one line too, never a traceback
-    from coverage.cli import main
-    from coverage.cli_errors import EXIT_INTERRUPTED, terminate_on_sigterm
-except KeyboardInterrupt:
-    print("error: interrupted (Ctrl-C) while starting; nothing was written", file=sys.stderr)
-    sys.exit(130)
+from coverage.cli import main
+from coverage.cli_errors import terminate_on_sigterm
 
 terminate_on_sigterm()  # SIGTERM removes temporaries on the way out, like Ctrl-C
-try:
-    status = main()
-except KeyboardInterrupt:  # between parsing and the command's own handler
-    print("error: interrupted (Ctrl-C); nothing was written", file=sys.stderr)
-    status = EXIT_INTERRUPTED
-sys.exit(status)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(main())
