@@ -8,6 +8,7 @@ from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 from scipy import sparse
@@ -208,6 +209,37 @@ def contract_zero_length(u_ids: np.ndarray, v_ids: np.ndarray, zero: np.ndarray)
     return renamed[u], renamed[v]
 
 
+def duplicate_edges(u_ids: np.ndarray, v_ids: np.ndarray, geometry: np.ndarray) -> np.ndarray:
+    """Which edges repeat an earlier one: the same two end nodes and the same line, either way round.
+
+    Two ways over the same nodes (a duplicated way, a footway drawn on a road) are one street:
+    kept twice, a point equally near both would join whichever comes first in the file, and
+    two points on the same spot of the street could only walk to each other through a junction.
+    Only edges whose end pair repeats are compared (their WKB), so this is cheap.
+
+    Returns
+    -------
+    ndarray of bool
+        ``True`` for every copy after the first.
+    """
+    n = u_ids.size
+    low, high = np.minimum(u_ids, v_ids), np.maximum(u_ids, v_ids)
+    order = np.lexsort((high, low))
+    same_pair = (low[order][1:] == low[order][:-1]) & (high[order][1:] == high[order][:-1])
+    copy = np.zeros(n, dtype=bool)
+    if not same_pair.any():
+        return copy
+    shared = np.zeros(n, dtype=bool)
+    shared[order[1:][same_pair]] = True
+    shared[order[:-1][same_pair]] = True
+    rows = np.flatnonzero(shared)
+    forward = shapely.to_wkb(geometry[rows])
+    backward = shapely.to_wkb(shapely.reverse(geometry[rows]))
+    keys = pd.DataFrame({"low": low[rows], "high": high[rows], "line": np.minimum(forward, backward)})
+    copy[rows] = keys.duplicated().to_numpy()
+    return copy
+
+
 def build_walk_graph(network: StreetNetwork | gpd.GeoDataFrame, crs: CRS | None = None) -> WalkGraph:
     """Build the walking graph from a street network.
 
@@ -237,6 +269,10 @@ def build_walk_graph(network: StreetNetwork | gpd.GeoDataFrame, crs: CRS | None 
             raise NetworkError(msg, file=source, layer="edges", field="geometry")
         u_ids, v_ids = contract_zero_length(u_ids, v_ids, zero)
         keep = ~zero
+        edges, geometry, length_m, u_ids, v_ids = edges.loc[keep], geometry[keep], length_m[keep], u_ids[keep], v_ids[keep]
+    copy = duplicate_edges(u_ids, v_ids, geometry)
+    if copy.any():  # the same street twice: points must not join one copy or the other by row order
+        keep = ~copy
         edges, geometry, length_m, u_ids, v_ids = edges.loc[keep], geometry[keep], length_m[keep], u_ids[keep], v_ids[keep]
     ids, inverse = np.unique(np.concatenate([u_ids, v_ids]), return_inverse=True)
     inverse = inverse.ravel()

@@ -271,3 +271,49 @@ def test_real_nanjing_what_if_keeps_the_times_past_the_circle(nanjing_graph, nan
     np.testing.assert_allclose(removed.distance_m, base.distance_m)
     assert (removed.walk_band() == base.walk_band()).all()
     assert np.isfinite(full.distance_m[~full.covered]).sum() > 50
+
+
+# ----------------------------------------------------------------- found by the fuzzer -----
+
+
+@pytest.mark.parametrize("reverse_first", [False, True])
+def test_a_street_drawn_twice_is_one_street_whatever_the_row_order(tmp_path, capsys, reverse_first):
+    """tests/test_fuzz_engine.py: a facility and a person on the same spot of a street stored twice
+    (the second copy reversed) joined different copies by row order, and walked to each other
+    through the junction (1.72 m) instead of along the street (1.51 m)."""
+    forward = [(0, 0), (37, 74)]
+    lines = [forward[::-1], forward] if reverse_first else [forward, forward[::-1]]
+    network = _line_layer(tmp_path / "net.gpkg", [*lines, [(37, 74), (100, 74)]])
+    facilities = _point_layer(tmp_path / "fac.gpkg", [(0.123, 0.057)], name=["F"])
+    people = _point_layer(tmp_path / "pop.gpkg", [(1.123, 0.057), (90, 70)], population=[10.0, 5.0])
+    out = tmp_path / "out.gpkg"
+    summary = run_json(
+        capsys, "--network", str(network), "--facilities", str(facilities), "--population", str(people),
+        "--population-field", "population", "--out", str(out),
+    )
+    assert summary["graph_edges"] == 2
+    walk = gpd.read_file(out, layer="population")["walk_distance_m"].to_numpy()
+    direction = np.array([37.0, 74.0]) / np.hypot(37.0, 74.0)
+    normal = np.array([direction[1], -direction[0]])
+    fac, person = np.array([0.123, 0.057]), np.array([1.123, 0.057])
+    direct = abs(fac @ normal) + abs((person - fac) @ direction) + abs(person @ normal)
+    assert walk[0] == pytest.approx(direct, abs=1e-3)  # 1.51 m, not 1.72 m through the junction
+    street = np.hypot(37.0, 74.0) + 53.0
+    assert walk[1] == pytest.approx(abs(fac @ normal) + street - fac @ direction + 4.0, abs=1e-3)
+
+
+def test_duplicate_edges_are_found_either_way_round_and_different_lines_are_kept():
+    from coverage.graph import duplicate_edges
+
+    lines = np.array(
+        [
+            shapely.LineString([(0, 0), (1, 0)]),
+            shapely.LineString([(1, 0), (0, 0)]),  # the same street reversed
+            shapely.LineString([(0, 0), (0.5, 1), (1, 0)]),  # same ends, another street
+            shapely.LineString([(5, 5), (6, 5), (5, 6), (5, 5)]),
+            shapely.LineString([(5, 5), (5, 6), (6, 5), (5, 5)]),  # the same ring the other way
+        ],
+        dtype=object,
+    )
+    copy = duplicate_edges(np.array([0, 1, 0, 7, 7]), np.array([1, 0, 1, 7, 7]), lines)
+    assert copy.tolist() == [False, True, False, False, True]
