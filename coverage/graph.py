@@ -209,33 +209,37 @@ def contract_zero_length(u_ids: np.ndarray, v_ids: np.ndarray, zero: np.ndarray)
     return renamed[u], renamed[v]
 
 
-def duplicate_edges(u_ids: np.ndarray, v_ids: np.ndarray, geometry: np.ndarray) -> np.ndarray:
+def duplicate_edges(u: np.ndarray, v: np.ndarray, geometry: np.ndarray, n_nodes: int) -> np.ndarray:
     """Which edges repeat an earlier one: the same two end nodes and the same line, either way round.
 
     Two ways over the same nodes (a duplicated way, a footway drawn on a road) are one street:
     kept twice, a point equally near both would join whichever comes first in the file, and
     two points on the same spot of the street could only walk to each other through a junction.
-    Only edges whose end pair repeats are compared (their WKB), so this is cheap.
+    Only edges whose end pair repeats are compared (their WKB); a graph without repeated pairs
+    costs one sort of an int64 key (30 ms for 2·10⁶ edges).
+
+    Parameters
+    ----------
+    u, v : ndarray of int64
+        End nodes (``0 .. n_nodes-1``) of each edge.
+    geometry : ndarray of shapely LineString
+    n_nodes : int
 
     Returns
     -------
     ndarray of bool
         ``True`` for every copy after the first.
     """
-    n = u_ids.size
-    low, high = np.minimum(u_ids, v_ids), np.maximum(u_ids, v_ids)
-    order = np.lexsort((high, low))
-    same_pair = (low[order][1:] == low[order][:-1]) & (high[order][1:] == high[order][:-1])
-    copy = np.zeros(n, dtype=bool)
-    if not same_pair.any():
+    copy = np.zeros(u.size, dtype=bool)
+    key = np.minimum(u, v) * np.int64(n_nodes) + np.maximum(u, v)
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size == 0:
         return copy
-    shared = np.zeros(n, dtype=bool)
-    shared[order[1:][same_pair]] = True
-    shared[order[:-1][same_pair]] = True
-    rows = np.flatnonzero(shared)
+    rows = np.flatnonzero(np.isin(key, repeated))
     forward = shapely.to_wkb(geometry[rows])
     backward = shapely.to_wkb(shapely.reverse(geometry[rows]))
-    keys = pd.DataFrame({"low": low[rows], "high": high[rows], "line": np.minimum(forward, backward)})
+    keys = pd.DataFrame({"pair": key[rows], "line": np.minimum(forward, backward)})
     copy[rows] = keys.duplicated().to_numpy()
     return copy
 
@@ -270,15 +274,15 @@ def build_walk_graph(network: StreetNetwork | gpd.GeoDataFrame, crs: CRS | None 
         u_ids, v_ids = contract_zero_length(u_ids, v_ids, zero)
         keep = ~zero
         edges, geometry, length_m, u_ids, v_ids = edges.loc[keep], geometry[keep], length_m[keep], u_ids[keep], v_ids[keep]
-    copy = duplicate_edges(u_ids, v_ids, geometry)
-    if copy.any():  # the same street twice: points must not join one copy or the other by row order
-        keep = ~copy
-        edges, geometry, length_m, u_ids, v_ids = edges.loc[keep], geometry[keep], length_m[keep], u_ids[keep], v_ids[keep]
     ids, inverse = np.unique(np.concatenate([u_ids, v_ids]), return_inverse=True)
     inverse = inverse.ravel()
     n_edges = len(edges)
     u = inverse[:n_edges].astype(np.int64)
     v = inverse[n_edges:].astype(np.int64)
+    copy = duplicate_edges(u, v, geometry, ids.size)
+    if copy.any():  # the same street twice: points must not join one copy or the other by row order
+        keep = ~copy
+        edges, geometry, length_m, u, v = edges.loc[keep], geometry[keep], length_m[keep], u[keep], v[keep]
     matrix = build_csr(ids.size, u, v, length_m)
     return WalkGraph(
         crs=crs,

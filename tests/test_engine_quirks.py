@@ -315,5 +315,5 @@ def test_duplicate_edges_are_found_either_way_round_and_different_lines_are_kept
         ],
         dtype=object,
     )
-    copy = duplicate_edges(np.array([0, 1, 0, 7, 7]), np.array([1, 0, 1, 7, 7]), lines)
+    copy = duplicate_edges(np.array([0, 1, 0, 2, 2]), np.array([1, 0, 1, 2, 2]), lines, 3)
     assert copy.tolist() == [False, True, False, False, True]
