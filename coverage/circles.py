@@ -3,9 +3,9 @@
 :func:`compute_coverage` snaps facilities and population to the walking graph, runs one bounded
 multi-source pass and gives each population unit its walking minutes to the nearest facility.
 The pass is bounded by the distance the *fastest* speed preset covers, so the covered share for
-every preset (W2) comes from the same pass, and at least to ``REPORTED_WALK_FACTOR`` (2) × the
-chosen walk, so the uncovered get their walking time too. :class:`CoverageResult` can add or remove one facility
-and update itself with a local search instead of a full recompute (the what-if).
+every preset (W2) comes from the same pass, and goes at least to ``REPORTED_WALK_FACTOR`` (2) ×
+the chosen walk, so the uncovered get their walking time too. :class:`CoverageResult` can add or
+remove one facility and update itself with a local search instead of a full recompute (the what-if).
 """
 
 from __future__ import annotations
