@@ -3,8 +3,9 @@
 :func:`compute_coverage` snaps facilities and population to the walking graph, runs one bounded
 multi-source pass and gives each population unit its walking minutes to the nearest facility.
 The pass is bounded by the distance the *fastest* speed preset covers, so the covered share for
-every preset (W2) comes from the same pass. :class:`CoverageResult` can add or remove one facility
-and update itself with a local search instead of a full recompute (the what-if).
+every preset (W2) comes from the same pass, and goes at least to ``REPORTED_WALK_FACTOR`` (2) ×
+the chosen walk, so the uncovered get their walking time too. :class:`CoverageResult` can add or
+remove one facility and update itself with a local search instead of a full recompute (the what-if).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from coverage.engine import (
     single_source_distances,
 )
 from coverage.graph import WalkGraph
-from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS, resolve_speed
+from coverage.settings import (
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MINUTES,
+    REPORTED_WALK_FACTOR,
+    SPEED_PRESETS,
+    resolve_speed,
+)
 from coverage.snapping import SnappedPoints, snap_points, snap_points_while
 
 #: Graphs with at least this many nodes snap the population on a worker thread while the
@@ -83,7 +90,8 @@ class CoverageResult:
     speed_mps : float
         Walking speed in metres per second (W2).
     limit_m : float
-        Distance the search went to: minutes × the fastest speed considered, metres.
+        Distance the search went to (metres): the larger of minutes × the fastest speed considered
+        and ``REPORTED_WALK_FACTOR`` × minutes × the chosen speed. Distances are exact up to it.
     facility_snap, population_snap : SnappedPoints
     nodes : NodeDistances
     distance_m : ndarray
@@ -114,6 +122,30 @@ class CoverageResult:
     def walk_minutes(self) -> np.ndarray:
         """Minutes from each population unit to its nearest facility (``inf`` beyond the search)."""
         return self.distance_m / self.speed_mps / 60.0
+
+    @property
+    def reported_minutes(self) -> float:
+        """Walking minutes up to which times are reported (at least 2 × ``minutes``)."""
+        return self.limit_m / self.speed_mps / 60.0
+
+    def walk_band(self) -> np.ndarray:
+        """Text band of each unit's walk, never blank (object array of str).
+
+        ``"within M min"`` (covered, W1), ``"M-N min"`` (a time is reported),
+        ``"beyond N min"`` (on the network but no facility within N minutes, or none reachable),
+        ``"off network"`` (farther than the snapping limit from every street, W4);
+        ``M`` = :attr:`minutes`, ``N`` = :attr:`reported_minutes`.
+        """
+        m, n = f"{round(self.minutes, 1):g}", f"{round(self.reported_minutes, 1):g}"
+        band = np.full(self.distance_m.size, f"beyond {n} min", dtype=object)
+        band[np.isfinite(self.distance_m)] = f"{m}-{n} min"
+        band[self.covered] = f"within {m} min"
+        band[~self.population_snap.on_network] = "off network"
+        return band
+
+    def within_reported(self, factor: float = REPORTED_WALK_FACTOR) -> np.ndarray:
+        """Whether each unit reaches a facility within ``factor`` × the chosen walk."""
+        return self.distance_m <= factor * self.reach_m
 
     @property
     def covered(self) -> np.ndarray:
@@ -252,6 +284,14 @@ def _numbered(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.reset_index(drop=True)
 
 
+def search_limit_m(minutes: float, speed_mps: float) -> float:
+    """Metres the Dijkstra pass goes to: every speed preset's circle (W2), and at least
+    ``REPORTED_WALK_FACTOR`` × the chosen walk (one larger pass is faster than a second pass
+    from the frontier: ``benchmarks/README.md``)."""
+    circle = minutes * 60.0 * max(speed_mps, *SPEED_PRESETS.values())
+    return float(max(circle, REPORTED_WALK_FACTOR * minutes * 60.0 * speed_mps))
+
+
 def compute_coverage(
     graph: WalkGraph,
     facilities: gpd.GeoDataFrame,
@@ -292,7 +332,7 @@ def compute_coverage(
     if minutes <= 0:
         raise ValueError(f"minutes must be positive, got {minutes}")
     speed_mps = resolve_speed(speed)
-    limit_m = minutes * 60.0 * max(speed_mps, *SPEED_PRESETS.values())
+    limit_m = search_limit_m(minutes, speed_mps)
     facilities = _numbered(_in_crs(facilities, graph))
     if "facility_label" not in facilities.columns:
         facilities = facilities.assign(facility_label=np.arange(len(facilities), dtype=np.int64))

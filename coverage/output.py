@@ -25,10 +25,16 @@ def _label_to_id(result: CoverageResult) -> pd.Series:
 
 
 def population_layer(result: CoverageResult) -> gpd.GeoDataFrame:
-    """Population units with ``walk_distance_m``, ``walk_minutes``, ``nearest_facility``, ``covered``."""
+    """Population units with ``walk_distance_m``, ``walk_minutes``, ``walk_band``, ``nearest_facility``, ``covered``.
+
+    Walking times are given up to :attr:`CoverageResult.reported_minutes` (at least twice the
+    chosen minutes; NaN beyond); ``walk_band`` is never blank: ``within 15 min``, ``15-30 min``,
+    ``beyond 30 min`` or ``off network``.
+    """
     frame = result.population.copy()
     frame["walk_distance_m"] = _finite_or_nan(result.distance_m)
     frame["walk_minutes"] = _finite_or_nan(result.walk_minutes)
+    frame["walk_band"] = pd.array(result.walk_band(), dtype="string")
     ids = _label_to_id(result)
     nearest = pd.Series(result.nearest_label)
     frame["nearest_facility"] = nearest.map(ids).where(nearest >= 0).astype("string").to_numpy()

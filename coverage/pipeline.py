@@ -241,6 +241,8 @@ def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
         "covered_share": round(float(population[covered].sum() / total), 4) if total > 0 else None,
         "elderly_population": round(float(elderly.sum()), 1),
         "covered_elderly_population": round(float(elderly[covered].sum()), 1),
+        # uncovered, but a facility within twice the chosen minutes (REPORTED_WALK_FACTOR)
+        "uncovered_within_2x_population": round(float(population[result.within_reported() & ~covered].sum()), 1),
         "covered_share_by_speed": {k: round(v, 4) for k, v in result.covered_share_by_preset().items()},
         "facilities": int(len(result.facilities)),
         "health_facilities": int(len(inputs.health)) if inputs.health is not None else 0,

@@ -22,6 +22,10 @@ DEFAULT_SPEED_PRESET: str = "elderly"
 #: W4: points farther than this from any walkable street (metres) are reported off-network.
 DEFAULT_MAX_SNAP_M: float = 300.0
 
+#: Walking times are reported exactly up to this many times the chosen minutes (at the chosen
+#: speed): the uncovered see how far they are; beyond it they are marked "beyond N min".
+REPORTED_WALK_FACTOR: float = 2.0
+
 #: Half-width (metres) of the band drawn around reached streets to make a service-area polygon.
 SERVICE_AREA_BUFFER_M: float = 50.0
 
