@@ -44,8 +44,6 @@ KIND_COLOURS: dict[str, str] = {
     "village_point": "#8c6d31",
     "meal_point": "#e6550d",
     "health_centre": "#006d2c",
-    "village_point": "#8c6d31",
-    "meal_point": "#d95f0e",
     "other": "#525252",
 }
 
