@@ -413,11 +413,12 @@ def run_checks(
         )
 
     # meals (M1), villages (R1), counties (C7, C8, T7), life-circle tiers (W3)
+    study_area = inputs.network.edges.to_crs(WGS84).geometry.to_numpy()
     extra = run_extra_checks(
         coverage,
         inputs.facilities,
         rule_set,
-        study_area=inputs.network.edges.to_crs(WGS84).geometry.to_numpy(),
+        study_area=study_area,
         districts=district_frame,
         townships=township_frame,
         townships_path=townships,
@@ -445,7 +446,7 @@ def run_checks(
         **extra.parameters(),
         **years.parameters(),
     }
-    years.evaluate(coverage, persons_per_household)
+    years.evaluate(coverage, persons_per_household, counties=extra.county_frame, study_area=study_area)
     return CheckRun(
         rules=rule_set,
         inputs=inputs,

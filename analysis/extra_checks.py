@@ -32,6 +32,8 @@ class ExtraChecks:
     counties: CountyCheck | None = None
     tiers: TierCheck | None = None
     notes: list[str] = field(default_factory=list)
+    #: The county polygons checked (``county``, geometry), for C7/C8 per target year.
+    county_frame: gpd.GeoDataFrame | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -153,6 +155,7 @@ def run_extra_checks(
         county_frame = counties_from_township_file(townships_path)
     if county_frame is not None:
         _require(rules, "C7")
+        out.county_frame = county_frame
         out.counties = check_counties(
             county_frame,
             facilities,

