@@ -275,7 +275,7 @@ def run_case(name: str) -> dict:
     tree = shapely.STRtree(graph.edge_geometry, node_capacity=4)
     bd["  (alt.) STRtree build"] = time.perf_counter() - t0
     bd["  (alt.) STRtree query_nearest"], _, qn = timed(
-        lambda: tree.query_nearest(pop_geom, return_distance=True, all_matches=False)
+        lambda tree=tree: tree.query_nearest(pop_geom, return_distance=True, all_matches=False)
     )
     (which, nearest), strtree_d = qn
     lines = graph.edge_geometry[nearest]
@@ -381,7 +381,7 @@ def run_case(name: str) -> dict:
     m32 = sparse.csr_array((m.data, m.indices.astype(np.int32), m.indptr.astype(np.int32)), shape=m.shape)
     bd["bare scipy (CSR as built)"] = res["scipy_s"]
     bd["bare scipy, int32 CSR (alt.)"], _, _ = timed(
-        lambda: csgraph.dijkstra(m32, indices=fac_nodes, min_only=True, limit=limit)
+        lambda m32=m32: csgraph.dijkstra(m32, indices=fac_nodes, min_only=True, limit=limit)
     )
     res["matrix_index_dtypes"] = f"{m.indices.dtype}/{m.indptr.dtype}"
     del m32
