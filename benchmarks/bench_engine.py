@@ -181,8 +181,8 @@ def make_case(name: str):
 def pandana_job(queue, matrix, node_xy, fac_nodes, limit, bare) -> None:
     """Build a pandana Network, precompute(limit), then time set_pois + nearest_pois (forked child)."""
     import numpy as np
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pandana's C++ progress output goes to stdout
