@@ -171,3 +171,46 @@ def test_console_command_reports_bad_input_in_one_line(installed, tmp_path):
     done = _run([str(installed / "bin" / "elderly-coverage"), "circles", "--minutes", "nan", "--out", "x.gpkg"], cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_app_command_serves_the_installed_app(installed, tmp_path):
+    import time
+    import urllib.request
+
+    port = _free_port()
+    command = [str(installed / "bin" / "elderly-coverage-app"), "--server.port", str(port)]
+    server = subprocess.Popen(command, cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, health = time.monotonic() + 90, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    health = response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert health == "ok", f"the app did not start: {server.poll()}"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"{installed.resolve()}/lib/" in output and "app.py" in output  # the installed page, not the checkout's
+    # the installed page itself runs on the embedded default, outside the checkout
+    code = (
+        "from streamlit.testing.v1 import AppTest\n"
+        "from ui.launch import app_path\n"
+        "at = AppTest.from_file(str(app_path()), default_timeout=300).run()\n"
+        "assert not at.exception, [e.message for e in at.exception]\n"
+        "print(str(app_path()), [m.label for m in at.metric])\n"
+    )
+    done = _run([str(installed / "bin" / "python"), "-c", code], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert str(installed.resolve()) in str(Path(done.stdout.split()[0]).resolve())
+    assert "Covered population" in done.stdout
