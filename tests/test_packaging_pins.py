@@ -136,3 +136,16 @@ def test_conda_reader_refuses_what_it_cannot_read():
     with pytest.raises(AssertionError, match="environment.yml:4"):
         read_conda("name: x\ndependencies:\n  - numpy=2.4\n  - numpy>=2\n")
     assert read_conda("name: x\ndependencies:\n  - numpy=2.4  # comment\nchannels:\n  - conda-forge\n") == {"numpy": "2.4"}
+
+
+def test_checkout_version_is_the_pyproject_version(files, tmp_path):
+    import subprocess
+    import sys
+
+    project = files[5]
+    done = subprocess.run(
+        [sys.executable, "-c", "import coverage; print(coverage.__version__)"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    )
+    assert done.stdout.strip() == project["version"]
+    assert Version(project["version"])  # a valid PEP 440 version
