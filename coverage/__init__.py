@@ -28,7 +28,6 @@ if "numba" not in _sys.modules:
         _sys.modules[__name__] = _self
 
 
-
 def _version() -> str:
     """The distribution's version: a checkout's ``pyproject.toml``, else the installed metadata.
 
@@ -42,8 +41,11 @@ def _version() -> str:
     if pyproject.is_file():
         import tomllib
 
-        with pyproject.open("rb") as handle:
-            project = tomllib.load(handle).get("project", {})
+        try:
+            with pyproject.open("rb") as handle:
+                project = tomllib.load(handle).get("project", {})
+        except (OSError, tomllib.TOMLDecodeError):  # an unreadable pyproject: the metadata decides
+            project = {}
         if project.get("name") == "elderly-coverage" and "version" in project:
             return str(project["version"])
     from importlib.metadata import PackageNotFoundError, version
