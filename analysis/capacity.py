@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.facility_kinds import INSTITUTION_KINDS
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
-from analysis.facility_kinds import INSTITUTION_KINDS
 from layers.columns import (
     BEDS_ALIASES,
     DEMENTIA_BEDS_ALIASES,

@@ -19,7 +19,15 @@ import pandas as pd
 
 from analysis.ageing import ElderlyShareByYear, apply_share, share_schedule
 from analysis.candidates import osm_candidates, read_candidates
-from analysis.district_age import OLD, DistrictAges, apply_ages, audit_table, completed_by, read_districts_with_age, unknown_ages
+from analysis.district_age import (
+    OLD,
+    DistrictAges,
+    apply_ages,
+    audit_table,
+    completed_by,
+    read_districts_with_age,
+    unknown_ages,
+)
 from analysis.districts import DistrictCheck
 from analysis.retrofit import RetrofitCheck, check_retrofit
 from analysis.rules import RuleSet

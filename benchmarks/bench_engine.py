@@ -181,8 +181,8 @@ def make_case(name: str):
 def pandana_job(queue, matrix, node_xy, fac_nodes, limit, bare) -> None:
     """Build a pandana Network, precompute(limit), then time set_pois + nearest_pois (forked child)."""
     import numpy as np
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # pandana's C++ progress output goes to stdout
@@ -307,7 +307,7 @@ def run_case(name: str) -> dict:
     tree = shapely.STRtree(graph.edge_geometry, node_capacity=4)
     bd["  (alt.) STRtree build"] = time.perf_counter() - t0
     bd["  (alt.) STRtree query_nearest"], _, qn = timed(
-        lambda: tree.query_nearest(pop_geom, return_distance=True, all_matches=False)
+        lambda tree=tree: tree.query_nearest(pop_geom, return_distance=True, all_matches=False)
     )
     (which, nearest), strtree_d = qn
     lines = graph.edge_geometry[nearest]
@@ -428,7 +428,7 @@ def run_case(name: str) -> dict:
         lambda: csgraph.dijkstra(graph.matrix, indices=fac_nodes, min_only=True, limit=res["report_limit_m"])
     )
     bd["bare scipy, int32 CSR (alt.)"], _, _ = timed(
-        lambda: csgraph.dijkstra(m32, indices=fac_nodes, min_only=True, limit=limit)
+        lambda m32=m32: csgraph.dijkstra(m32, indices=fac_nodes, min_only=True, limit=limit)
     )
     res["matrix_index_dtypes"] = f"{m.indices.dtype}/{m.indptr.dtype}"
     del m32

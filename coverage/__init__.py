@@ -38,4 +38,33 @@ if "numba" not in _sys.modules:
     finally:
         _sys.modules[__name__] = _self
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The distribution's version: a checkout's ``pyproject.toml``, else the installed metadata.
+
+    A checkout reads its own pyproject (the code that runs is the checkout's, even when another
+    copy of the distribution is installed in the environment); an installed wheel has no
+    pyproject beside its packages and reads ``importlib.metadata``.
+    """
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.is_file():
+        import tomllib
+
+        try:
+            with pyproject.open("rb") as handle:
+                project = tomllib.load(handle).get("project", {})
+        except (OSError, tomllib.TOMLDecodeError):  # an unreadable pyproject: the metadata decides
+            project = {}
+        if project.get("name") == "elderly-coverage" and "version" in project:
+            return str(project["version"])
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("elderly-coverage")
+    except PackageNotFoundError:  # neither a checkout nor installed (files copied by hand)
+        return "0+unknown"
+
+
+__version__ = _version()

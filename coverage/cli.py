@@ -17,6 +17,7 @@ from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
+from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors
 from coverage.cli_numbers import (
     MAX_SNAP_RANGE_M,
     MINUTES_RANGE,
@@ -26,7 +27,6 @@ from coverage.cli_numbers import (
     share,
     speed,
 )
-from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors
 from coverage.cli_sites import add_sites_parser, run_sites_command
 from coverage.json_out import dumps
 from coverage.output import (

@@ -51,20 +51,20 @@ from analysis.site_selection import (
 from analysis.townships import read_townships
 from coverage.circles import unit_points
 from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
+from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors, terminate_on_sigterm
 from coverage.cli_numbers import (
     COUNT_RANGE,
     MAX_SNAP_RANGE_M,
     MINUTES_RANGE,
     TIME_LIMIT_RANGE_S,
-    bounded_float,
     OneLineParser,
+    bounded_float,
     bounded_int,
     number_or_column,
     share,
     speed,
 )
 from coverage.json_out import dumps
-from coverage.cli_errors import EXIT_INPUT_ERROR, run_reporting_errors, terminate_on_sigterm
 from coverage.output import write_geopackage
 from coverage.output_guard import check_output_file
 from coverage.pipeline import load_inputs, run_circles

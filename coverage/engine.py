@@ -18,10 +18,10 @@ from scipy.sparse import csgraph
 from coverage.graph import WalkGraph
 from coverage.kernels import seed_labels, walk_to_positions
 from coverage.settings import MIN_EDGE_LENGTH_M
+from coverage.snapping import SnappedPoints
 
 #: Smallest seed offset (metres): a seed edge of length 0 could be dropped as "no edge" by scipy.
 SEED_FLOOR_M: float = MIN_EDGE_LENGTH_M * 1e-3
-from coverage.snapping import SnappedPoints
 
 
 @dataclass(frozen=True, eq=False)

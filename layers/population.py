@@ -45,8 +45,8 @@ from layers.errors import (
     MissingCRSError,
     UnsupportedFileError,
 )
-from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.file_identity import refuse_duplicates
+from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.vector import refuse_layer_choice, resolve_layer
 
 PathLike = str | Path

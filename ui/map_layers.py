@@ -41,8 +41,6 @@ KIND_COLOURS: dict[str, str] = {
     "day_care_station": "#4292c6",
     "day_care": "#6a51a3",
     "nursing_home": "#a63603",
-    "village_point": "#8c6d31",
-    "meal_point": "#e6550d",
     "health_centre": "#006d2c",
     "other": "#525252",
 }
