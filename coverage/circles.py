@@ -9,7 +9,8 @@ and update itself with a local search instead of a full recompute (the what-if).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -90,6 +91,11 @@ class CoverageResult:
         Walking metres from each population unit to its nearest facility (``inf``: none in reach).
     nearest_label : ndarray of int64
         ``facility_label`` of that facility, ``-1`` if none.
+    inputs : coverage.pipeline.Inputs or None
+        The loaded layers (EPSG:4326), their sources and notes, set by
+        :func:`coverage.walk_coverage`: later jobs (:func:`analysis.run_checks`,
+        :func:`analysis.propose_sites`) use them instead of reading the files again. Kept by the
+        what-if methods (``facilities`` then holds the what-if sites, ``inputs.facilities`` not).
     """
 
     graph: WalkGraph
@@ -103,6 +109,7 @@ class CoverageResult:
     nodes: NodeDistances
     distance_m: np.ndarray
     nearest_label: np.ndarray
+    inputs: Any = field(default=None, repr=False, compare=False)
 
     # ----- derived values -------------------------------------------------------------------
     @property
