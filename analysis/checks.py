@@ -267,7 +267,7 @@ def run_checks(
     health: str | Path | gpd.GeoDataFrame | None = None,
     villages: str | Path | gpd.GeoDataFrame | None = None,
     counties: str | Path | gpd.GeoDataFrame | None = None,
-    rules: str | Path = DEFAULT_RULE_SET,
+    rules: str | Path | RuleSet = DEFAULT_RULE_SET,
     year: int | None = None,
     speed: float | str | None = None,
     persons_per_household: float | None = None,
@@ -306,8 +306,8 @@ def run_checks(
         Village points or polygons with a name (R1, T7).
     counties : path or GeoDataFrame, optional
         County polygons (C7, C8, T7 per county); default the townships' county field, if any.
-    rules : str or Path
-        Rule set name (``jilin-2023``, ``hebei-2022``, ``national``) or a ``.toml`` file.
+    rules : str, Path or RuleSet
+        Rule set name (``jilin-2023``, ``hebei-2022``, ``national``), a ``.toml`` file, or a loaded one.
     year : int, optional
         Check as of this year: facilities open by then (``opening_year``), districts completed by
         then, the targets of that year; default "now".
@@ -350,7 +350,7 @@ def run_checks(
     """
     start = time.perf_counter()
     loaded = result_inputs(result, job="run_checks")
-    rule_set = load_rule_set(rules)
+    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
     walk = walk_parameters(rule_set, speed)
     minutes, speed, max_snap_m = walk["minutes"], walk["speed"], walk["max_snap_m"]
     if persons_per_household is None:

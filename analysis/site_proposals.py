@@ -96,7 +96,9 @@ def candidate_source_list(sources: str | list[str] | None, has_candidates: bool,
     return ["osm", "clusters"] if osm_possible else ["clusters"]
 
 
-def _check_options(model: str, p: int | None, target: float | None, capacity: object, centre: bool, townships: object) -> int:
+def check_site_options(
+    model: str, p: int | None, target: float | None, capacity: object, centre: bool, townships: object
+) -> int:
     """Validate the option combination on entry; return the number of sites (p)."""
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; use {', '.join(MODELS)}", field="--model")
@@ -206,7 +208,7 @@ def propose_sites(
     """
     start = time.perf_counter()
     inputs = result_inputs(result, job="propose_sites")
-    p_sites = _check_options(model, p, target_coverage, capacity, centre_per_township, townships)
+    p_sites = check_site_options(model, p, target_coverage, capacity, centre_per_township, townships)
     rule_set = load_rule_set(rules)
     q3_min_m2 = float(rule_set.value("Q3"))
     max_snap_m = float(inputs.options.get("max_snap_m", result.facilities.attrs.get("max_snap_m", 300.0)))

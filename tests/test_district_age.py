@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from tests.conftest import shared_path
 
 
