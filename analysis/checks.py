@@ -372,7 +372,7 @@ def run_checks(
     same_walk = (
         float(minutes) == result.minutes
         and resolve_speed(speed) == result.speed_mps
-        and max_snap_m == float(options.get("max_snap_m", max_snap_m))
+        and max_snap_m == result.max_snap_m
     )
     same_layers = len(inputs.facilities) == len(facilities_before) and inputs.population is population_before
     if same_walk and same_layers:

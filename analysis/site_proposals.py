@@ -211,7 +211,7 @@ def propose_sites(
     p_sites = check_site_options(model, p, target_coverage, capacity, centre_per_township, townships)
     rule_set = load_rule_set(rules)
     q3_min_m2 = float(rule_set.value("Q3"))
-    max_snap_m = float(inputs.options.get("max_snap_m", result.facilities.attrs.get("max_snap_m", 300.0)))
+    max_snap_m = result.max_snap_m
     notes = list(inputs.notes)
     bounds = tuple(float(v) for v in inputs.network.edges.total_bounds)
     network_path = inputs.network_path

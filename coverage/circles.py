@@ -91,6 +91,8 @@ class CoverageResult:
         Walking metres from each population unit to its nearest facility (``inf``: none in reach).
     nearest_label : ndarray of int64
         ``facility_label`` of that facility, ``-1`` if none.
+    max_snap_m : float
+        Off-network limit the points were snapped with, metres (W4).
     inputs : coverage.pipeline.Inputs or None
         The loaded layers (EPSG:4326), their sources and notes, set by
         :func:`coverage.walk_coverage`: later jobs (:func:`analysis.run_checks`,
@@ -109,6 +111,7 @@ class CoverageResult:
     nodes: NodeDistances
     distance_m: np.ndarray
     nearest_label: np.ndarray
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
     inputs: Any = field(default=None, repr=False, compare=False)
 
     # ----- derived values -------------------------------------------------------------------
@@ -333,4 +336,5 @@ def compute_coverage(
         nodes=nodes,
         distance_m=distance,
         nearest_label=nearest,
+        max_snap_m=float(max_snap_m),
     )

@@ -11,7 +11,7 @@ import functools
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +256,9 @@ def run_circles(
 ) -> CoverageResult:
     """Compute the walking circles for loaded inputs; all facilities off-network is an error.
 
+    The result carries ``inputs`` (``result.inputs``) for :func:`analysis.run_checks` and
+    :func:`analysis.propose_sites`.
+
     Raises
     ------
     InputError
@@ -267,6 +270,7 @@ def run_circles(
     result = compute_coverage(
         inputs.graph, inputs.facilities, inputs.population, minutes=minutes, speed=speed, max_snap_m=max_snap_m
     )
+    result = replace(result, inputs=inputs)  # later jobs (checks, sites) reuse the loaded layers
     if len(result.facilities) and not result.facility_snap.on_network.any():
         msg = (
             f"every facility is more than {max_snap_m:.0f} m from a walkable street: wrong coordinate "

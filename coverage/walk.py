@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +105,5 @@ def walk_coverage(
         network_noded=network_noded,
     )
     result = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
-    inputs.options["max_snap_m"] = float(max_snap_m)
     inputs.options["seconds"] = time.perf_counter() - start
-    return replace(result, inputs=inputs)
+    return result

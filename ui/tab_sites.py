@@ -19,8 +19,11 @@ session = st.session_state
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def cached_sites(data_key: str, model: str, p: int, target: float | None, minutes: float, speed: str, rule_set: str, _choice: ss.DataChoice):
-    return planning.run_site_selection(_choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set, target=target)
+def cached_sites(
+    data_key: str, model: str, p: int, target: float | None, minutes: float, speed: str, rule_set: str, changes: tuple, _result
+):
+    """Sites proposed on the result the map shows (``_result``: what-if ``changes`` applied), cached by those keys."""
+    return planning.run_site_selection(_result, model=model, p=p, rule_set=rule_set, target=target)
 
 
 def on_sites_to_whatif(analysis: ss.Analysis, sites: list[tuple[float, float, str]]) -> None:
@@ -66,12 +69,15 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
             else:
                 p_sites = st.number_input(t("New sites"), min_value=1, max_value=20, value=3, step=1, key="site_p", disabled=model == "lscp")
         p_value = 0 if target is not None else int(p_sites)
-        sites_key = (analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name)
+        changes = tuple(page.changes)
+        sites_key = (analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, changes)
         if st.button(t("Propose sites"), key="run_sites", type="primary"):
             with st.spinner(t("Choosing sites…")):
                 keep_run(
                     "sites_run", sites_key,
-                    lambda: cached_sites(analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, analysis.choice),
+                    lambda: cached_sites(
+                        analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, changes, page.result
+                    ),
                 )
         stored = kept_run("sites_run", sites_key)
         if stored is not None:
