@@ -17,7 +17,7 @@ from cli.circles import walk_arguments
 from cli.json_out import dumps
 from cli.numbers import PERSONS_PER_HOUSEHOLD_RANGE, bounded_float, share, speed
 from coverage import walk_coverage
-from coverage.output_guard import check_output_folder
+from cli.output_guard import check_output_folder
 from coverage.settings import DEFAULT_ELDERLY_SHARE
 from layers.errors import FieldError
 

@@ -2,7 +2,7 @@
 
 Errors in the inputs print one line naming the file, layer and field and exit with status 2;
 no output file is written unless the whole run succeeded. ``--out`` is checked before any work
-(:mod:`coverage.output_guard`: never an input, never a folder this tool did not write) and written
+(:mod:`cli.output_guard`: never an input, never a folder this tool did not write) and written
 through :mod:`coverage.safe_write`; every failure is one line (:mod:`cli.errors`: 2 bad input,
 1 write refused by the system or closed stdout, 130 Ctrl-C).
 """
@@ -18,7 +18,7 @@ from cli.json_out import dumps
 from cli.numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, bounded_float, share, speed
 from coverage import walk_coverage
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer, write_geopackage
-from coverage.output_guard import check_output_file
+from cli.output_guard import check_output_file
 from coverage.pipeline import summary
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 

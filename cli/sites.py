@@ -13,7 +13,7 @@ the extract's vacant/redevelopable land and from clusters of the uncovered elder
 Bad input (p larger than the candidates, no uncovered demand, candidates all off the network, an
 LSCP with uncoverable demand under ``--strict``, ...) prints one line and exits with status 2;
 the GeoPackage is written only when the whole run succeeded (temporary file renamed into place,
-see :mod:`coverage.safe_write`); ``--out`` may not be an input (:mod:`coverage.output_guard`).
+see :mod:`coverage.safe_write`); ``--out`` may not be an input (:mod:`cli.output_guard`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from cli.numbers import (
 )
 from coverage import walk_coverage
 from coverage.output import write_geopackage
-from coverage.output_guard import check_output_file
+from cli.output_guard import check_output_file
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
 DEFAULT_OUT = Path("out") / "sites.gpkg"
