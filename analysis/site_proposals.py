@@ -23,7 +23,8 @@ from analysis.candidates import (
     read_candidates,
 )
 from analysis.checks import result_inputs
-from analysis.layer_inputs import file_of, townships_layer
+from analysis.layer_inputs import file_of
+from analysis.layer_inputs import townships_layer as township_polygons
 from analysis.rules import DEFAULT_RULE_SET, load_rule_set
 from analysis.site_selection import (
     LSCP,
@@ -141,7 +142,7 @@ def propose_sites(
     time_limit_s: float = 60.0,
     strict: bool = False,
     candidates_layer: str | None = None,
-    townships_layer_name: str | None = None,
+    townships_layer: str | None = None,
 ) -> SiteProposal:
     """Propose sites for new elderly-service facilities that close the gaps of a walk result.
 
@@ -184,7 +185,7 @@ def propose_sites(
         Seconds for the exact solver.
     strict : bool
         lscp: fail when some elderly cannot be covered by any candidate.
-    candidates_layer, townships_layer_name : str, optional
+    candidates_layer, townships_layer : str, optional
         Layer of a multi-layer candidate/township file.
 
     Returns
@@ -269,7 +270,7 @@ def propose_sites(
         limit_m = result.reach_m
     sites = candidate_sites(result, pool, limit_m=limit_m, max_snap_m=max_snap_m)
     township_frame = (
-        townships_layer(townships, layer=townships_layer_name, name_field=township_field) if townships is not None else None
+        township_polygons(townships, layer=townships_layer, name_field=township_field) if townships is not None else None
     )
     groups = []
     if township_frame is not None:

@@ -164,7 +164,7 @@ def run_sites(args: argparse.Namespace) -> tuple[dict, dict]:
         time_limit_s=args.time_limit,
         strict=args.strict,
         candidates_layer=layers["candidates"],
-        townships_layer_name=layers["townships"],
+        townships_layer=layers["townships"],
     )
     report = proposal.summary
     report["seconds"] = round(time.perf_counter() - start, 3)
