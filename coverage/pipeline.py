@@ -8,7 +8,6 @@ labelled demo sites of ``data/demo_facilities_helsinki.geojson``.
 from __future__ import annotations
 
 import functools
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -310,15 +309,6 @@ def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
         "sources": inputs.sources,
         "notes": inputs.notes,
     }
-
-
-def timed_circles(**kwargs) -> tuple[Inputs, CoverageResult, float]:
-    """Load inputs and run the circles, returning the wall-clock seconds too."""
-    start = time.perf_counter()
-    circle_args = {k: kwargs.pop(k) for k in ("minutes", "speed", "max_snap_m") if k in kwargs}
-    inputs = load_inputs(**kwargs)
-    result = run_circles(inputs, **circle_args)
-    return inputs, result, time.perf_counter() - start
 
 
 def uncovered_units(result: CoverageResult) -> np.ndarray:
