@@ -40,6 +40,7 @@ def cached_inputs(data_key: str, _choice: ss.DataChoice) -> tuple[Inputs, float]
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def cached_result(data_key: str, minutes: float, speed: str, _inputs: Inputs):
+    """The walk on the loaded layers; it carries them (``result.inputs``) for the checks and site tabs."""
     start = time.perf_counter()
     result = run_circles(_inputs, minutes=minutes, speed=speed)
     return result, time.perf_counter() - start
@@ -138,12 +139,17 @@ def data_choice() -> ss.DataChoice | None:
 
 
 def build_analysis(choice: ss.DataChoice) -> ss.Analysis:
-    speed = ss.speed_value(speed_choice, custom_speed)
-    with st.spinner(t("Reading the layers and building the walking graph…")):
-        inputs, load_seconds = cached_inputs(choice.key(), choice)
-    with st.spinner(t("Computing walking times…")):
-        result, run_seconds = cached_result(choice.key(), float(minutes), str(speed), inputs)
-    return ss.Analysis(choice.key(), float(minutes), result.speed_mps, inputs, result, load_seconds + run_seconds, choice)
+    """One walk per data and settings (``ui.data_choice.build_analysis`` with the cached steps)."""
+
+    def load(chosen: ss.DataChoice) -> tuple[Inputs, float]:
+        with st.spinner(t("Reading the layers and building the walking graph…")):
+            return cached_inputs(chosen.key(), chosen)
+
+    def walk(inputs: Inputs, walk_minutes: float, speed: float | str) -> tuple:
+        with st.spinner(t("Computing walking times…")):
+            return cached_result(choice.key(), walk_minutes, str(speed), inputs)
+
+    return ss.build_analysis(choice, float(minutes), ss.speed_value(speed_choice, custom_speed), load=load, walk=walk)
 
 
 st.title(t("15-minute elderly-service circles"))

@@ -113,6 +113,16 @@ def read_candidates(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
         raw = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise InputError(f"cannot read the candidate layer: {exc}", file=path, layer=layer or "candidates") from exc
+    return normalise_candidates(raw, file=path, layer=layer)
+
+
+def normalise_candidates(raw: gpd.GeoDataFrame, *, file: Path | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Candidate points or parcels (any declared CRS) in the candidate schema, EPSG:4326.
+
+    Polygons get ``land_area_m2`` from their area in a local metric CRS (m²) where no land area
+    is given; ``capacity`` (or ``beds``) is taken when present.
+    """
+    path = file
     if len(raw) == 0:
         raise EmptyLayerError("the candidate layer has no features", file=path, layer=layer or "candidates")
     require_crs(raw, file=path, layer=layer or "candidates")

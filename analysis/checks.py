@@ -9,11 +9,12 @@ runs on the embedded default: the real Helsinki streets, their buildings as popu
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from analysis.accessibility import accessibility_from_coverage, aggregate_by_polygons
 from analysis.capacity import check_capacity
@@ -23,15 +24,15 @@ from analysis.extra_checks import ExtraChecks, run_extra_checks
 from analysis.planning_years import PlanningYears, plan_years
 from analysis.report import MapSpec, ReportContent
 from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
-from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_communities, read_townships
+from analysis.layer_inputs import communities_layer, districts_layer, file_of, health_layer, townships_layer
+from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_townships
 from analysis.verdicts import Finding, summarise
 from coverage.circles import CoverageResult
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
-from coverage.pipeline import DATA_DIR, Inputs, load_inputs, run_circles
-from coverage.settings import DEFAULT_ELDERLY_SHARE
-from layers.errors import EmptyLayerError, FieldError
+from coverage.pipeline import DATA_DIR, Inputs, run_circles
+from coverage.settings import DEFAULT_ELDERLY_SHARE, resolve_speed
+from layers.errors import EmptyLayerError, InputError
 from layers.facilities import check_points_near_extent, read_facilities
-from layers.network import embedded_network_path
 from layers.projection import WGS84
 
 DEMO_TOWNSHIPS = DATA_DIR / "demo_townships_helsinki.geojson"
@@ -207,11 +208,11 @@ def _check_extent(frame: gpd.GeoDataFrame, inputs: Inputs, file: str | Path | No
     check_points_near_extent(points, tuple(inputs.network.edges.total_bounds), file=file, layer=layer)
 
 
-LAYER_INPUTS = ("network", "facilities", "population", "districts", "townships", "communities", "health")
+LAYER_INPUTS = ("districts", "townships", "communities", "health")
 
 
 def _layer_choice(layers: Mapping[str, str | None] | None) -> dict[str, str | None]:
-    """The chosen layer for every input of :func:`run_checks` (``None``: the file's only layer)."""
+    """The chosen layer for every boundary input of :func:`run_checks` (``None``: the file's only layer)."""
     chosen = dict.fromkeys(LAYER_INPUTS)
     unknown = sorted(set(layers or {}) - set(LAYER_INPUTS))
     if unknown:
@@ -220,123 +221,182 @@ def _layer_choice(layers: Mapping[str, str | None] | None) -> dict[str, str | No
     return chosen
 
 
+def walk_parameters(rules: str | Path | RuleSet = DEFAULT_RULE_SET, speed: float | str | None = None) -> dict[str, float | str]:
+    """The walk of a rule set: ``minutes`` (W1), ``speed`` (W2 unless given, m/s or preset), ``max_snap_m`` (W4).
+
+    Pass them to :func:`coverage.walk_coverage` so that :func:`run_checks` reuses its result.
+    """
+    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    return {
+        "minutes": float(rule_set.value("W1")),
+        "speed": speed if speed is not None else float(rule_set.value("W2")),
+        "max_snap_m": float(rule_set.value("W4")),
+    }
+
+
+def result_inputs(result: CoverageResult, *, job: str) -> Inputs:
+    """The loaded layers a walk result carries (``result.inputs``), or an :class:`InputError` saying how to get them."""
+    if not isinstance(result, CoverageResult):
+        msg = f"{job} takes the result of coverage.walk_coverage(...), got {type(result).__name__}"
+        raise InputError(msg, layer="result")
+    if result.inputs is None:
+        msg = f"this walk result carries no loaded layers: compute it with coverage.walk_coverage(...) before {job}"
+        raise InputError(msg, layer="result")
+    return result.inputs
+
+
+def current_facilities(result: CoverageResult, inputs: Inputs) -> gpd.GeoDataFrame:
+    """The result's facilities in EPSG:4326: the loaded rows as read, plus what-if sites, minus removed ones."""
+    loaded = inputs.facilities
+    now = result.facilities["facility_id"].astype(str)
+    ids = loaded["facility_id"].astype(str)
+    if len(now) == len(ids) and (now.to_numpy() == ids.to_numpy()).all():
+        return loaded
+    kept = loaded.loc[ids.isin(set(now)).to_numpy()]
+    added = result.facilities.loc[~now.isin(set(ids)).to_numpy()].drop(columns="facility_label").to_crs(WGS84)
+    frame = pd.concat([kept, added[[c for c in added.columns if c in loaded.columns]]], ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84)
+
+
 def run_checks(
+    result: CoverageResult,
     *,
-    rules: str | Path = DEFAULT_RULE_SET,
-    network: str | Path | None = None,
-    facilities: str | Path | None = None,
-    population: str | Path | Sequence[str | Path] | None = None,
-    districts: str | Path | None = None,
-    townships: str | Path | None = None,
-    communities: str | Path | None = None,
-    health: str | Path | None = None,
-    facilities_crs: str | None = None,
-    population_crs: str | None = None,
-    population_elderly: bool = False,
-    persons_per_household: float | None = None,
+    districts: str | Path | gpd.GeoDataFrame | None = None,
+    townships: str | Path | gpd.GeoDataFrame | None = None,
+    communities: str | Path | gpd.GeoDataFrame | None = None,
+    health: str | Path | gpd.GeoDataFrame | None = None,
+    villages: str | Path | gpd.GeoDataFrame | None = None,
+    counties: str | Path | gpd.GeoDataFrame | None = None,
+    rules: str | Path | RuleSet = DEFAULT_RULE_SET,
+    year: int | None = None,
     speed: float | str | None = None,
+    persons_per_household: float | None = None,
     decay: str = "none",
-    elderly_share: float | None = None,
-    villages: str | Path | None = None,
-    counties: str | Path | None = None,
     counties_crs: str | None = None,
     layers: Mapping[str, str | None] | None = None,
-    network_noded: bool = False,
-    year: int | None = None,
     elderly_share_by_year: dict[int, float] | str | None = None,
     elderly_share_growth: float | None = None,
     base_year: int | None = None,
     candidates: str | Path | None = None,
 ) -> CheckRun:
-    """Run every planning check and return the results.
+    """Run every planning check on a walk result (W1-W4, Q1-Q5, T1-T7, C1-C8, M1, R1, O1).
+
+    The network, facilities and population are the ones ``result`` was computed on
+    (``result.inputs``, what-if sites included): no file is read again. The walk is reused when
+    the rule set's W1 minutes, W2 speed and W4 off-network limit equal the result's; otherwise
+    (or when ``year`` leaves out facilities not yet open, or ages the population) it is computed
+    again on the already-built graph, and a note says so.
 
     Parameters
     ----------
-    rules : str or Path
-        Rule set name (``jilin-2023``, ``hebei-2022``, ``national``) or a ``.toml`` file.
-    network, facilities, population :
-        As :func:`coverage.pipeline.load_inputs` (``None``: the embedded default).
-    districts : path, optional
-        Residential district polygons; default the OSM ``landuse=residential`` areas of the
-        network's ``.osm.pbf`` (said in the notes).
-    townships : path, optional
-        Township/street polygons; default the OSM administrative boundaries of the extract, the
-        DEMO townships for the embedded default, or none (township checks skipped, said so).
-    communities : path, optional
-        Community polygons with population (T3, T4).
-    health : path, optional
-        Health facilities for C6; default the facility layer's ``health_centre`` rows plus the
+    result : CoverageResult
+        From :func:`coverage.walk_coverage` (metric CRS; its ``inputs`` in EPSG:4326).
+    districts : path or GeoDataFrame, optional
+        Residential district polygons (any declared CRS) with a name and residents and/or
+        households; default the OSM ``landuse=residential`` areas of the network's ``.osm.pbf``.
+    townships : path or GeoDataFrame, optional
+        Township/street polygons with a name; default the OSM administrative boundaries of the
+        extract, the DEMO townships for the embedded default, or none (T1-T6 skipped, said so).
+    communities : path or GeoDataFrame, optional
+        Community polygons with population, persons (T3, T4).
+    health : path or GeoDataFrame, optional
+        Health facilities for C6; default the facility layer's ``health_centre`` rows, else the
         extract's OSM clinics and hospitals.
-    persons_per_household : float, optional
-        Persons per household; default the rule set's Q2 ``persons_per_household``.
-    speed : float or str, optional
-        Walking speed (m/s or preset); default the rule set's W2 value.
-    decay : str
-        Distance decay of the 2SFCA (``none``, ``linear``, ``gaussian``).
-    elderly_share : float, optional
-        Share (0-1) of residents aged 60+, used where the population layer has totals only; default
-        Panshi's 25.22 % (seed 000, 2020 census), which the notes and the report then say.
-    villages : path, optional
+    villages : path or GeoDataFrame, optional
         Village points or polygons with a name (R1, T7).
-    counties : path, optional
+    counties : path or GeoDataFrame, optional
         County polygons (C7, C8, T7 per county); default the townships' county field, if any.
-    counties_crs : {"gcj02", "bd09"}, optional
-        The county layer's coordinates come from a Chinese web map.
-    layers : mapping, optional
-        Layer to read from a multi-layer file, by input: keys ``network``, ``facilities``,
-        ``population``, ``districts``, ``townships``, ``communities``, ``health`` (the CLI's
-        ``--network-layer``, ...). A multi-layer file without one is an :class:`InputError`.
-    network_noded : bool
-        A line-layer network is already split at its junctions (``--network-noded``).
+    rules : str, Path or RuleSet
+        Rule set name (``jilin-2023``, ``hebei-2022``, ``national``), a ``.toml`` file, or a loaded one.
     year : int, optional
         Check as of this year: facilities open by then (``opening_year``), districts completed by
-        then, the targets of that year; default "now" (this calendar year, every target year's
-        T1 finding). Every target year of the rule set is evaluated for the report as well.
+        then, the targets of that year; default "now".
+    speed : float or str, optional
+        Walking speed (m/s or preset); default the rule set's W2 value.
+    persons_per_household : float, optional
+        Persons per household; default the rule set's Q2 ``persons_per_household``.
+    decay : {"none", "linear", "gaussian"}
+        Distance decay of the 2SFCA accessibility (beds per elderly person).
+    counties_crs : {"gcj02", "bd09"}, optional
+        A county file's coordinates come from a Chinese web map.
+    layers : mapping, optional
+        Layer of a multi-layer file, by input: keys ``districts``, ``townships``,
+        ``communities``, ``health``.
     elderly_share_by_year, elderly_share_growth, base_year : optional
         Ageing to the year checked (:mod:`analysis.ageing`): shares per year (``"2025=0.26,..."``)
         or a yearly growth in share points from the population layer's share in ``base_year``.
     candidates : path, optional
         Candidate sites for the O1 retrofit of old districts; default vacant OSM land of the extract.
+
+    Returns
+    -------
+    CheckRun
+        Findings per rule id (``run.findings``, ``run.summary()``), tables, the walk used
+        (``run.coverage``) and notes; ``write_report(run.report_content(), folder)`` writes the report.
+
+    Raises
+    ------
+    layers.errors.InputError
+        A layer is unreadable or lacks a column (naming file or argument, layer and field).
+
+    Examples
+    --------
+    >>> from coverage import walk_coverage
+    >>> from analysis import run_checks
+    >>> result = walk_coverage()  # embedded default
+    >>> run = run_checks(result)
+    >>> sorted(run.summary()["rules"])[:2]
+    ['C1', 'C2']
     """
     start = time.perf_counter()
-    rule_set = load_rule_set(rules)
-    minutes = float(rule_set.value("W1"))
-    speed = speed if speed is not None else float(rule_set.value("W2"))
-    max_snap_m = float(rule_set.value("W4"))
+    loaded = result_inputs(result, job="run_checks")
+    rule_set = rules if isinstance(rules, RuleSet) else load_rule_set(rules)
+    walk = walk_parameters(rule_set, speed)
+    minutes, speed, max_snap_m = walk["minutes"], walk["speed"], walk["max_snap_m"]
     if persons_per_household is None:
         persons_per_household = rule_set["Q2"].extra.get("persons_per_household")
-    share_given = elderly_share is not None
-    if elderly_share is None:
-        elderly_share = DEFAULT_ELDERLY_SHARE
-    if not 0 < float(elderly_share) <= 1:
-        raise FieldError(f"--elderly-share must lie in (0, 1], got {elderly_share}", field="elderly_share")
+    options = loaded.options
+    elderly_share = float(options.get("elderly_share", DEFAULT_ELDERLY_SHARE))
+    share_given = bool(options.get("elderly_share_given", False))
+    population_elderly = bool(options.get("population_elderly", False))
+    facilities_crs, population_crs = options.get("facilities_crs"), options.get("population_crs")
     layer = _layer_choice(layers)
-    inputs = load_inputs(
-        network, facilities, population,
-        facilities_crs=facilities_crs, population_crs=population_crs, population_elderly=population_elderly,
-        elderly_share=float(elderly_share),
-        network_layer=layer["network"], facilities_layer=layer["facilities"], population_layer=layer["population"],
-        network_noded=network_noded,
-    )
+    # the checks may narrow facilities (year) and age the population: work on a copy of the inputs
+    inputs = replace(loaded, facilities=current_facilities(result, loaded), notes=list(loaded.notes))
+    facilities_before, population_before = inputs.facilities, inputs.population
     years = plan_years(
         rule_set, inputs, year=year, share_by_year=elderly_share_by_year, share_growth=elderly_share_growth,
         base_year=base_year, candidates=candidates,
     )  # keeps every facility for the year sections; inputs now hold those open in the year checked
-    coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
-    network_path = Path(network) if network is not None else embedded_network_path()
-    is_pbf = network_path.name.lower().endswith(".pbf")
     notes: list[str] = []
-    input_files = [network_path]
-    input_files += [Path(p) for p in (facilities, districts, townships, communities, health) if p is not None]
-    input_files += [Path(p) for p in (villages, counties) if p is not None]
-    if population is not None:
-        input_files += [Path(p) for p in ([population] if isinstance(population, str | Path) else population)]
+    same_walk = (
+        float(minutes) == result.minutes
+        and resolve_speed(speed) == result.speed_mps
+        and max_snap_m == result.max_snap_m
+    )
+    same_layers = len(inputs.facilities) == len(facilities_before) and inputs.population is population_before
+    if same_walk and same_layers:
+        coverage = result
+    else:
+        coverage = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
+        if not same_walk:
+            notes.append(
+                f"the walk was computed again for rule set {rule_set.name}: {minutes:g} min at "
+                f"{coverage.speed_mps:g} m/s, {max_snap_m:g} m off-network limit (the result given had "
+                f"{result.minutes:g} min at {result.speed_mps:g} m/s)"
+            )
+    network_path = inputs.network_path
+    is_pbf = network_path is not None and network_path.name.lower().endswith(".pbf")
+    input_files = [network_path] if network_path is not None else []
+    input_files += [p for p in [options.get("facilities_file")] if p is not None]
+    input_files += [f for f in map(file_of, (districts, townships, communities, health, villages, counties)) if f is not None]
+    input_files += list(options.get("population_files", []))
 
     # residential districts (Q1-Q5, W1)
     district_frame = None
     if districts is not None:
-        district_frame = years.read_districts(districts, layer=layer["districts"])
-        _check_extent(district_frame, inputs, districts, "districts")
+        district_frame = districts_layer(districts, years, layer=layer["districts"])
+        _check_extent(district_frame, inputs, file_of(districts), "districts")
     elif is_pbf:
         osm_districts = _osm_residential_areas(network_path)
         if osm_districts is not None:
@@ -358,13 +418,13 @@ def run_checks(
     # townships (T1-T6)
     township_frame = None
     if townships is not None:
-        township_frame = read_townships(townships, layer=layer["townships"])
-        _check_extent(township_frame, inputs, townships, "townships")
+        township_frame = townships_layer(townships, layer=layer["townships"])
+        _check_extent(township_frame, inputs, file_of(townships), "townships")
     elif is_pbf:
         township_frame = osm_admin_boundaries(network_path, extent=tuple(inputs.network.edges.total_bounds))
         if township_frame is not None:
             notes.append(f"no township layer given: administrative boundaries of {network_path.name} are used")
-        elif network is None:
+        elif options.get("embedded"):
             township_frame = read_townships(DEMO_TOWNSHIPS)
             notes.append("townships are DEMO quadrants of the embedded extract (it has no administrative boundaries)")
     if township_frame is None:
@@ -372,7 +432,7 @@ def run_checks(
         township_check = None
     else:
         community_frame = (
-            read_communities(communities, layer=layer["communities"]) if communities is not None else None
+            communities_layer(communities, layer=layer["communities"]) if communities is not None else None
         )
         township_check = check_townships(
             township_frame, inputs.facilities, rule_set, coverage=coverage, communities=community_frame
@@ -384,7 +444,7 @@ def run_checks(
     capacity = check_capacity(inputs.facilities, rule_set, elderly_population=elderly_total)
     # C6: --health, else the health facilities found in the facility layer, else the extract's
     if health is not None:
-        health_frame = read_facilities(health, layer=layer["health"], option="--health-layer")
+        health_frame = health_layer(health, layer=layer["health"])
     elif inputs.health is not None:
         health_frame = inputs.health
     else:
@@ -421,7 +481,7 @@ def run_checks(
         study_area=study_area,
         districts=district_frame,
         townships=township_frame,
-        townships_path=townships,
+        townships_path=file_of(townships),
         villages=villages,
         counties=counties,
         counties_crs=counties_crs,

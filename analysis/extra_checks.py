@@ -12,12 +12,13 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from analysis.counties import CountyCheck, check_counties, counties_from_township_file, read_counties
+from analysis.counties import CountyCheck, check_counties, counties_from_township_file
 from analysis.life_circle_tiers import TierCheck, check_tiers
 from analysis.meals import MealCheck, check_meals
 from analysis.rules import RuleSet
 from analysis.verdicts import Finding
-from analysis.villages import VillageCheck, check_villages, read_villages
+from analysis.layer_inputs import counties_layer, file_of, villages_layer
+from analysis.villages import VillageCheck, check_villages
 from coverage.circles import CoverageResult
 from layers.facilities import check_points_near_extent
 from layers.projection import WGS84
@@ -108,8 +109,8 @@ def run_extra_checks(
     districts: gpd.GeoDataFrame | None = None,
     townships: gpd.GeoDataFrame | None = None,
     townships_path: str | Path | None = None,
-    villages: str | Path | None = None,
-    counties: str | Path | None = None,
+    villages: str | Path | gpd.GeoDataFrame | None = None,
+    counties: str | Path | gpd.GeoDataFrame | None = None,
     counties_crs: str | None = None,
     extent: tuple[float, float, float, float] | None = None,
 ) -> ExtraChecks:
@@ -129,7 +130,7 @@ def run_extra_checks(
         Normalised districts (compounds for M1) and townships (M1 per township, T7's town tier).
     townships_path : path, optional
         The township file, read for a county field when no county layer is given.
-    villages, counties : path, optional
+    villages, counties : path or GeoDataFrame, optional
         Village layer (R1, T7) and county polygons (C7, C8, T7).
     counties_crs : {"gcj02", "bd09"}, optional
         The county layer's coordinates come from a Chinese web map.
@@ -142,15 +143,15 @@ def run_extra_checks(
         out.meals = check_meals(coverage, rules, districts=districts, townships=townships)
     if villages is not None:
         _require(rules, "R1")
-        village_frame = read_villages(villages)
+        village_frame = villages_layer(villages)
         if extent is not None:
             points = village_frame.copy()
             points["geometry"] = village_frame.geometry.representative_point()
-            check_points_near_extent(points, extent, file=villages, layer="villages")
+            check_points_near_extent(points, extent, file=file_of(villages), layer="villages")
         out.villages = check_villages(coverage, rules, village_frame)
     county_frame = None
     if counties is not None:
-        county_frame = read_counties(counties, source_crs=counties_crs)
+        county_frame = counties_layer(counties, source_crs=counties_crs)
     elif townships_path is not None:
         county_frame = counties_from_township_file(townships_path)
     if county_frame is not None:

@@ -68,3 +68,14 @@ def _version() -> str:
 
 
 __version__ = _version()
+
+__all__ = ["walk_coverage"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy: ``import coverage`` stays light (numba guard above)
+    """``from coverage import walk_coverage`` without loading geopandas on ``import coverage``."""
+    if name == "walk_coverage":
+        from coverage.walk import walk_coverage
+
+        return walk_coverage
+    raise AttributeError(f"module 'coverage' has no attribute {name!r}")

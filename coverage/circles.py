@@ -10,7 +10,8 @@ remove one facility and update itself with a local search instead of a full reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -98,6 +99,13 @@ class CoverageResult:
         Walking metres from each population unit to its nearest facility (``inf``: none in reach).
     nearest_label : ndarray of int64
         ``facility_label`` of that facility, ``-1`` if none.
+    max_snap_m : float
+        Off-network limit the points were snapped with, metres (W4).
+    inputs : coverage.pipeline.Inputs or None
+        The loaded layers (EPSG:4326), their sources and notes, set by
+        :func:`coverage.walk_coverage`: later jobs (:func:`analysis.run_checks`,
+        :func:`analysis.propose_sites`) use them instead of reading the files again. Kept by the
+        what-if methods (``facilities`` then holds the what-if sites, ``inputs.facilities`` not).
     """
 
     graph: WalkGraph
@@ -111,6 +119,8 @@ class CoverageResult:
     nodes: NodeDistances
     distance_m: np.ndarray
     nearest_label: np.ndarray
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    inputs: Any = field(default=None, repr=False, compare=False)
 
     # ----- derived values -------------------------------------------------------------------
     @property
@@ -366,4 +376,5 @@ def compute_coverage(
         nodes=nodes,
         distance_m=distance,
         nearest_label=nearest,
+        max_snap_m=float(max_snap_m),
     )

@@ -8,10 +8,9 @@ labelled demo sites of ``data/demo_facilities_helsinki.geojson``.
 from __future__ import annotations
 
 import functools
-import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT
 from layers.chinese_crs import convert_to_wgs84
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
+from layers.frames import facilities_from_frame, is_frame, is_graph, network_from_data, population_from_frame
 from layers.network import StreetNetwork, embedded_network_path, read_network
 from layers.population import read_population
 
@@ -44,6 +44,17 @@ class Inputs:
     #: Health facilities (kind ``health_centre``) found in the facility layer: the C6 layer, never
     #: counted as elderly-service facilities (W1, T1-T6, site selection).
     health: gpd.GeoDataFrame | None = None
+    #: How the layers were loaded: ``network_path`` (the network file, ``None`` in memory),
+    #: ``embedded`` (the embedded default), ``facilities_file``, ``population_files`` (files read),
+    #: ``elderly_share`` (0-1) and ``elderly_share_given``,
+    #: ``population_elderly``, ``facilities_crs``, ``population_crs``. Later jobs (checks, sites)
+    #: read these instead of the files.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def network_path(self) -> Path | None:
+        """The network file (``None``: the network was given in memory)."""
+        return self.options.get("network_path")
 
 
 def _warnings_as_notes(load: Callable[..., Inputs]) -> Callable[..., Inputs]:
@@ -63,15 +74,15 @@ def _warnings_as_notes(load: Callable[..., Inputs]) -> Callable[..., Inputs]:
 
 @_warnings_as_notes
 def load_inputs(
-    network: str | Path | None = None,
-    facilities: str | Path | None = None,
-    population: str | Path | Sequence[str | Path] | None = None,
+    network: str | Path | gpd.GeoDataFrame | Any | None = None,
+    facilities: str | Path | gpd.GeoDataFrame | None = None,
+    population: str | Path | Sequence[str | Path] | gpd.GeoDataFrame | None = None,
     *,
     facilities_crs: str | None = None,
     population_crs: str | None = None,
     population_elderly: bool = False,
     population_field: str | None = None,
-    elderly_share: float = DEFAULT_ELDERLY_SHARE,
+    elderly_share: float | None = None,
     network_layer: str | None = None,
     facilities_layer: str | None = None,
     population_layer: str | None = None,
@@ -81,21 +92,25 @@ def load_inputs(
 
     Parameters
     ----------
-    network : path, optional
-        Street network file; ``None``: the embedded Helsinki extract.
-    facilities : path, optional
-        Facility layer; ``None`` with the embedded network: the labelled demo sites.
-    population : path or paths, optional
-        Raster(s), polygons with counts, or buildings; ``None``: buildings of the network's OSM
-        extract (``.osm.pbf``), estimated to residents.
+    network : path, GeoDataFrame or osmnx MultiDiGraph, optional
+        Street network file, street lines in memory, or an osmnx graph; ``None``: the embedded
+        Helsinki extract.
+    facilities : path or GeoDataFrame, optional
+        Facility layer (in memory: with ``facility_id``, ``name``, ``kind``); ``None`` with the
+        embedded network: the labelled demo sites.
+    population : path, paths or GeoDataFrame, optional
+        Raster(s), polygons with counts, or buildings (in memory: ``population`` and
+        ``elderly_population`` in persons); ``None``: buildings of the network's OSM extract
+        (``.osm.pbf``), estimated to residents.
     facilities_crs, population_crs : {"gcj02", "bd09"}, optional
         The facility (population) coordinates come from a Chinese web map.
     population_elderly : bool
         The population rasters count people aged 60+ already.
     population_field : str, optional
         Count column of a polygon population layer.
-    elderly_share : float
-        Share (0-1) of residents aged 60+, for layers with totals only.
+    elderly_share : float, optional
+        Share (0-1) of residents aged 60+, for layers with totals only; default
+        :data:`coverage.settings.DEFAULT_ELDERLY_SHARE` (Panshi, seed 000).
     network_layer, facilities_layer, population_layer : str, optional
         Layer of a multi-layer vector file (``--network-layer``, ...); a file with several layers
         and none chosen, or a layer it does not hold, is an :class:`InputError` listing them.
@@ -103,13 +118,21 @@ def load_inputs(
         A line-layer network is already split at its junctions (``--network-noded``).
     """
     notes: list[str] = []
-    street_network = read_network(network, layer=network_layer, noded=network_noded)
+    share_given = elderly_share is not None
+    elderly_share = float(elderly_share) if share_given else DEFAULT_ELDERLY_SHARE
+    in_memory = is_frame(network) or is_graph(network)
+    if in_memory:
+        street_network = network_from_data(network, noded=network_noded)
+    else:
+        street_network = read_network(network, layer=network_layer, noded=network_noded)
     notes.extend(street_network.notes)
     if street_network.dropped_ways:
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)
     bounds = tuple(street_network.edges.total_bounds)
-    network_path = Path(network) if network is not None else embedded_network_path()
+    network_path = None if in_memory else Path(network) if network is not None else embedded_network_path()
+    facilities_file = None if is_frame(facilities) else facilities
+    population_file = None if is_frame(population) else population
 
     if facilities is None:
         if network is not None:
@@ -118,11 +141,16 @@ def load_inputs(
         facility_frame = read_facilities(DEMO_FACILITIES)
         facility_source = f"DEMO sites (not real facilities): {DEMO_FACILITIES.name}"
         notes.append("facilities are DEMO sites: the embedded extract has no elderly-care features")
+    elif is_frame(facilities):
+        if facilities_crs is not None and facilities_crs.strip().lower() not in ("wgs84", "epsg:4326"):
+            facilities = convert_to_wgs84(facilities, facilities_crs, layer="facilities")
+        facility_frame = facilities_from_frame(facilities)
+        facility_source = "GeoDataFrame (facilities=)"
     else:
         facility_frame = read_facilities(facilities, layer=facilities_layer, source_crs=facilities_crs)
         facility_source = str(facilities)
-    check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
-    facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities)
+    check_points_near_extent(facility_frame, bounds, file=facilities_file, layer="facilities")
+    facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities_file)
     if len(health_frame):
         notes.append(
             f"{len(health_frame)} health facilities (hospitals, clinics: kind health_centre) were found in the "
@@ -131,12 +159,17 @@ def load_inputs(
         )
 
     if population is None:
-        if not network_path.name.lower().endswith(".pbf"):
+        if network_path is None or not network_path.name.lower().endswith(".pbf"):
             msg = "no population layer given and the network file has no buildings to estimate it from"
             raise NetworkError(msg, file=network_path, layer="population")
         population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
         population_source = f"estimated from the buildings of {network_path.name}"
         notes.append("population is estimated from building footprints × storeys (an estimate, not a census)")
+    elif is_frame(population):
+        population_frame = population_from_frame(population)
+        if population_crs is not None and population_crs.strip().lower() not in ("wgs84", "epsg:4326"):
+            population_frame = convert_to_wgs84(population_frame, population_crs, layer="population")
+        population_source = "GeoDataFrame (population=)"
     else:
         population_frame = read_population(
             population,
@@ -149,8 +182,22 @@ def load_inputs(
         if population_crs is not None and population_crs.strip().lower() not in ("wgs84", "epsg:4326"):
             population_frame = convert_to_wgs84(population_frame, population_crs, layer="population")
         population_source = ", ".join(map(str, population)) if isinstance(population, list | tuple) else str(population)
-    population_file = population if isinstance(population, str | Path) else None
+    population_file = population_file if isinstance(population_file, str | Path) else None
     check_points_near_extent(population_frame, bounds, file=population_file, layer="population")
+    population_files = []
+    if population is not None and not is_frame(population):
+        population_files = [Path(p) for p in ([population] if isinstance(population, str | Path) else population)]
+    options = {
+        "network_path": network_path,
+        "embedded": network is None,
+        "facilities_file": Path(facilities_file) if facilities_file is not None else None,
+        "population_files": population_files,
+        "elderly_share": elderly_share,
+        "elderly_share_given": share_given,
+        "population_elderly": population_elderly,
+        "facilities_crs": facilities_crs,
+        "population_crs": population_crs,
+    }
     return Inputs(
         network=street_network,
         graph=graph,
@@ -159,6 +206,7 @@ def load_inputs(
         sources={"network": street_network.source, "facilities": facility_source, "population": population_source},
         notes=notes,
         health=health_frame if len(health_frame) else None,
+        options=options,
     )
 
 
@@ -207,6 +255,9 @@ def run_circles(
 ) -> CoverageResult:
     """Compute the walking circles for loaded inputs; all facilities off-network is an error.
 
+    The result carries ``inputs`` (``result.inputs``) for :func:`analysis.run_checks` and
+    :func:`analysis.propose_sites`.
+
     Raises
     ------
     InputError
@@ -218,6 +269,7 @@ def run_circles(
     result = compute_coverage(
         inputs.graph, inputs.facilities, inputs.population, minutes=minutes, speed=speed, max_snap_m=max_snap_m
     )
+    result = replace(result, inputs=inputs)  # later jobs (checks, sites) reuse the loaded layers
     if len(result.facilities) and not result.facility_snap.on_network.any():
         msg = (
             f"every facility is more than {max_snap_m:.0f} m from a walkable street: wrong coordinate "
@@ -259,15 +311,6 @@ def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
         "sources": inputs.sources,
         "notes": inputs.notes,
     }
-
-
-def timed_circles(**kwargs) -> tuple[Inputs, CoverageResult, float]:
-    """Load inputs and run the circles, returning the wall-clock seconds too."""
-    start = time.perf_counter()
-    circle_args = {k: kwargs.pop(k) for k in ("minutes", "speed", "max_snap_m") if k in kwargs}
-    inputs = load_inputs(**kwargs)
-    result = run_circles(inputs, **circle_args)
-    return inputs, result, time.perf_counter() - start
 
 
 def uncovered_units(result: CoverageResult) -> np.ndarray:

@@ -3,7 +3,7 @@
 Every output of ``python -m coverage`` (the ``circles``/``sites`` GeoPackage, the ``check`` report
 folder) is written the same way:
 
-1. ``--out`` is checked before any work starts (:mod:`coverage.output_guard`): not an input, not a
+1. ``--out`` is checked before any work starts (:mod:`cli.output_guard`): not an input, not a
    folder where a file is wanted, no file on its parent path.
 2. At write time a lock is taken on ``.NAME.lock`` beside ``--out`` (``fcntl.flock``, exclusive,
    blocking), so concurrent runs on the same ``--out`` write one after the other. The lock file

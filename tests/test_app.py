@@ -311,7 +311,7 @@ def test_corrupt_network_keeps_the_previous_result(tmp_path, default_analysis):
     def build():
         network = save_upload("city.osm.pbf", b"this is not a PBF file" * 50, "network", root=tmp_path)
         facilities = save_upload("sites.geojson", DEMO_FACILITIES.read_bytes(), "facilities", root=tmp_path)
-        return ss.analyse(ss.DataChoice(network=network, facilities=facilities), 15, "elderly")
+        return ss.build_analysis(ss.DataChoice(network=network, facilities=facilities), 15, "elderly")
 
     analysis, error = ss.attempt(state, build, key="bad")
     assert analysis is default_analysis
@@ -333,7 +333,7 @@ def test_zip_members_outside_the_folder_are_refused(tmp_path, default_analysis, 
 
     def build():
         facilities = save_upload("sites.zip", data, "facilities", root=tmp_path)
-        return ss.analyse(ss.DataChoice(network_upload(tmp_path), facilities), 15, "elderly")
+        return ss.build_analysis(ss.DataChoice(network_upload(tmp_path), facilities), 15, "elderly")
 
     state = {ss.LAST_GOOD: default_analysis}
     analysis, error = ss.attempt(state, build)
@@ -345,7 +345,7 @@ def test_shapefile_without_crs_keeps_the_previous_result(tmp_path, default_analy
     state = {ss.LAST_GOOD: default_analysis}
     network = network_upload(tmp_path)
     facilities = save_upload("sites.zip", shapefile_zip(tmp_path, with_prj=False), "facilities", root=tmp_path)
-    analysis, error = ss.attempt(state, lambda: ss.analyse(ss.DataChoice(network, facilities), 15, "elderly"))
+    analysis, error = ss.attempt(state, lambda: ss.build_analysis(ss.DataChoice(network, facilities), 15, "elderly"))
     assert analysis is default_analysis
     assert "no coordinate reference system" in error
     assert "sites.shp" in error
@@ -359,7 +359,7 @@ def test_good_uploads_give_the_same_result_as_the_default(tmp_path, direct):
     facilities = save_upload("sites.zip", shapefile_zip(tmp_path, with_prj=True), "facilities", root=tmp_path)
     assert facilities.path.name == "sites.shp"
     choice = ss.DataChoice(network, facilities)
-    analysis, error = ss.attempt(state, lambda: ss.analyse(choice, 15, "elderly"))
+    analysis, error = ss.attempt(state, lambda: ss.build_analysis(choice, 15, "elderly"))
     assert error is None and state[ss.LAST_GOOD] is analysis
     assert analysis.result.covered_share() == pytest.approx(result.covered_share())
     assert analysis.data_key == choice.key() and facilities.sha256 in choice.key()
@@ -527,7 +527,8 @@ def test_checks_with_boundaries_map_and_report(tmp_path):
 
     inputs = load_inputs()
     townships = save_upload("townships.geojson", DEMO_TOWNSHIPS.read_bytes(), "townships", root=tmp_path)
-    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", townships=townships)
+    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", townships=townships)
     assert run.townships is not None and "t1_status" in run.townships.table.columns
     streets = basemap(inputs.network.edges)
     for colour in ("t1_status", "w1_elderly_share"):

@@ -1,4 +1,4 @@
-"""Every argument and input problem of issue 10 through the front door (`coverage.cli.main`).
+"""Every argument and input problem of issue 10 through the front door (`cli.main.main`).
 
 Each bad case: exit status 2, one line ``error: ...`` naming the CLI flag, no output written.
 Each good ``--json`` run prints strict JSON (no NaN/Infinity).
@@ -17,8 +17,8 @@ import pyogrio
 import pytest
 import shapely
 
-from coverage.cli import main
-from coverage.json_out import dumps
+from cli.main import main
+from cli.json_out import dumps
 from coverage.pipeline import load_inputs, run_circles
 from tests.conftest import shared_path
 

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from analysis.report import sha256_of
-from coverage.cli import main
+from cli.main import main
 from layers.network import embedded_network_path, read_network
 from tests.conftest import shared_path
 

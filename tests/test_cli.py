@@ -16,7 +16,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from coverage.cli import main
+from cli.main import main
 from layers.chinese_crs import wgs84_to_gcj02
 from layers.network import read_network
 from tests.conftest import PROJECT_ROOT, shared_path

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from tests.conftest import shared_path
 
 PANSHI = (126.1196, 43.0613)  # a point inside 磐石市 (representative point of the real polygon)

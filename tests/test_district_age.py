@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from tests.conftest import shared_path
 
 
@@ -161,7 +161,8 @@ def test_app_planning_call_shows_the_new_old_split_of_uploaded_districts(tmp_pat
         crs=4326,
     )
     upload = save_upload("districts.geojson", districts.to_json().encode(), "districts", root=tmp_path)
-    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", districts=upload, year=2025)
+    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", districts=upload, year=2025)
     sections = dict(planning.year_sections(run))
     split = sections["新建/老旧小区 New and old districts"].set_index("age_class")
     assert split.loc["new", "districts"] == 1 and split.loc["old", "districts"] == 1

@@ -1,6 +1,6 @@
 """Real-world street quirks in the engine: zero-length edges, and walking times past the circle.
 
-Through the CLI (``coverage.cli.main`` in-process) on small layers written in ``tmp_path`` and on
+Through the CLI (``cli.main.main`` in-process) on small layers written in ``tmp_path`` and on
 the real Nanjing export (``../shared/data``), plus the engine functions they rest on.
 """
 
@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from coverage.circles import compute_coverage
-from coverage.cli import main
+from cli.main import main
 from coverage.graph import build_walk_graph, contract_zero_length
 from coverage.service_areas import service_areas
 from layers.errors import InputError

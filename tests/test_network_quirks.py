@@ -1,7 +1,7 @@
 """Street files as real exports come: buildings without highway tags, clipped ways, duplicate way
 ids, GIS centrelines not split at crossings, closed ways counted as ways, files osmnx wrote.
 
-Every case runs through the CLI (``coverage.cli.main``) on small hand-written files and on the real
+Every case runs through the CLI (``cli.main.main``) on small hand-written files and on the real
 Nanjing export (``../shared/data/nanjing_xuanwu``), edited the way real files are broken.
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from coverage.graph import build_walk_graph
 from layers.network import StreetNetwork, read_network
 from tests.conftest import shared_path

@@ -1,6 +1,6 @@
 """Outputs never destroy anything: --out against the inputs, report folders, swaps, locks, failures.
 
-Every case goes through the command line: in-process ``coverage.cli.main`` (with a monkeypatched
+Every case goes through the command line: in-process ``cli.main.main`` (with a monkeypatched
 writer where a real failure cannot be provoked, raising the real OSError errno) or a real
 ``python -m coverage`` subprocess (signals, closed pipes, file-size limits, /sys).
 """
@@ -25,7 +25,7 @@ import pytest
 import shapely
 
 from coverage import folder_swap
-from coverage.cli import main
+from cli.main import main
 from coverage.folder_swap import MARKER
 from tests.conftest import PROJECT_ROOT, shared_path
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from layers.network import read_network
 from tests.conftest import shared_path
 

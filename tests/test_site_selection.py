@@ -23,7 +23,7 @@ from analysis.site_selection import (
     PMedian,
     SiteSelectionError,
 )
-from coverage.cli_sites import main as sites_main
+from cli.sites import main as sites_main
 from tests.conftest import shared_path
 
 INF = np.inf
@@ -584,10 +584,10 @@ def test_capacity_from_the_cli(world, capsys):
 
 
 def test_registered_as_python_m_coverage_sites(tmp_path, capsys):
-    from coverage.cli import build_parser
+    from cli.main import build_parser
 
     assert "sites" in build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
-    from coverage.cli import main
+    from cli.main import main
 
     assert main(["sites", "--p", "2", "--out", str(tmp_path / "s.gpkg"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

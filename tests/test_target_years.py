@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from tests.conftest import shared_path
 
 BOUNDS = (118.756313, 32.0293594, 118.7996063, 32.0587686)  # the Nanjing extract's street extent

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.cli import main
+from cli.main import main
 from layers.facilities import classify_kind
 from layers.network import read_network
 from tests.conftest import shared_path
@@ -237,7 +237,8 @@ def test_checks_tab_shows_meal_and_tier_tables_and_takes_villages(tmp_path):
     path = tmp_path / "villages.geojson"
     villages.to_file(path)
     saved = save_upload("villages.geojson", path.read_bytes(), "villages", root=tmp_path / "uploads")
-    run = planning.run_planning_checks(ss.DataChoice(), DEFAULT_RULE_SET, "elderly", villages=saved)
+    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", villages=saved)
     assert run.extra.villages is not None and list(run.extra.villages.table["village"]) == ["Kylä 1", "Kylä 2"]
     assert set(run.extra.villages.table["r1_status"]) == {"not_assessable"}
     assert run.summary()["rules"]["R1"]["not_assessable"] == 2

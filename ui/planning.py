@@ -2,14 +2,13 @@
 
 Both are optional for the page: when their modules are not there yet, :func:`checks_available` /
 :func:`sites_available` say so and the tabs show "coming" instead of any result. Nothing here
-computes a verdict or a site itself; it only calls ``analysis.checks.run_checks`` and the
-``sites`` job of ``coverage.cli_sites`` with the page's layers and settings and shapes their
+computes a verdict or a site itself; it only calls ``analysis.run_checks`` and
+``analysis.propose_sites`` on the page's cached result (what-if sites included) and shapes their
 answers into tables.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import tempfile
 from pathlib import Path
@@ -50,12 +49,12 @@ def checks_available() -> bool:
 
 def sites_available() -> bool:
     """Whether site selection (``analysis.site_selection`` and its ``sites`` job) is installed."""
-    return _module_exists("analysis.site_selection") and _module_exists("coverage.cli_sites")
+    return _module_exists("analysis.site_selection") and _module_exists("analysis.site_proposals")
 
 
 # ----- planning checks -------------------------------------------------------------------------
 def run_planning_checks(
-    choice: DataChoice,
+    result: Any,
     rule_set: str,
     speed: float | str,
     *,
@@ -64,23 +63,25 @@ def run_planning_checks(
     villages: SavedUpload | None = None,
     year: int | None = None,
 ):
-    """Every planning check on the chosen layers with ``rule_set`` (W1 minutes come from it).
+    """Every planning check on the page's current result (what-if sites included) with ``rule_set``.
 
-    ``districts`` / ``townships`` are uploaded boundary layers; without them ``run_checks`` uses
-    its defaults (OSM residential areas, OSM or DEMO townships) and says so in its notes.
-    ``villages`` is an uploaded village layer (R1; T7 when the townships carry a county field).
-    ``year`` checks as of that year (facilities open by then, its targets); None is "now".
+    ``result`` is the cached walk the map shows (it carries its loaded layers): no network,
+    facility or population file is read again, and the walk is reused when the set's W1 minutes
+    and the page's speed match it. ``districts`` / ``townships`` are uploaded boundary layers;
+    without them ``run_checks`` uses its defaults (OSM residential areas, OSM or DEMO townships)
+    and says so in its notes. ``villages`` is an uploaded village layer (R1; T7 when the
+    townships carry a county field). ``year`` checks as of that year; None is "now".
     """
     from analysis.checks import run_checks
 
     return run_checks(
+        result,
         rules=rule_set,
         speed=speed,
         year=year,
         districts=districts.path if districts is not None else None,
         townships=townships.path if townships is not None else None,
         villages=villages.path if villages is not None else None,
-        **choice.layer_arguments(),
     )
 
 
@@ -245,65 +246,30 @@ def rule_summary(run: Any) -> pd.DataFrame:
 
 
 # ----- site selection --------------------------------------------------------------------------
-def site_selection_arguments(
-    choice: DataChoice,
+def run_site_selection(
+    result: Any,
     *,
     model: str,
     p: int,
-    minutes: float,
-    speed: float | str,
     rule_set: str,
     target: float | None = None,
-) -> list[str]:
-    """The ``python -m coverage sites`` arguments for the page's layers and settings.
+) -> tuple[dict, gpd.GeoDataFrame]:
+    """Propose new sites (MCLP, LSCP or p-median) on the page's current result; the summary and the sites.
 
-    ``target`` (a share 0-1 of the elderly within the walk, MCLP only) replaces ``p``: the job
-    then picks the fewest sites reaching it (``--target-coverage``).
+    The walk (minutes, speed), the layers and the what-if sites are the result's; nothing is
+    read again. With ``target`` (share 0-1, MCLP only) the number of sites is the fewest that
+    reach it.
     """
+    from analysis.site_proposals import propose_sites
+
     if model not in SITE_MODELS:
         raise ValueError(f"unknown site-selection model {model!r}; use one of {', '.join(SITE_MODELS)}")
     if target is not None and model != "mclp":
         raise ValueError("a target coverage applies to the MCLP model only")
-    size = ["--p", str(int(p))] if target is None else ["--target-coverage", f"{float(target):g}"]
-    args = ["sites", "--model", model, *size, "--minutes", f"{minutes:g}", "--speed", str(speed), "--rules", rule_set]
-    if not choice.is_default:
-        layers = choice.layer_arguments()
-        if layers["population_crs"]:
-            msg = "site selection reads population layers in WGS84 only; convert the population layer first"
-            raise InputError(msg, file=choice.population.name if choice.population else None, layer="population")
-        args += ["--network", str(layers["network"]), "--facilities", str(layers["facilities"])]
-        if layers["facilities_crs"]:
-            args += ["--facilities-crs", layers["facilities_crs"]]
-        if layers["population"] is not None:
-            args += ["--population", str(layers["population"])]
-        if layers["population_elderly"]:
-            args.append("--population-elderly")
-    return args
-
-
-def run_site_selection(
-    choice: DataChoice,
-    *,
-    model: str,
-    p: int,
-    minutes: float,
-    speed: float | str,
-    rule_set: str,
-    target: float | None = None,
-) -> tuple[dict, gpd.GeoDataFrame]:
-    """Propose new sites (MCLP, LSCP or p-median) on the chosen layers; the summary and the sites.
-
-    With ``target`` (share 0-1, MCLP only) the number of sites is the fewest that reach it.
-    """
-    from coverage.cli_sites import add_sites_parser, run_sites
-
-    parser = argparse.ArgumentParser(prog="sites")
-    add_sites_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(
-        site_selection_arguments(choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set, target=target)
+    proposal = propose_sites(
+        result, model=model, p=None if target is not None else int(p), target_coverage=target, rules=rule_set
     )
-    report, layers = run_sites(args)
-    return report, layers["proposed_sites"]
+    return proposal.summary, proposal.sites
 
 
 def proposed_sites_table(sites: gpd.GeoDataFrame) -> pd.DataFrame:

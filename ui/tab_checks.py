@@ -20,8 +20,11 @@ session = st.session_state
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_checks(data_key: str, rule_set: str, speed: str, boundaries_key: str, _choice: ss.DataChoice, _boundaries: dict, year: int | None = None):
-    return planning.run_planning_checks(_choice, rule_set, speed, year=year, **_boundaries)
+def cached_checks(
+    data_key: str, rule_set: str, speed: str, boundaries_key: str, changes: tuple, _result, _boundaries: dict, year: int | None = None
+):
+    """The checks on the result the map shows (``_result``: what-if ``changes`` applied), cached by those keys."""
+    return planning.run_planning_checks(_result, rule_set, speed, year=year, **_boundaries)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -70,7 +73,7 @@ def render(page: PageContext) -> None:
     if not planning.checks_available():
         st.info(t("Planning checks (quotas, township coverage) are coming in a later issue: nothing is assessed here yet."))
     elif rules is not None:
-        st.caption(t("Checks every rule of the set on the current layers (existing facilities, without what-if changes). Walking time is the set's W1."))
+        st.caption(t("Checks every rule of the set on the result shown on the map, what-if changes included. Walking time is the set's W1."))
         b1, b2 = st.columns(2)
         boundary_files = {
             "districts": b1.file_uploader(
@@ -108,12 +111,13 @@ def render(page: PageContext) -> None:
             lang=lang,
         )
         year = None if year_choice == "now" else int(year_choice)
-        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key, year)
+        changes = tuple(page.changes)
+        checks_key = (analysis.data_key, rule_set_name, speed_text, boundaries_key, year, changes)
         if st.button(t("Run planning checks"), key="run_checks", type="primary", disabled=boundary_error is not None):
             with st.spinner(t("Running the planning checks…")):
                 keep_run(
                     "checks_run", checks_key,
-                    lambda: cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, analysis.choice, boundaries, year),
+                    lambda: cached_checks(analysis.data_key, rule_set_name, speed_text, boundaries_key, changes, result, boundaries, year),
                 )
         stored = kept_run("checks_run", checks_key)
         if stored is not None:

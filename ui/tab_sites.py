@@ -16,11 +16,16 @@ from ui.mapping import proposed_sites_map
 from ui.page import PageContext, cached_basemap, keep_run, kept_run, pct, translated_choice
 
 session = st.session_state
+#: The what-if changes the kept proposal was computed with.
+SITES_RUN_CHANGES = "sites_run_changes"
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def cached_sites(data_key: str, model: str, p: int, target: float | None, minutes: float, speed: str, rule_set: str, _choice: ss.DataChoice):
-    return planning.run_site_selection(_choice, model=model, p=p, minutes=minutes, speed=speed, rule_set=rule_set, target=target)
+def cached_sites(
+    data_key: str, model: str, p: int, target: float | None, minutes: float, speed: str, rule_set: str, changes: tuple, _result
+):
+    """Sites proposed on the result the map shows (``_result``: what-if ``changes`` applied), cached by those keys."""
+    return planning.run_site_selection(_result, model=model, p=p, rule_set=rule_set, target=target)
 
 
 def on_sites_to_whatif(analysis: ss.Analysis, sites: list[tuple[float, float, str]]) -> None:
@@ -66,14 +71,22 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
             else:
                 p_sites = st.number_input(t("New sites"), min_value=1, max_value=20, value=3, step=1, key="site_p", disabled=model == "lscp")
         p_value = 0 if target is not None else int(p_sites)
+        # proposed on the result of the moment (what-if changes included); the proposal stays shown
+        # while its sites are accepted one by one, and says so once the what-if has changed since
+        changes = tuple(page.changes)
         sites_key = (analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name)
         if st.button(t("Propose sites"), key="run_sites", type="primary"):
             with st.spinner(t("Choosing sites…")):
                 keep_run(
                     "sites_run", sites_key,
-                    lambda: cached_sites(analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, analysis.choice),
+                    lambda: cached_sites(
+                        analysis.data_key, model, p_value, target, analysis.minutes, speed_text, rule_set_name, changes, page.result
+                    ),
                 )
+                session[SITES_RUN_CHANGES] = changes
         stored = kept_run("sites_run", sites_key)
+        if stored is not None and session.get(SITES_RUN_CHANGES) != changes:
+            st.caption(t("These sites were proposed before the latest what-if changes: press the button again to propose on them."))
         if stored is not None:
             answer, problem = stored
             if problem:

@@ -1,0 +1,115 @@
+"""``python -m coverage check ... [--json]``: every planning check, with a report folder.
+
+Loads the layers and walks once (:func:`coverage.walk_coverage` with the rule set's W1, W2, W4),
+then runs :func:`analysis.run_checks` on that result and writes the report atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.checks import run_checks, walk_parameters
+from analysis.report import write_report
+from analysis.rules import DEFAULT_RULE_SET, available_rule_sets, load_rule_set
+from cli.args import add_input_arguments, add_layer_argument, layer_arguments
+from cli.circles import walk_arguments
+from cli.json_out import dumps
+from cli.numbers import PERSONS_PER_HOUSEHOLD_RANGE, bounded_float, share, speed
+from coverage import walk_coverage
+from cli.output_guard import check_output_folder
+from coverage.settings import DEFAULT_ELDERLY_SHARE
+from layers.errors import FieldError
+
+
+def add_check_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``check`` subcommand."""
+    p = sub.add_parser(
+        "check",
+        help="planning checks: districts (Q1-Q5), townships (T1-T6), capacity (C1-C7), with a report",
+        description="Run every planning check and write a report folder (GeoPackage, CSV, Excel, HTML). "
+        "With no input files it runs on the embedded default.",
+    )
+    p.add_argument("--rules", default=DEFAULT_RULE_SET, help=f"rule set {available_rule_sets()} or a .toml file")
+    add_input_arguments(p)
+    p.add_argument("--districts", help="residential district polygons (name, residents and/or households)")
+    p.add_argument("--townships", help="township/street polygons with a name")
+    p.add_argument("--communities", help="community polygons with population (T3, T4)")
+    p.add_argument("--health", help="health facilities for co-location (C6)")
+    p.add_argument("--villages", help="village points or polygons with a name (R1; T7 per county)")
+    p.add_argument("--counties", help="county polygons (C7, C8, T7 per county); default the townships' county field")
+    p.add_argument("--counties-crs", choices=["gcj02", "bd09"], help="the county layer's coordinates come from Amap/Tencent (gcj02) or Baidu (bd09)")
+    for name in ("districts", "townships", "communities", "health"):
+        add_layer_argument(p, name)
+    p.add_argument(
+        "--persons-per-household",
+        type=bounded_float("--persons-per-household", *PERSONS_PER_HOUSEHOLD_RANGE, unit="persons", low_inclusive=True),
+        help="default: the rule set's value",
+    )
+    p.add_argument("--speed", type=speed(), help="walking speed m/s or preset (default: the rule set's W2)")
+    p.add_argument("--decay", default="none", choices=["none", "linear", "gaussian"], help="2SFCA distance decay")
+    p.add_argument(
+        "--elderly-share",
+        type=share("--elderly-share"),
+        help=f"share aged 60+ (0-1) for population layers with totals only (default {DEFAULT_ELDERLY_SHARE}, "
+        "Panshi, seed 000: give your city's)",
+    )
+    p.add_argument("--out", default=str(Path("out") / "check"), help="report folder (default out/check)")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary per rule id")
+    # target years, ageing, O1 sites (analysis/planning_years.py)
+    p.add_argument("--year", type=int, help="check as of this year: facilities open by then, that year's targets (default now)")
+    p.add_argument("--elderly-share-by-year", help="share aged 60+ per year, e.g. 2025=0.26,2027=0.28")
+    p.add_argument("--elderly-share-growth", type=float, help="yearly growth of the 60+ share in share points, e.g. 0.005")
+    p.add_argument("--base-year", type=int, help="year of the population data for --elderly-share-growth (default 2020)")
+    p.add_argument("--candidates", help="candidate sites for the O1 retrofit of old districts (default vacant OSM land)")
+    return p
+
+
+def run_check_command(args: argparse.Namespace) -> int:
+    """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
+    layers = layer_arguments(args)
+    check_output_folder(args.out, args)
+    rules = load_rule_set(args.rules)
+    if args.elderly_share is not None and not 0 < float(args.elderly_share) <= 1:
+        raise FieldError(f"--elderly-share must lie in (0, 1], got {args.elderly_share}", field="elderly_share")
+    result = walk_coverage(**walk_arguments(args), **walk_parameters(rules, args.speed))
+    run = run_checks(
+        result,
+        rules=rules,
+        districts=args.districts,
+        townships=args.townships,
+        communities=args.communities,
+        health=args.health,
+        villages=args.villages,
+        counties=args.counties,
+        counties_crs=args.counties_crs,
+        persons_per_household=args.persons_per_household,
+        speed=args.speed,
+        decay=args.decay,
+        layers={name: layers[name] for name in ("districts", "townships", "communities", "health")},
+        year=args.year,
+        elderly_share_by_year=args.elderly_share_by_year,
+        elderly_share_growth=args.elderly_share_growth,
+        base_year=args.base_year,
+        candidates=args.candidates,
+    )
+    run.seconds += float(result.inputs.options.get("seconds", 0.0))
+    written = write_report(run.report_content(), args.out)
+    summary = run.summary()
+    if args.json:
+        print(dumps(summary))
+        return 0
+    print(f"Planning checks, rule set {summary['rule_set']} ({run.seconds:.1f} s)")
+    if run.years is not None:
+        print(f"  as of {run.years.as_of}" + ("" if run.year is not None else " (now)"))
+        for label, text in run.years.headline().items():
+            print(f"  {label:<8} {text}")
+    for rule_id, counts in summary["rules"].items():
+        print(
+            f"  {rule_id:<3} assessed {counts['assessed']:>4}  passed {counts['passed']:>4}  "
+            f"failed {counts['failed']:>4}  not assessable {counts['not_assessable']:>4}"
+        )
+    for note in run.inputs.notes + run.notes:
+        print(f"  note  {note}")
+    print(f"  wrote {written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)")
+    return 0

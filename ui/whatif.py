@@ -1,0 +1,218 @@
+"""What-if changes: sites added or removed by the planner, replayed on the cached result.
+
+The changes are a list of small records replayed with
+:meth:`~coverage.circles.CoverageResult.with_facility_added` / ``with_facility_removed``, so a click
+never reruns the whole walking analysis; the result they give (with ``result.inputs`` kept) is the
+one the map, the checks and the site proposals all use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from coverage.circles import CoverageResult
+from ui.data_choice import Analysis
+
+#: Session-state keys (also used by the tests to simulate a map click).
+PROPOSED_SITE = "proposed_site"
+LAST_MAP_CLICK = "last_map_click"
+CHANGES = "whatif_changes"
+CHANGES_FOR = "whatif_changes_for"
+WHATIF_MEMO = "whatif_memo"
+WHATIF_ERROR = "whatif_error"
+DISTRICT_DRAWING = "district_drawing"  # GeoJSON geometry (lon/lat) of the polygon drawn on the map
+WHATIF_ID_PREFIX = "WHATIF-"
+
+
+@dataclass(frozen=True)
+class AddSite:
+    """A proposed facility at ``lon``/``lat`` (WGS84 degrees)."""
+
+    lon: float
+    lat: float
+    facility_id: str
+    name: str
+    kind: str = "community_station"
+
+
+@dataclass(frozen=True)
+class RemoveSite:
+    """An existing (or proposed) facility taken away, by its ``facility_label``."""
+
+    label: int
+    facility_id: str
+    name: str = ""
+
+
+Change = AddSite | RemoveSite
+
+
+def metric_point(result: CoverageResult, lon: float, lat: float) -> shapely.Point:
+    """The WGS84 point ``lon``/``lat`` in the result's metric CRS (metres)."""
+    transformer = Transformer.from_crs("EPSG:4326", result.graph.crs, always_xy=True)
+    x, y = transformer.transform(lon, lat)
+    return shapely.Point(x, y)
+
+
+def apply_change(result: CoverageResult, change: Change) -> CoverageResult:
+    """Return ``result`` with one what-if change applied (local update, no full recompute).
+
+    Raises
+    ------
+    ValueError
+        The new site is too far from any walkable street (W4).
+    KeyError
+        The facility to remove is not in the result.
+    """
+    if isinstance(change, AddSite):
+        attributes = {
+            "facility_id": change.facility_id,
+            "name": change.name,
+            "kind": change.kind,
+            "beds": np.nan,
+            "building_area_m2": np.nan,
+            "land_area_m2": np.nan,
+            "demo": False,
+        }
+        return result.with_facility_added(metric_point(result, change.lon, change.lat), attributes)
+    return result.with_facility_removed(change.label)
+
+
+def changes_for(state: MutableMapping[str, Any], analysis: Analysis) -> list[Change]:
+    """The what-if changes of the current data (cleared when other data is loaded)."""
+    if state.get(CHANGES_FOR) != analysis.data_key:
+        state[CHANGES_FOR] = analysis.data_key
+        state[CHANGES] = []
+        state.pop(WHATIF_MEMO, None)
+        state.pop(PROPOSED_SITE, None)
+    return state.setdefault(CHANGES, [])
+
+
+def current_result(state: MutableMapping[str, Any], analysis: Analysis) -> CoverageResult:
+    """The analysis' result with the session's what-if changes applied (memoised per change list).
+
+    Changes are replayed when minutes or speed change; one that no longer applies is dropped.
+    """
+    changes = changes_for(state, analysis)
+    memo = state.get(WHATIF_MEMO)
+    key = (analysis.key, tuple(changes))
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    result = analysis.result
+    kept = []
+    for change in changes:
+        try:
+            result = apply_change(result, change)
+        except (ValueError, KeyError):
+            continue
+        kept.append(change)
+    state[CHANGES] = kept
+    state[WHATIF_MEMO] = ((analysis.key, tuple(kept)), result)
+    return result
+
+
+def add_site(
+    state: MutableMapping[str, Any], analysis: Analysis, lon: float, lat: float, name: str = "", kind: str = "community_station"
+) -> CoverageResult:
+    """Add a proposed facility at ``lon``/``lat`` to the session's what-if changes.
+
+    Raises
+    ------
+    ValueError
+        The site is farther than the snapping limit from any walkable street (nothing changes).
+    """
+    result = current_result(state, analysis)
+    number = 1 + sum(isinstance(c, AddSite) for c in state[CHANGES])
+    facility_id = f"{WHATIF_ID_PREFIX}{number}"
+    change = AddSite(float(lon), float(lat), facility_id, name.strip() or f"What-if site {number}", kind)
+    new = apply_change(result, change)
+    state[CHANGES] = [*state[CHANGES], change]
+    state[WHATIF_MEMO] = ((analysis.key, tuple(state[CHANGES])), new)
+    state.pop(PROPOSED_SITE, None)
+    return new
+
+
+def remove_site(state: MutableMapping[str, Any], analysis: Analysis, label: int) -> CoverageResult:
+    """Remove the facility ``label`` (existing or proposed) in the session's what-if changes."""
+    result = current_result(state, analysis)
+    row = result.facilities.loc[result.facilities["facility_label"] == label]
+    if row.empty:
+        raise KeyError(f"no facility with label {label}")
+    change = RemoveSite(int(label), str(row["facility_id"].iloc[0]), str(row["name"].iloc[0]))
+    new = apply_change(result, change)
+    state[CHANGES] = [*state[CHANGES], change]
+    state[WHATIF_MEMO] = ((analysis.key, tuple(state[CHANGES])), new)
+    return new
+
+
+def reset_changes(state: MutableMapping[str, Any]) -> None:
+    """Forget every what-if change and the proposed site."""
+    state[CHANGES] = []
+    state.pop(WHATIF_MEMO, None)
+    state.pop(PROPOSED_SITE, None)
+
+
+def record_click(state: MutableMapping[str, Any], clicked: dict | None, *, ignore: bool = False) -> bool:
+    """Store a new map click (``{"lat", "lng"}``) as the proposed site; True when it is new.
+
+    With ``ignore`` the click is remembered as seen but does not move the proposed site (a vertex
+    of a polygon being drawn): st_folium returns the same ``last_clicked`` on every later rerun,
+    which must not turn it into a proposal then.
+    """
+    if not clicked or clicked.get("lat") is None or clicked.get("lng") is None:
+        return False
+    point = {"lat": float(clicked["lat"]), "lng": float(clicked["lng"])}
+    if state.get(LAST_MAP_CLICK) == point:
+        return False
+    state[LAST_MAP_CLICK] = point
+    if ignore:
+        return False
+    state[PROPOSED_SITE] = point
+    return True
+
+
+def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, drawing_key: str) -> bool:
+    """Take a rerun's st_folium answer: a new drawing (stored under ``drawing_key``) and a click.
+
+    A click that arrives in the same answer as a new drawing is the vertex that finished the
+    polygon or rectangle (Leaflet.draw reports it as a map click too): it is remembered but does
+    not move the proposed what-if site. Clicks while a drawing tool is active are held back in the
+    browser (:func:`ui.mapping.add_draw_control`). Returns True when the proposed site changed.
+    """
+    returned = returned or {}
+    drawing = returned.get("last_active_drawing")
+    new_drawing = bool(drawing) and drawing != state.get(f"{drawing_key}_raw")
+    if new_drawing:
+        state[f"{drawing_key}_raw"] = drawing
+        state[drawing_key] = drawing.get("geometry", drawing)
+    return record_click(state, returned.get("last_clicked"), ignore=new_drawing)
+
+
+__all__ = [
+    "PROPOSED_SITE",
+    "LAST_MAP_CLICK",
+    "CHANGES",
+    "CHANGES_FOR",
+    "WHATIF_MEMO",
+    "WHATIF_ERROR",
+    "DISTRICT_DRAWING",
+    "WHATIF_ID_PREFIX",
+    "AddSite",
+    "RemoveSite",
+    "Change",
+    "metric_point",
+    "apply_change",
+    "changes_for",
+    "current_result",
+    "add_site",
+    "remove_site",
+    "reset_changes",
+    "record_click",
+    "handle_map_return",
+]
