@@ -21,10 +21,10 @@ from analysis.capacity import check_capacity
 from analysis.colocation import check_colocation
 from analysis.districts import DistrictCheck, check_districts, normalise_districts
 from analysis.extra_checks import ExtraChecks, run_extra_checks
+from analysis.layer_inputs import communities_layer, districts_layer, file_of, health_layer, townships_layer
 from analysis.planning_years import PlanningYears, plan_years
 from analysis.report import MapSpec, ReportContent
 from analysis.rules import DEFAULT_RULE_SET, RuleSet, load_rule_set
-from analysis.layer_inputs import communities_layer, districts_layer, file_of, health_layer, townships_layer
 from analysis.townships import TownshipCheck, check_townships, osm_admin_boundaries, read_townships
 from analysis.verdicts import Finding, summarise
 from coverage.circles import CoverageResult

@@ -13,11 +13,11 @@ import geopandas as gpd
 import pandas as pd
 
 from analysis.counties import CountyCheck, check_counties, counties_from_township_file
+from analysis.layer_inputs import counties_layer, file_of, villages_layer
 from analysis.life_circle_tiers import TierCheck, check_tiers
 from analysis.meals import MealCheck, check_meals
 from analysis.rules import RuleSet
 from analysis.verdicts import Finding
-from analysis.layer_inputs import counties_layer, file_of, villages_layer
 from analysis.villages import VillageCheck, check_villages
 from coverage.circles import CoverageResult
 from layers.facilities import check_points_near_extent

@@ -16,8 +16,8 @@ from cli.args import add_input_arguments, add_layer_argument, layer_arguments
 from cli.circles import walk_arguments
 from cli.json_out import dumps
 from cli.numbers import PERSONS_PER_HOUSEHOLD_RANGE, bounded_float, share, speed
-from coverage import walk_coverage
 from cli.output_guard import check_output_folder
+from coverage import walk_coverage
 from coverage.settings import DEFAULT_ELDERLY_SHARE
 from layers.errors import FieldError
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from cli.args import add_input_arguments, layer_arguments, population_argument
 from cli.json_out import dumps
 from cli.numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, bounded_float, share, speed
+from cli.output_guard import check_output_file
 from coverage import walk_coverage
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer, write_geopackage
-from cli.output_guard import check_output_file
 from coverage.pipeline import summary
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 

@@ -43,9 +43,9 @@ from cli.numbers import (
     share,
     speed,
 )
+from cli.output_guard import check_output_file
 from coverage import walk_coverage
 from coverage.output import write_geopackage
-from cli.output_guard import check_output_file
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
 DEFAULT_OUT = Path("out") / "sites.gpkg"

@@ -17,8 +17,8 @@ import pyogrio
 import pytest
 import shapely
 
-from cli.main import main
 from cli.json_out import dumps
+from cli.main import main
 from coverage.pipeline import load_inputs, run_circles
 from tests.conftest import shared_path
 

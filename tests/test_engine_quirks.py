@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.circles import compute_coverage
 from cli.main import main
+from coverage.circles import compute_coverage
 from coverage.graph import build_walk_graph, contract_zero_length
 from coverage.service_areas import service_areas
 from layers.errors import InputError

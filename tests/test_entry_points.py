@@ -8,7 +8,6 @@ import sys
 from cli.main import main
 from tests.conftest import PROJECT_ROOT
 
-
 #: Runs ``python -m coverage circles`` with a Ctrl-C arriving while ``cli.main`` is being imported.
 INTERRUPT_WHILE_LOADING = """
 import runpy, sys

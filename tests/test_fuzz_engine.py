@@ -30,8 +30,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from coverage.circles import CoverageResult, compute_coverage  # noqa: E402
 from cli.main import main  # noqa: E402
+from coverage.circles import CoverageResult, compute_coverage  # noqa: E402
 from coverage.graph import build_walk_graph  # noqa: E402
 from coverage.matrix import walking_distance_matrix  # noqa: E402
 from coverage.output import population_layer  # noqa: E402

@@ -24,8 +24,8 @@ import pyogrio
 import pytest
 import shapely
 
-from coverage import folder_swap
 from cli.main import main
+from coverage import folder_swap
 from coverage.folder_swap import MARKER
 from tests.conftest import PROJECT_ROOT, shared_path
 
