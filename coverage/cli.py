@@ -34,9 +34,15 @@ from coverage.output import (
     network_layer,
     population_layer,
     service_area_layer,
-    write_geopackage,
 )
-from coverage.output_guard import check_output_file, check_output_folder
+from coverage.database_output import (
+    check_database_or_file,
+    check_database_or_folder,
+    report_tables,
+    write_circles_result,
+    write_database,
+)
+from layers.database import is_database_uri
 from coverage.pipeline import summary, timed_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
@@ -121,7 +127,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
     layers = layer_arguments(args)
-    check_output_folder(args.out, args)
+    check_database_or_folder(args.out, args, command="check")
     run = run_checks(
         rules=args.rules,
         network=args.network,
@@ -149,7 +155,11 @@ def run_check_command(args: argparse.Namespace) -> int:
         base_year=args.base_year,
         candidates=args.candidates,
     )
-    written = write_report(run.report_content(), args.out)
+    if is_database_uri(args.out):  # PostGIS: every layer and table in one transaction
+        wrote = write_database(args.out, report_tables(run.report_content()), command="check")
+    else:
+        written = write_report(run.report_content(), args.out)
+        wrote = f"{written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)"
     summary = run.summary()
     if args.json:
         print(dumps(summary))
@@ -166,7 +176,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         )
     for note in run.inputs.notes + run.notes:
         print(f"  note  {note}")
-    print(f"  wrote {written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)")
+    print(f"  wrote {wrote}")
     return 0
 
 
@@ -202,7 +212,7 @@ def _print_text(result: dict, out: Path) -> None:
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
     layers = layer_arguments(args)
-    check_output_file(args.out, args)
+    check_database_or_file(args.out, args, command="circles")
     inputs, result, seconds = timed_circles(
         network_layer=layers["network"],
         facilities_layer=layers["facilities"],
@@ -221,7 +231,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
         max_snap_m=args.max_snap,
     )
     report = summary(result, inputs, seconds)
-    out = write_geopackage(
+    out = write_circles_result(
         args.out,
         {
             "service_areas": service_area_layer(result),
