@@ -21,6 +21,7 @@ import numpy as np
 from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
+from layers.database import where_of
 from layers.chinese_crs import convert_to_wgs84
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
@@ -121,7 +122,8 @@ def load_inputs(
     else:
         facility_frame = read_facilities(facilities, layer=facilities_layer, source_crs=facilities_crs)
         facility_source = str(facilities)
-    check_points_near_extent(facility_frame, bounds, file=facilities, layer="facilities")
+    facility_file, facility_layer = where_of(facilities, facilities_layer, "facilities")
+    check_points_near_extent(facility_frame, bounds, file=facility_file, layer=facility_layer)
     facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities)
     if len(health_frame):
         notes.append(

@@ -244,6 +244,8 @@ def read_database_layer(
     except Exception as error:  # server-side errors (permissions, a bad sql=) in one line
         reason = " ".join(str(error).split("\n")[0].split())
         raise InputError(f"cannot read the {what} table ({reason})", file=label, layer=where) from None
+    if frame.geometry.name != "geometry" and "geometry" not in frame.columns:
+        frame = frame.rename_geometry("geometry")  # as a file reads: the readers expect this name
     frame.attrs["source"] = f"{label} table {where}"
     return frame, label, where
 
@@ -346,3 +348,15 @@ def refuse_database_passwords(args: object) -> None:
                     parse_database_uri(item)
                 except InputError as error:
                     raise InputError(f"--{name.replace('_', '-')}: {error.message}") from None
+
+
+def where_of(value: object, layer: str | None = None, default_layer: str | None = None) -> tuple[object, str | None]:
+    """``(file, layer)`` for messages about an input: the database label and table for an address."""
+    if is_database_uri(value):
+        try:
+            address = parse_database_uri(str(value))
+            schema, table = address.schema_table(layer)
+            return address.label, f"{schema}.{table}"
+        except InputError:
+            pass
+    return value, default_layer
