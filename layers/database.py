@@ -147,25 +147,32 @@ def _parse_gdal(rest: str) -> DatabaseAddress:
     return DatabaseAddress(connect, table=table, sql=pairs.pop("sql", None), options=pairs)
 
 
-def connect(address: DatabaseAddress):
-    """Open a psycopg connection (password from ``PGPASSWORD``/``~/.pgpass``), or raise InputError."""
+def connect(address: DatabaseAddress, password: str | None = None):
+    """Open a psycopg connection, or raise InputError.
+
+    ``password`` is for the app's masked field only; the command line never passes one, so libpq
+    takes it from ``PGPASSWORD`` or ``~/.pgpass``. It is never part of a message or a label.
+    """
     import psycopg
 
+    secret = {"password": password} if password else {}
     try:
         return psycopg.connect(
-            **address.connect, connect_timeout=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME
+            **address.connect, **secret, connect_timeout=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME
         )
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
+        if password:
+            reason = reason.replace(password, "***")
         raise InputError(f"cannot connect to the database ({reason})", file=address.label) from None
 
 
-def _engine(address: DatabaseAddress):
+def _engine(address: DatabaseAddress, password: str | None = None):
     """A SQLAlchemy engine that opens its connections with :func:`connect` (no password in a URL)."""
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    return create_engine("postgresql+psycopg://", creator=lambda: connect(address), poolclass=NullPool)
+    return create_engine("postgresql+psycopg://", creator=lambda: connect(address, password), poolclass=NullPool)
 
 
 def _crs_of(cur, srid: int, *, label: str, where: str, column: str) -> str:
@@ -181,9 +188,11 @@ def _crs_of(cur, srid: int, *, label: str, where: str, column: str) -> str:
     return f"{auth}:{code}" if auth and code else wkt
 
 
-def list_spatial_tables(address: DatabaseAddress) -> list[tuple[str, str, str, int, str]]:
+def list_spatial_tables(
+    address: DatabaseAddress, password: str | None = None
+) -> list[tuple[str, str, str, int, str]]:
     """Return ``(schema, table, geometry column, srid, type)`` of every PostGIS geometry column."""
-    with connect(address) as conn, conn.cursor() as cur:
+    with connect(address, password) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT f_table_schema, f_table_name, f_geometry_column, srid, type FROM geometry_columns "
             "WHERE f_table_schema NOT IN ('pg_catalog', 'information_schema', 'tiger', 'topology') "
@@ -193,7 +202,7 @@ def list_spatial_tables(address: DatabaseAddress) -> list[tuple[str, str, str, i
 
 
 def read_database_layer(
-    value: str | DatabaseAddress, layer: str | None = None, *, what: str = "vector"
+    value: str | DatabaseAddress, layer: str | None = None, *, what: str = "vector", password: str | None = None
 ) -> tuple[gpd.GeoDataFrame, str, str]:
     """Read a PostGIS table (or ``sql=`` query) as a GeoDataFrame in its declared CRS.
 
@@ -205,6 +214,8 @@ def read_database_layer(
         ``schema.name`` or ``name`` (schema ``public``) when the address has no ``table=``.
     what : str
         What the layer holds (``"facility"``), for the messages.
+    password : str, optional
+        From the app's masked field; otherwise ``PGPASSWORD``/``~/.pgpass``.
 
     Returns
     -------
@@ -224,7 +235,7 @@ def read_database_layer(
 
     address = value if isinstance(value, DatabaseAddress) else parse_database_uri(value)
     label = address.label
-    with connect(address) as conn, conn.cursor() as cur:
+    with connect(address, password) as conn, conn.cursor() as cur:
         conn.read_only = True
         if address.sql is not None:
             where = "sql=" + address.sql[:60]
@@ -238,7 +249,7 @@ def read_database_layer(
         crs = _crs_of(cur, srid, label=label, where=where, column=column)
         text = query.as_string(conn)
     try:
-        frame = gpd.read_postgis(text, _engine(address), geom_col=column, crs=crs)
+        frame = gpd.read_postgis(text, _engine(address, password), geom_col=column, crs=crs)
     except InputError:
         raise
     except Exception as error:  # server-side errors (permissions, a bad sql=) in one line

@@ -276,3 +276,39 @@ def test_sql_injection_through_table_layer_and_run_names(pg, helsinki_tables, ca
     assert "no such facility table" in err
     with pg.connect() as conn:
         assert conn.execute("SELECT keep FROM public.y").fetchall() == [(1.0,)]
+
+
+def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables, tmp_path, monkeypatch):
+    """The app's database source: address typed in, password in the masked field (not PGPASSWORD)."""
+    from streamlit.testing.v1 import AppTest
+
+    from coverage.pipeline import load_inputs, run_circles
+    from layers.network import read_network
+    from tests.conftest import PROJECT_ROOT
+
+    edges = read_network(embedded_network_path()).edges
+    streets = gpd.GeoDataFrame({"highway": edges["highway"].astype(str)}, geometry=edges.geometry.values, crs=4326)
+    load(pg, streets, "helsinki_streets", schema="bureau")
+    streets.to_file(tmp_path / "streets.gpkg")
+    inputs = load_inputs(network=tmp_path / "streets.gpkg", facilities=DEMO_FACILITIES,
+                         population=shared_path("helsinki", "helsinki_population_grid_2020.gpkg"))
+    expected = run_circles(inputs, minutes=15, speed="elderly").covered_share()
+    monkeypatch.delenv("PGPASSWORD")
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.radio(key="data_source__en").set_value("database").run()
+    at.text_input(key="db_uri").input(pg.uri()).run()
+    at.text_input(key="db_password").input("not-the-password").run()
+    errors = " ".join(e.value for e in at.error)
+    assert "password authentication failed" in errors and "not-the-password" not in errors
+    at.text_input(key="db_password").input(pg.password).run()
+    assert "bureau.helsinki_streets" in at.selectbox(key="db_network").options
+    assert "bureau.helsinki_grid" in at.selectbox(key="db_population").options
+    at.selectbox(key="db_network").set_value("bureau.helsinki_streets")
+    at.selectbox(key="db_facilities").set_value("bureau.facilities")
+    at.selectbox(key="db_population").set_value("bureau.helsinki_grid").run()
+    assert not at.exception, at.exception
+    shares = [m.value for m in at.metric if m.label == "Covered population"]
+    assert shares == [f"{expected:.1%}"], [e.value for e in at.error]
+    page = " ".join(str(e.value) for kind in (at.markdown, at.caption, at.info, at.error, at.warning) for e in kind)
+    assert pg.password not in page
