@@ -30,6 +30,8 @@ LABEL_PREFIX = "PostgreSQL "
 #: Seconds to wait for the server before "unreachable".
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "elderly-coverage"
+#: Commands whose ``--out`` may be a database (coverage/database_output.py).
+DATABASE_OUTPUT_COMMANDS = ("circles", "check")
 
 _PASSWORD_HINT = (
     "a password in the database address is refused (it would show in the shell history and process list): "
@@ -128,7 +130,16 @@ def parse_database_uri(value: str) -> DatabaseAddress:
 
 
 def _parse_gdal(rest: str) -> DatabaseAddress:
-    """GDAL's ``PG:"dbname=x host=y" table=s.t`` or ``PG:dbname=x host=y tables=s.t``."""
+    """GDAL's ``PG:"dbname=x host=y" table=s.t`` or ``PG:dbname=x host=y tables=s.t``.
+
+    ``sql=`` takes the rest of the string (a query has spaces): ``PG:"dbname=x" sql=SELECT ...``.
+    """
+    query = None
+    found = re.search(r"(?:^|\s)sql=", rest)
+    if found:
+        rest, query = rest[: found.start()], rest[found.end():].strip()
+        if len(query) >= 2 and query[0] == query[-1] and query[0] in "\"'":
+            query = query[1:-1]
     try:
         words = shlex.split(rest)
     except ValueError as error:
@@ -144,7 +155,7 @@ def _parse_gdal(rest: str) -> DatabaseAddress:
         raise InputError(_PASSWORD_HINT)
     connect = {key: pairs.pop(key) for key in ("host", "port", "dbname", "user") if key in pairs}
     table = pairs.pop("table", None) or pairs.pop("tables", None)
-    return DatabaseAddress(connect, table=table, sql=pairs.pop("sql", None), options=pairs)
+    return DatabaseAddress(connect, table=table, sql=query, options=pairs)
 
 
 def connect(address: DatabaseAddress, password: str | None = None):
@@ -168,11 +179,16 @@ def connect(address: DatabaseAddress, password: str | None = None):
 
 
 def _engine(address: DatabaseAddress, password: str | None = None):
-    """A SQLAlchemy engine that opens its connections with :func:`connect` (no password in a URL)."""
+    """A SQLAlchemy engine of read-only connections opened by :func:`connect` (no password in a URL)."""
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    return create_engine("postgresql+psycopg://", creator=lambda: connect(address, password), poolclass=NullPool)
+    def read_only():
+        conn = connect(address, password)
+        conn.read_only = True  # reading a layer (or a sql= query) never changes the database
+        return conn
+
+    return create_engine("postgresql+psycopg://", creator=read_only, poolclass=NullPool)
 
 
 def _crs_of(cur, srid: int, *, label: str, where: str, column: str) -> str:
@@ -231,9 +247,21 @@ def read_database_layer(
     MissingCRSError
         The geometry column has SRID 0 or an SRID missing from ``spatial_ref_sys``.
     """
+    address = value if isinstance(value, DatabaseAddress) else parse_database_uri(value)
+    import psycopg
+
+    try:
+        return _read(address, layer, what, password)
+    except psycopg.Error as error:  # server-side errors (permissions, a bad sql=) in one line
+        reason = " ".join(str(error).split("\n")[0].split()) or type(error).__name__
+        where = "sql=" + address.sql[:60] if address.sql is not None else ".".join(address.schema_table(layer))
+        raise InputError(f"cannot read the {what} table ({reason})", file=address.label, layer=where) from None
+
+
+def _read(address: DatabaseAddress, layer: str | None, what: str, password: str | None):
+    """:func:`read_database_layer` without the translation of server errors."""
     from psycopg import sql
 
-    address = value if isinstance(value, DatabaseAddress) else parse_database_uri(value)
     label = address.label
     with connect(address, password) as conn, conn.cursor() as cur:
         conn.read_only = True
@@ -352,6 +380,10 @@ def refuse_database_passwords(args: object) -> None:
     InputError
         An address holds a password (or cannot be parsed); the message names the option only.
     """
+    out = getattr(args, "out", None)
+    if is_database_uri(out) and getattr(args, "command", None) not in DATABASE_OUTPUT_COMMANDS:
+        msg = f"--out to a database is for {' and '.join(DATABASE_OUTPUT_COMMANDS)}; give a file for this command"
+        raise InputError(msg)
     for name, value in sorted(vars(args).items()):
         for item in value if isinstance(value, list) else [value]:
             if is_database_uri(item):

@@ -312,3 +312,23 @@ def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables,
     assert shares == [f"{expected:.1%}"], [e.value for e in at.error]
     page = " ".join(str(e.value) for kind in (at.markdown, at.caption, at.info, at.error, at.warning) for e in kind)
     assert pg.password not in page
+
+
+def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_tables, capsys):
+    load(pg, pd.DataFrame({"keep": [1.0]}), "z")
+    base = f'PG:"dbname={pg.dbname} host={pg.host} port={pg.port} user={pg.user}"'
+    query = "SELECT * FROM bureau.facilities WHERE kind <> 'nursing_home'"
+    code, out, err = run(capsys, "circles", "--network", HELSINKI_NETWORK, "--facilities", f"{base} sql={query}",
+                         "--population", pg.uri(table="bureau.helsinki_grid"), "--out", pg.uri(schema="sqlrun"), "--json")
+    assert code == 0, err
+    with pg.connect() as conn:
+        wanted = conn.execute("SELECT count(*) FROM bureau.facilities WHERE kind <> 'nursing_home'").fetchone()[0]
+        written = conn.execute("SELECT count(*) FROM sqlrun.circles_facilities").fetchone()[0]
+    assert 0 < written == wanted < 4
+    writing = "SELECT bureau.facilities.*, (SELECT count(*) FROM (SELECT setval('zz', 1)) s) FROM bureau.facilities"
+    with pg.connect() as conn:
+        conn.execute("CREATE SEQUENCE IF NOT EXISTS zz")
+    err = bad_input(pg, capsys, "--facilities", f"{base} sql={writing}")
+    assert "read-only transaction" in err
+    code, _, err = run(capsys, "sites", "--out", pg.uri(schema="never"))
+    assert code == 2 and "--out to a database is for circles and check" in err
