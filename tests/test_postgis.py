@@ -181,65 +181,81 @@ def test_check_reads_every_layer_from_tables_and_writes_findings(pg, tmp_path, c
         q1 = conn.execute("SELECT count(*) FROM plan_2025.nanjing_findings WHERE rule_id = 'Q1'").fetchone()[0]
     assert count == len(findings_file) and q1 == (findings_file["rule_id"] == "Q1").sum()
     assert {"nanjing_districts", "nanjing_townships", "nanjing_service_areas"} <= tables_in(pg, "plan_2025")
-    # the text output names the tables, never a password
-    code, out, err = run(capsys, "check", *uris, "--out", pg.uri(schema="plan_text"))
-    assert code == 0, err
-    assert "plan_text" in out and "check_findings" in out and pg.password not in out + err
 
 
-def bad_input(pg, capsys, *args: str) -> str:
+@pytest.fixture(scope="module")
+def helsinki_streets():
+    """The embedded Helsinki streets as a line layer (read once)."""
+    from layers.network import read_network
+
+    edges = read_network(embedded_network_path()).edges
+    return gpd.GeoDataFrame({"highway": edges["highway"].astype(str)}, geometry=edges.geometry.values, crs=4326)
+
+
+@pytest.fixture(scope="module")
+def small_network(helsinki_streets, tmp_path_factory):
+    """The real streets around the demo sites only: quick to read for the tests of bad inputs."""
+    x0, y0, x1, y1 = gpd.read_file(DEMO_FACILITIES).total_bounds
+    box = shapely.box(x0 - 0.005, y0 - 0.003, x1 + 0.005, y1 + 0.003)
+    path = tmp_path_factory.mktemp("small") / "streets.gpkg"
+    helsinki_streets.loc[helsinki_streets.intersects(box)].to_file(path)
+    return str(path)
+
+
+def bad_input(pg, capsys, *args: str, network: str = HELSINKI_NETWORK) -> str:
     """Run circles into schema ``never`` and return the error line; nothing may be written."""
-    code, out, err = run(capsys, "circles", "--network", HELSINKI_NETWORK, *args, "--out", pg.uri(schema="never"))
+    code, out, err = run(capsys, "circles", "--network", network, *args, "--out", pg.uri(schema="never"))
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert tables_in(pg, "never") == set()
     return err
 
 
-def test_bad_tables_are_refused_naming_the_table_and_column(pg, helsinki_tables, capsys):
+def test_bad_tables_are_refused_naming_the_table_and_column(pg, helsinki_tables, small_network, capsys):
     facilities = gpd.read_file(DEMO_FACILITIES)
     load(pg, facilities, "fac_3857", schema="bad", srid=3857)  # lon/lat degrees declared as metres
     load(pg, facilities, "fac_nosrid", schema="bad", srid=0)
     load(pg, helsinki_tables.rename(columns={"population": "asukkaat_x"}), "grid_no_count", schema="bad")
     load(pg, pd.DataFrame({"name": ["a"], "beds": [3.0]}), "no_geometry", schema="bad")
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.fac_3857"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.fac_3857"), network=small_network)
     assert "table 'bad.fac_3857'" in err and "extent" in err
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.fac_nosrid"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.fac_nosrid"), network=small_network)
     assert "table 'bad.fac_nosrid'" in err and "column 'geom'" in err and "no SRID" in err
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"), "--population", pg.uri(table="bad.grid_no_count"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"), "--population", pg.uri(table="bad.grid_no_count"), network=small_network)
     assert "table 'bad.grid_no_count'" in err and "database '" in err
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.no_geometry"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.no_geometry"), network=small_network)
     assert "table 'bad.no_geometry'" in err and "no PostGIS geometry column" in err
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.missing"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bad.missing"), network=small_network)
     assert "no such facility table" in err and "bureau.facilities" in err
 
 
-def test_connection_problems_and_passwords(pg, helsinki_tables, capsys, monkeypatch):
+def test_connection_problems_and_passwords(pg, helsinki_tables, small_network, capsys, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "wrong-password")
-    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"))
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"), network=small_network)
     assert "cannot connect" in err and "password authentication failed" in err and "wrong-password" not in err
     monkeypatch.setenv("PGPASSWORD", pg.password)
     from tests.postgis_server import _free_port
 
     unreachable = pg.uri(table="bureau.facilities").replace(f":{pg.port}/", f":{_free_port()}/")
-    err = bad_input(pg, capsys, "--facilities", unreachable)
+    err = bad_input(pg, capsys, "--facilities", unreachable, network=small_network)
     assert "cannot connect" in err and "database '" in err
     secret = "s3cret-Word"
     with_password = pg.uri(table="bureau.facilities").replace(f"{pg.user}@", f"{pg.user}:{secret}@")
     for args in (["--facilities", with_password], ["--population", f"PG:dbname=x password={secret} table=t"]):
-        err = bad_input(pg, capsys, *args)
+        err = bad_input(pg, capsys, *args, network=small_network)
         assert "PGPASSWORD" in err and secret not in err
     code, _, err = run(capsys, "circles", "--out", with_password.replace("table=bureau.facilities", "schema=never"))
     assert code == 2 and "PGPASSWORD" in err and secret not in err
 
 
-def test_a_connection_killed_mid_write_leaves_the_previous_result(pg, helsinki_tables, capsys, monkeypatch):
+def test_a_connection_killed_mid_write_leaves_the_previous_result(pg, helsinki_tables, small_network, capsys, monkeypatch):
     import coverage.database_output as database_output
 
-    common = ["circles", "--network", HELSINKI_NETWORK, "--facilities", pg.uri(table="bureau.facilities"),
+    common = ["circles", "--network", small_network, "--facilities", pg.uri(table="bureau.facilities"),
               "--population", pg.uri(table="bureau.helsinki_grid")]
-    code, _, err = run(capsys, *common, "--out", pg.uri(schema="atomic", run="r1"))
+    code, out, err = run(capsys, *common, "--out", pg.uri(schema="atomic", run="r1"))
     assert code == 0, err
+    assert "schema atomic: r1_service_areas, r1_population" in out and pg.password not in out + err  # text output
     before = tables_in(pg, "atomic")
     with pg.connect() as conn:
         rows_before = conn.execute("SELECT count(*) FROM atomic.r1_population").fetchone()[0]
@@ -264,30 +280,28 @@ def test_a_connection_killed_mid_write_leaves_the_previous_result(pg, helsinki_t
         assert conn.execute("SELECT run FROM atomic.coverage_runs").fetchall() == [("r1",)]
 
 
-def test_sql_injection_through_table_layer_and_run_names(pg, helsinki_tables, capsys):
+def test_sql_injection_through_table_layer_and_run_names(pg, helsinki_tables, small_network, capsys):
     load(pg, pd.DataFrame({"keep": [1.0]}), "y")
     load(pg, gpd.read_file(DEMO_FACILITIES), INJECTION)  # a table really named "x; DROP TABLE y"
-    code, out, err = run(capsys, "circles", "--network", HELSINKI_NETWORK, "--facilities", pg.uri(table=f"public.{INJECTION}"),
+    code, out, err = run(capsys, "circles", "--network", small_network, "--facilities", pg.uri(table=f"public.{INJECTION}"),
                          "--population", pg.uri(table="bureau.helsinki_grid"), "--out", pg.uri(schema=INJECTION, run=INJECTION), "--json")
     assert code == 0, err
     assert json.loads(out)["covered_population"] > 0
     assert f"{INJECTION}_population" in tables_in(pg, INJECTION)
-    err = bad_input(pg, capsys, "--facilities", pg.uri(), "--facilities-layer", "y'; DROP TABLE y; --")
+    err = bad_input(pg, capsys, "--facilities", pg.uri(), "--facilities-layer", "y'; DROP TABLE y; --", network=small_network)
     assert "no such facility table" in err
     with pg.connect() as conn:
         assert conn.execute("SELECT keep FROM public.y").fetchall() == [(1.0,)]
 
 
-def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables, tmp_path, monkeypatch):
+def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables, helsinki_streets, tmp_path, monkeypatch):
     """The app's database source: address typed in, password in the masked field (not PGPASSWORD)."""
     from streamlit.testing.v1 import AppTest
 
     from coverage.pipeline import load_inputs, run_circles
-    from layers.network import read_network
     from tests.conftest import PROJECT_ROOT
 
-    edges = read_network(embedded_network_path()).edges
-    streets = gpd.GeoDataFrame({"highway": edges["highway"].astype(str)}, geometry=edges.geometry.values, crs=4326)
+    streets = helsinki_streets
     load(pg, streets, "helsinki_streets", schema="bureau")
     streets.to_file(tmp_path / "streets.gpkg")
     inputs = load_inputs(network=tmp_path / "streets.gpkg", facilities=DEMO_FACILITIES,
@@ -314,11 +328,11 @@ def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables,
     assert pg.password not in page
 
 
-def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_tables, capsys):
+def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_tables, small_network, capsys):
     load(pg, pd.DataFrame({"keep": [1.0]}), "z")
     base = f'PG:"dbname={pg.dbname} host={pg.host} port={pg.port} user={pg.user}"'
     query = "SELECT * FROM bureau.facilities WHERE kind <> 'nursing_home'"
-    code, out, err = run(capsys, "circles", "--network", HELSINKI_NETWORK, "--facilities", f"{base} sql={query}",
+    code, out, err = run(capsys, "circles", "--network", small_network, "--facilities", f"{base} sql={query}",
                          "--population", pg.uri(table="bureau.helsinki_grid"), "--out", pg.uri(schema="sqlrun"), "--json")
     assert code == 0, err
     with pg.connect() as conn:
@@ -328,7 +342,7 @@ def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_t
     writing = "SELECT bureau.facilities.*, (SELECT count(*) FROM (SELECT setval('zz', 1)) s) FROM bureau.facilities"
     with pg.connect() as conn:
         conn.execute("CREATE SEQUENCE IF NOT EXISTS zz")
-    err = bad_input(pg, capsys, "--facilities", f"{base} sql={writing}")
+    err = bad_input(pg, capsys, "--facilities", f"{base} sql={writing}", network=small_network)
     assert "read-only transaction" in err
     code, _, err = run(capsys, "sites", "--out", pg.uri(schema="never"))
     assert code == 2 and "--out to a database is for circles and check" in err
