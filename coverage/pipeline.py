@@ -135,7 +135,7 @@ def load_inputs(
     if population is None:
         if not network_path.name.lower().endswith(".pbf"):
             msg = "no population layer given and the network file has no buildings to estimate it from"
-            raise NetworkError(msg, file=network_path, layer="population")
+            raise NetworkError(msg, file=where_of(network or network_path, network_layer)[0], layer="population")
         population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
         population_source = f"estimated from the buildings of {network_path.name}"
         notes.append("population is estimated from building footprints × storeys (an estimate, not a census)")

@@ -153,7 +153,12 @@ def nanjing_layers():
     buildings = read_population(pbf, kind="buildings")
     people = gpd.GeoDataFrame({"population": buildings["population"].to_numpy(float)}, geometry=buildings.geometry.values, crs=4326)
     lines = gpd.GeoDataFrame({"highway": edges["highway"].astype(str)}, geometry=edges.geometry.values, crs=4326)
-    return {"streets": lines, "facilities": facilities, "population": people, "districts": districts, "townships": townships}
+    from layers.facilities import read_facilities
+
+    health = read_facilities(pbf)  # the extract's 5 hospitals (C6 co-location)
+    health = gpd.GeoDataFrame({"name": health["name"].astype(str), "kind": health["kind"].astype(str)}, geometry=health.geometry.values, crs=4326)
+    return {"streets": lines, "facilities": facilities, "population": people, "districts": districts, "townships": townships,
+            "health": health}
 
 
 def test_check_reads_every_layer_from_tables_and_writes_findings(pg, tmp_path, capsys):
@@ -163,8 +168,8 @@ def test_check_reads_every_layer_from_tables_and_writes_findings(pg, tmp_path, c
         load(pg, frame, name, schema="nanjing")
         files[name] = tmp_path / f"{name}.gpkg"
         frame.to_file(files[name])
-    args = ["--network", "--facilities", "--population", "--districts", "--townships"]
-    order = ["streets", "facilities", "population", "districts", "townships"]
+    args = ["--network", "--facilities", "--population", "--districts", "--townships", "--health"]
+    order = ["streets", "facilities", "population", "districts", "townships", "health"]
     code, out, err = run(capsys, "check", *[x for a, n in zip(args, order) for x in (a, str(files[n]))],
                          "--out", str(tmp_path / "report"), "--json")
     assert code == 0, err
@@ -174,6 +179,7 @@ def test_check_reads_every_layer_from_tables_and_writes_findings(pg, tmp_path, c
     assert code == 0, err
     from_tables = json.loads(out)
     assert from_tables["rules"] == from_files["rules"]
+    assert from_tables["rules"]["C6"]["assessed"] > 0
     assert from_tables["rules"]["T1"]["assessed"] >= 4 and from_tables["rules"]["Q1"]["assessed"] >= 1
     findings_file = pd.read_csv(tmp_path / "report" / "findings.csv")
     with pg.connect() as conn:
@@ -229,7 +235,7 @@ def test_bad_tables_are_refused_naming_the_table_and_column(pg, helsinki_tables,
     assert "no such facility table" in err and "bureau.facilities" in err
 
 
-def test_connection_problems_and_passwords(pg, helsinki_tables, small_network, capsys, monkeypatch):
+def test_connection_problems_and_passwords(pg, helsinki_tables, small_network, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "wrong-password")
     err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"), network=small_network)
     assert "cannot connect" in err and "password authentication failed" in err and "wrong-password" not in err
@@ -239,6 +245,15 @@ def test_connection_problems_and_passwords(pg, helsinki_tables, small_network, c
     unreachable = pg.uri(table="bureau.facilities").replace(f":{pg.port}/", f":{_free_port()}/")
     err = bad_input(pg, capsys, "--facilities", unreachable, network=small_network)
     assert "cannot connect" in err and "database '" in err
+    # ~/.pgpass (here through PGPASSFILE) instead of PGPASSWORD; a database network without population is refused by table
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"{pg.host}:{pg.port}:*:{pg.user}:{pg.password}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.delenv("PGPASSWORD")
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    load(pg, gpd.read_file(small_network), "small_streets", schema="bureau")
+    err = bad_input(pg, capsys, "--facilities", pg.uri(table="bureau.facilities"), network=pg.uri(table="bureau.small_streets"))
+    assert "database '" in err and "no population layer given" in err
     secret = "s3cret-Word"
     with_password = pg.uri(table="bureau.facilities").replace(f"{pg.user}@", f"{pg.user}:{secret}@")
     for args in (["--facilities", with_password], ["--population", f"PG:dbname=x password={secret} table=t"]):
