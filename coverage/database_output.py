@@ -78,13 +78,9 @@ def _column_type(series: pd.Series) -> str:
     return _PG_TYPES.get(kind, "text")
 
 
-def _cell(value: object) -> object:
-    """A Python value COPY accepts: NaN/NA as NULL, numpy scalars as Python numbers, others as text."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (int, float, bool, str, pd.Timestamp)):
+def _as_text(value: object) -> object:
+    """Text for a text column: strings and missing values as they are, anything else as ``str``."""
+    if value is None or isinstance(value, str) or (isinstance(value, float) and value != value):
         return value
     return str(value)
 
@@ -105,15 +101,19 @@ def _write_table(cur, schema: str, table: str, frame: pd.DataFrame, srid: int) -
         kind, geoms = _geometry_type(np.asarray(geoms, dtype=object))
         definitions.append(sql.SQL("geom geometry({}, {})").format(sql.SQL(kind), sql.Literal(srid)))
     target = sql.Identifier(schema, table)
-    cur.execute(sql.SQL("CREATE TABLE {} (fid bigserial PRIMARY KEY, {})").format(target, sql.SQL(", ").join(definitions)))
+    key = sql.Identifier("fid" if "fid" not in {c.lower() for c in columns} else "_fid")  # QGIS's feature id
+    cur.execute(sql.SQL("CREATE TABLE {} ({} bigserial PRIMARY KEY, {})").format(target, key, sql.SQL(", ").join(definitions)))
     names = [sql.Identifier(c) for c in columns] + ([sql.Identifier("geom")] if geoms is not None else [])
-    wkb = shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True) if geoms is not None else None
-    rows = data.astype(object).to_numpy()
-    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(names))) as copy:
-        for i in range(len(rows)):  # COPY streams row by row; the values are converted in bulk above
-            row = [_cell(v) for v in rows[i]]
-            if wkb is not None:
-                row.append(wkb[i])
+    for column in columns:  # text columns hold text (a list or a Path is written as its text)
+        if _column_type(data[column]) == "text":
+            data[column] = data[column].map(_as_text)
+    if geoms is not None:  # hex EWKB: PostGIS reads it as geometry text, SRID included
+        data = data.assign(**{"\x00geom": shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)})
+    # values converted in bulk (NaN/NA/NaT -> NULL, numpy -> Python); COPY then streams the rows
+    rows = data.astype(object).where(data.notna(), None).to_numpy().tolist()
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(names))
+    with cur.copy(copy_sql) as copy:
+        for row in rows:
             copy.write_row(row)
     if geoms is not None:
         index = sql.Identifier(f"{table[: MAX_IDENTIFIER - 5]}_gix")
