@@ -151,6 +151,8 @@ def write_database(
     tables = [f"{run}_{name}" for name in layers]
     try:
         with conn.transaction(), conn.cursor() as cur:
+            # two runs of one name take turns (released at commit or rollback)
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"elderly-coverage {schema}.{run}",))
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
             runs = sql.Identifier(schema, RUNS_TABLE)
             cur.execute(
