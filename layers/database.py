@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import geopandas as gpd
@@ -357,19 +356,6 @@ def _query_geometry(cur, query, *, label, where, what) -> tuple[str, int]:
     if len(srids) > 1:
         raise MissingCRSError(f"the rows mix SRIDs {srids}: give them one", file=label, layer=where, field=column)
     return column, (srids[0] if srids else 0)
-
-
-def source_path(value: str | Path) -> Path | None:
-    """``Path(value)`` for a file, None for a database address (for hashing inputs, guards)."""
-    return None if is_database_uri(value) else Path(value)
-
-
-_LABEL_RE = re.compile(re.escape(LABEL_PREFIX))
-
-
-def is_database_label(text: str | None) -> bool:
-    """True when ``text`` (an :class:`InputError`'s file) is a database label from this module."""
-    return bool(text) and _LABEL_RE.match(text) is not None
 
 
 def refuse_database_passwords(args: object) -> None:

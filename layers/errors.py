@@ -40,7 +40,7 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         where = []
-        database = bool(self.file) and self.file.startswith("PostgreSQL ")  # layers.database labels
+        database = bool(self.file) and self.file.startswith("PostgreSQL ")  # layers.database.LABEL_PREFIX
         if self.file:
             where.append(f"database '{self.file[11:]}'" if database else f"file '{self.file}'")
         if self.layer:
