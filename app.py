@@ -22,6 +22,7 @@ from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.pipeline import Inputs, run_circles
 from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 from ui import state as ss
+from ui.database_source import database_sidebar
 from ui.i18n import LANGUAGES, Translator
 from ui.page import PageContext, pct, translated_choice
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
@@ -55,12 +56,17 @@ st.sidebar.header(t("Data"))
 source = translated_choice(
     st.sidebar.radio,
     t("Layers"),
-    ["default", "upload"],
+    ["default", "upload", "database"],
     key="data_source",
-    format_func=lambda v: t("Embedded demo: Helsinki streets, DEMO sites") if v == "default" else t("Upload my own layers"),
+    format_func=lambda v: {
+        "default": t("Embedded demo: Helsinki streets, DEMO sites"),
+        "upload": t("Upload my own layers"),
+        "database": t("Tables of a PostGIS database"),
+    }[v],
     lang=lang,
 )
 uploads = {}
+database_layers = database_sidebar(st, t, session) if source == "database" else None
 if source == "upload":
     st.sidebar.caption(t("Files up to {mb} MB each. Nothing is sent anywhere: files stay on this computer.", mb=MAX_UPLOAD_MB))
     uploads["network"] = st.sidebar.file_uploader(
@@ -125,6 +131,8 @@ def data_choice() -> ss.DataChoice | None:
     """The layers chosen in the sidebar, uploads saved; None while an upload is still missing."""
     if source == "default":
         return ss.DataChoice()
+    if source == "database":  # tables read and kept like uploads (ui/database_source.py)
+        return None if database_layers is None else ss.DataChoice(**database_layers)
     if uploads["network"] is None or uploads["facilities"] is None:
         return None
     saved = {role: ss.saved_upload(session, role, file) if file is not None else None for role, file in uploads.items()}

@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from analysis.message_format import fmt_number, fmt_share
 from coverage.circles import CoverageResult
+from layers.database import is_database_uri, read_database_layer
 from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError
 from layers.projection import check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.vector import resolve_layer
@@ -57,6 +58,9 @@ def read_vector_layer(
     (GeoDataFrame, Path, str)
         The features as read, the file and the layer name.
     """
+    if is_database_uri(path):  # a PostGIS table (layers.database): checked like a file's layer
+        frame, label, where = read_database_layer(str(path), layer, what=what)
+        return frame, Path(label), where
     file = Path(path)
     if not file.is_file():
         raise InputError(f"the {what} file does not exist: check the path", file=file)

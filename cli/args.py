@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from layers.database import refuse_database_passwords
 from layers.errors import InputError
 
 #: Inputs whose file may hold several layers, each chosen with ``--NAME-layer``.
@@ -44,6 +45,7 @@ def layer_arguments(args: argparse.Namespace) -> dict[str, str | None]:
     InputError
         A ``--NAME-layer`` is given without its ``--NAME`` file.
     """
+    refuse_database_passwords(args)
     chosen: dict[str, str | None] = {}
     for name in LAYERED_INPUTS:
         if not hasattr(args, f"{name}_layer"):

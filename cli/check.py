@@ -14,11 +14,13 @@ from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets, load_rule_set
 from cli.args import add_input_arguments, add_layer_argument, layer_arguments
 from cli.circles import walk_arguments
+from cli.database_out import check_database_or_folder, report_tables
 from cli.json_out import dumps
 from cli.numbers import PERSONS_PER_HOUSEHOLD_RANGE, bounded_float, share, speed
-from cli.output_guard import check_output_folder
 from coverage import walk_coverage
+from coverage.database_output import write_database
 from coverage.settings import DEFAULT_ELDERLY_SHARE
+from layers.database import is_database_uri
 from layers.errors import FieldError
 
 
@@ -68,7 +70,7 @@ def add_check_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
     layers = layer_arguments(args)
-    check_output_folder(args.out, args)
+    check_database_or_folder(args.out, args, command="check")
     rules = load_rule_set(args.rules)
     if args.elderly_share is not None and not 0 < float(args.elderly_share) <= 1:
         raise FieldError(f"--elderly-share must lie in (0, 1], got {args.elderly_share}", field="elderly_share")
@@ -94,7 +96,11 @@ def run_check_command(args: argparse.Namespace) -> int:
         candidates=args.candidates,
     )
     run.seconds += float(result.inputs.options.get("seconds", 0.0))
-    written = write_report(run.report_content(), args.out)
+    if is_database_uri(args.out):  # PostGIS: every layer and table in one transaction
+        wrote = write_database(args.out, report_tables(run.report_content()), command="check")
+    else:
+        written = write_report(run.report_content(), args.out)
+        wrote = f"{written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)"
     summary = run.summary()
     if args.json:
         print(dumps(summary))
@@ -111,5 +117,5 @@ def run_check_command(args: argparse.Namespace) -> int:
         )
     for note in run.inputs.notes + run.notes:
         print(f"  note  {note}")
-    print(f"  wrote {written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)")
+    print(f"  wrote {wrote}")
     return 0

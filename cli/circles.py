@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from cli.args import add_input_arguments, layer_arguments, population_argument
+from cli.database_out import check_database_or_file, write_circles_result
 from cli.json_out import dumps
 from cli.numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, bounded_float, share, speed
-from cli.output_guard import check_output_file
 from coverage import walk_coverage
-from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer, write_geopackage
+from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
 from coverage.pipeline import summary
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
@@ -102,11 +102,11 @@ def _print_text(result: dict, out: Path) -> None:
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
     layer_arguments(args)
-    check_output_file(args.out, args)
+    check_database_or_file(args.out, args, command="circles")
     start = time.perf_counter()
     result = walk_coverage(**walk_arguments(args), minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
     report = summary(result, result.inputs, time.perf_counter() - start)
-    out = write_geopackage(
+    out = write_circles_result(
         args.out,
         {
             "service_areas": service_area_layer(result),

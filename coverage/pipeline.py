@@ -21,6 +21,7 @@ from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
+from layers.database import where_of
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.frames import facilities_from_frame, is_frame, is_graph, network_from_data, population_from_frame
@@ -149,8 +150,9 @@ def load_inputs(
     else:
         facility_frame = read_facilities(facilities, layer=facilities_layer, source_crs=facilities_crs)
         facility_source = str(facilities)
-    check_points_near_extent(facility_frame, bounds, file=facilities_file, layer="facilities")
-    facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facilities_file)
+    facility_file, facility_layer = where_of(facilities_file, facilities_layer, "facilities")
+    check_points_near_extent(facility_frame, bounds, file=facility_file, layer=facility_layer)
+    facility_frame, health_frame = elderly_service_facilities(facility_frame, file=facility_file)
     if len(health_frame):
         notes.append(
             f"{len(health_frame)} health facilities (hospitals, clinics: kind health_centre) were found in the "
@@ -161,7 +163,7 @@ def load_inputs(
     if population is None:
         if network_path is None or not network_path.name.lower().endswith(".pbf"):
             msg = "no population layer given and the network file has no buildings to estimate it from"
-            raise NetworkError(msg, file=network_path, layer="population")
+            raise NetworkError(msg, file=where_of(network or network_path, network_layer)[0], layer="population")
         population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
         population_source = f"estimated from the buildings of {network_path.name}"
         notes.append("population is estimated from building footprints × storeys (an estimate, not a census)")

@@ -40,12 +40,13 @@ class InputError(ValueError):
 
     def __str__(self) -> str:
         where = []
+        database = bool(self.file) and self.file.startswith("PostgreSQL ")  # layers.database.LABEL_PREFIX
         if self.file:
-            where.append(f"file '{self.file}'")
+            where.append(f"database '{self.file[11:]}'" if database else f"file '{self.file}'")
         if self.layer:
-            where.append(f"layer '{self.layer}'")
+            where.append(f"{'table' if database else 'layer'} '{self.layer}'")
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(f"{'column' if database else 'field'} '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

@@ -28,6 +28,7 @@ from layers.columns import (
     find_column,
     parse_years,
 )
+from layers.database import is_database_uri, read_database_layer
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -454,13 +455,19 @@ def read_facilities(
     GeoDataFrame
         Points in EPSG:4326 with the columns of :data:`SCHEMA`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("the facility file does not exist", file=path)
-    name = path.name.lower()
-    if not name.endswith(VECTOR_SUFFIXES):
+    if is_database_uri(path):  # a PostGIS table (layers.database): same checks, named by table
+        frame, path, layer = read_database_layer(path, layer, what="facility")
+        name = ""
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise InputError("the facility file does not exist", file=path)
+        name = path.name.lower()
+    if name and not name.endswith(VECTOR_SUFFIXES):
         refuse_layer_choice(path, layer, option=option)
-    if name.endswith(".csv"):
+    if not name:
+        pass  # read from the database above
+    elif name.endswith(".csv"):
         frame = _read_csv(path)
     elif name.endswith((".pbf", ".osm", ".xml")):
         frame = _read_osm(path)

