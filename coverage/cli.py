@@ -13,6 +13,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.batch.command import add_batch_parser, run_batch_command
 from analysis.checks import run_checks
 from analysis.report import write_report
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_circles(sub)
     _add_check(sub)
     add_sites_parser(sub)
+    add_batch_parser(sub)
     return parser
 
 
@@ -237,7 +239,9 @@ def run_circles_command(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"circles": run_circles_command, "check": run_check_command, "sites": run_sites_command}
+COMMANDS = {
+    "circles": run_circles_command, "check": run_check_command, "sites": run_sites_command, "batch": run_batch_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
