@@ -211,7 +211,9 @@ def test_a_worker_killed_mid_run_loses_nothing(case, reference, tmp_path):
         cluster.stop()
     assert finished_before_kill < 4, "every area finished before the kill: the test proved nothing"
     report = json.loads(stdout)
-    assert (report["done"], report["failed"], report["skipped"]) == (4, 0, 0)
+    # an area the killed worker had finished and written, but not yet handed back, is run again
+    # elsewhere and found complete on disk: "skipped", never lost and never failed
+    assert report["failed"] == 0 and report["done"] + report["skipped"] == 4
     same_numbers(pd.read_csv(report["summary"]), reference)
     assert len(list((out / "areas").glob("*.gpkg"))) == 4
 
