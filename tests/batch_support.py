@@ -158,3 +158,15 @@ def start_cluster(folder: Path, n_workers: int = 2, timeout_s: float = 60.0) -> 
         cluster.stop()
         raise
     return cluster
+
+
+def helsinki_case(folder: Path) -> Case:
+    """The embedded Helsinki streets with the real 2020 population grid, split into west and east."""
+    from coverage.pipeline import DEMO_FACILITIES
+    from layers.network import embedded_network_path
+
+    grid = shared_path("helsinki", "helsinki_population_grid_2020.gpkg")
+    folder.mkdir(parents=True, exist_ok=True)
+    areas = grid_areas(tuple(gpd.read_file(grid).total_bounds), 2, 1)
+    areas.to_file(folder / "areas.gpkg")
+    return Case(folder / "areas.gpkg", embedded_network_path(), DEMO_FACILITIES, grid, areas)

@@ -231,3 +231,23 @@ def test_bad_areas_and_out_stop_in_one_line(case, tmp_path, capsys):
 
 def test_walk_buffer_is_the_fastest_preset_walk_plus_two_snaps():
     assert walk_limit_m(15, 300) == pytest.approx(15 * 60 * 1.0 + 600)
+
+
+def test_helsinki_grid_areas_alone_through_circles_give_the_batch_numbers(cluster, tmp_path):
+    """Real streets with their real population grid: polygons counted in one area each."""
+    from tests.batch_support import helsinki_case
+
+    case = helsinki_case(tmp_path / "helsinki")
+    report = run_json(*case.args(tmp_path / "batch"), "--scheduler", cluster.address)
+    assert (report["done"], report["failed"]) == (2, 0)
+    summary = pd.read_csv(report["summary"]).set_index("area_id")
+    for code in case.area_frame["code"]:
+        alone = run_json(
+            "circles", "--network", str(case.network), "--facilities", str(case.facilities),
+            "--population", str(case.area_population(code, tmp_path)), "--out", str(tmp_path / f"{code}.gpkg"),
+        )
+        assert alone["total_population"] == pytest.approx(summary.loc[code, "population"], abs=0.05)
+        assert alone["covered_population"] == pytest.approx(summary.loc[code, "covered_population"], abs=0.05)
+        for preset in ("elderly", "general", "frail"):
+            assert alone["covered_share_by_speed"][preset] == pytest.approx(summary.loc[code, f"covered_share_{preset}"], abs=1e-9)
+    assert summary["population"].sum() == pytest.approx(71724, abs=1)  # the whole grid, nobody twice

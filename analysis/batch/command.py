@@ -83,6 +83,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
     _check_batch_folder(out, args)
     rule_set = load_rule_set(args.rules)
     areas = read_areas(args.areas, args.id_field, args.areas_layer)
+    (out / "areas").mkdir(parents=True, exist_ok=True)
+    (out / BATCH_MARKER).write_text("written by python -m coverage batch\n", encoding="utf-8")
     population = args.population[0] if args.population and len(args.population) == 1 else args.population
     partition = partition_inputs(
         areas,
@@ -99,8 +101,6 @@ def run_batch_command(args: argparse.Namespace) -> int:
         townships=args.townships,
         network_noded=args.network_noded,
     )
-    (out / "areas").mkdir(parents=True, exist_ok=True)
-    (out / BATCH_MARKER).write_text("written by python -m coverage batch\n", encoding="utf-8")
     params = BatchParams(
         out_dir=str(out.resolve()),
         rules=args.rules,

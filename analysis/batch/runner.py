@@ -14,6 +14,7 @@ from contextlib import ExitStack
 
 from analysis.batch.partition import AreaPart
 from analysis.batch.task import BatchParams, failed_row, run_task
+from layers.errors import InputError
 
 
 def _client(stack: ExitStack, scheduler: str | None, workers: int):
@@ -21,7 +22,10 @@ def _client(stack: ExitStack, scheduler: str | None, workers: int):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return stack.enter_context(Client(scheduler, timeout="30s"))
+        try:
+            return stack.enter_context(Client(scheduler, timeout="30s"))
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({exc})") from None
     cluster = stack.enter_context(
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     )
