@@ -167,6 +167,10 @@ def helsinki_case(folder: Path) -> Case:
 
     grid = shared_path("helsinki", "helsinki_population_grid_2020.gpkg")
     folder.mkdir(parents=True, exist_ok=True)
-    areas = grid_areas(tuple(gpd.read_file(grid).total_bounds), 2, 1)
+    from layers.network import read_network
+
+    gx0, gy0, gx1, gy1 = gpd.read_file(grid).total_bounds
+    nx0, ny0, nx1, ny1 = read_network(embedded_network_path()).edges.total_bounds
+    areas = grid_areas((max(gx0, nx0), max(gy0, ny0), min(gx1, nx1), min(gy1, ny1)), 2, 1)  # where both are
     areas.to_file(folder / "areas.gpkg")
     return Case(folder / "areas.gpkg", embedded_network_path(), DEMO_FACILITIES, grid, areas)
