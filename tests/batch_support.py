@@ -174,3 +174,35 @@ def helsinki_case(folder: Path) -> Case:
     areas = grid_areas((max(gx0, nx0), max(gy0, ny0), min(gx1, nx1), min(gy1, ny1)), 2, 1)  # where both are
     areas.to_file(folder / "areas.gpkg")
     return Case(folder / "areas.gpkg", embedded_network_path(), DEMO_FACILITIES, grid, areas)
+
+
+def wuhan_case(folder: Path, side: int = 40, spacing_m: float = 100.0) -> tuple[Case, list[Path]]:
+    """A street lattice generated over central Wuhan, its real WorldPop 60+ rasters, 2 areas.
+
+    Returns the case (its ``population`` is the first raster) and every raster of ages 60-80+.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    wuhan = shared_path("wuhan_worldpop")
+    rasters = sorted(wuhan.glob("pop_[678]?_[fm]_wuhan.tif"))
+    folder.mkdir(parents=True, exist_ok=True)
+    x0, y0 = Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True).transform(114.30, 30.59)
+    coords = np.arange(side) * spacing_m
+    xs, ys = np.meshgrid(x0 + coords, y0 + coords)
+    starts = np.concatenate([np.stack([xs[:, :-1], ys[:, :-1]], -1).reshape(-1, 2), np.stack([xs[:-1], ys[:-1]], -1).reshape(-1, 2)])
+    ends = np.concatenate([np.stack([xs[:, 1:], ys[:, 1:]], -1).reshape(-1, 2), np.stack([xs[1:], ys[1:]], -1).reshape(-1, 2)])
+    lines = shapely.linestrings(np.stack([starts, ends], 1))
+    streets = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs="EPSG:32650")
+    streets.to_crs(4326).to_file(folder / "streets.gpkg")
+    picks = [(5, 5), (5, side - 6), (side - 6, 5), (side // 2, side // 2)]
+    facilities = gpd.GeoDataFrame(
+        {"name": [f"日间照料{i}" for i in range(len(picks))], "kind": ["day_care"] * len(picks)},
+        geometry=[Point(xs[i, j] + 10, ys[i, j] + 10) for i, j in picks], crs="EPSG:32650",
+    ).to_crs(4326)
+    facilities.to_file(folder / "facilities.gpkg")
+    x0, y0, x1, y1 = streets.to_crs(4326).total_bounds
+    quarter = 0.0002  # a quarter of a WorldPop cell: no cell centre on an area's border
+    areas = grid_areas((x0 + quarter, y0 + quarter, x1 - quarter, y1 - quarter), 2, 1)
+    areas.to_file(folder / "areas.gpkg")
+    return Case(folder / "areas.gpkg", folder / "streets.gpkg", folder / "facilities.gpkg", rasters[0], areas), rasters

@@ -254,3 +254,30 @@ def test_helsinki_grid_areas_alone_through_circles_give_the_batch_numbers(cluste
         "--population", str(case.population), "--out", str(tmp_path / "whole.gpkg"),
     )
     assert 0 < summary["population"].sum() <= whole["total_population"] + 0.5
+
+
+def test_wuhan_rasters_read_per_area_give_the_numbers_of_one_whole_run(cluster, tmp_path):
+    """WorldPop 60+ bands, read by each task in its area's window only, under a generated lattice."""
+    from tests.batch_support import wuhan_case
+
+    case, rasters = wuhan_case(tmp_path / "wuhan")
+    raster_args = ["--population", *map(str, rasters), "--population-elderly", "--network-noded"]
+    report = run_json(*case.args(tmp_path / "batch"), *raster_args, "--scheduler", cluster.address)
+    assert (report["done"], report["failed"]) == (2, 0)
+    summary = pd.read_csv(report["summary"]).set_index("area_id")
+    whole_gpkg = tmp_path / "whole.gpkg"
+    run_json(
+        "circles", "--network", str(case.network), "--network-noded", "--facilities", str(case.facilities),
+        "--population", *map(str, rasters), "--population-elderly", "--out", str(whole_gpkg),
+    )
+    cells = gpd.read_file(whole_gpkg, layer="population")
+    from analysis.batch.areas import area_of_points
+    from layers.population import population_points
+
+    owner = area_of_points(population_points(cells), case.area_frame)
+    for i, code in enumerate(case.area_frame["code"]):
+        mine = cells[owner == i]
+        assert summary.loc[code, "population"] == pytest.approx(mine["population"].sum(), abs=0.5)
+        assert summary.loc[code, "covered_population"] == pytest.approx(mine.loc[mine["covered"], "population"].sum(), abs=0.5)
+        assert summary.loc[code, "elderly_population"] == pytest.approx(mine["elderly_population"].sum(), abs=0.5)
+    assert 0.0 < summary["covered_share"].min() and summary["population"].sum() > 1000

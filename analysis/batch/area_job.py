@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import rasterio
 import shapely
 
 from analysis.batch.partition import AreaPart
@@ -52,16 +53,27 @@ def area_polygon(part: AreaPart) -> shapely.Geometry:
     return shapely.from_wkb(part.geometry_wkb)
 
 
-def raster_population(part: AreaPart, *, elderly: bool) -> gpd.GeoDataFrame:
+def _cell_size(path: str) -> float:
+    """The larger side of a raster's cell, in its CRS units (degrees for EPSG:4326 rasters)."""
+    with rasterio.open(path) as src:
+        return float(max(abs(src.res[0]), abs(src.res[1])))
+
+
+def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | None = None) -> gpd.GeoDataFrame:
     """Population cells of the part's rasters inside the area, read in the area's window only.
 
     Returns
     -------
     GeoDataFrame
-        Cell points with ``population`` (persons; people aged 60+ when ``elderly``).
+        Cell points with ``population`` (persons; with ``elderly`` the estimate
+        ``cells / elderly_share``, as :func:`layers.population.read_population_raster` gives it,
+        so that the share turns it back into the cells' people aged 60+).
     """
     polygon = area_polygon(part)
-    cells = read_population(list(part.rasters), elderly=elderly, bounds=tuple(polygon.bounds))
+    pad = 2.0 * max(_cell_size(path) for path in part.rasters)  # cells whose centre is inside, at the edges too
+    x0, y0, x1, y1 = polygon.bounds
+    share = {"elderly_share": elderly_share} if elderly_share is not None else {}
+    cells = read_population(list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), **share)
     inside = shapely.intersects(polygon, population_points(cells).values)
     return cells.loc[inside, ["population", "geometry"]]
 
@@ -105,11 +117,8 @@ def run_area(
         )
         if population is None and "population" in part.files:
             population = gpd.read_parquet(part.files["population"])
-        share = elderly_share
         if population is None:
-            population = raster_population(part, elderly=population_elderly)
-        if part.rasters and population_elderly:
-            share = 1.0  # the cells count people aged 60+ already
+            population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
         people = _write_gpkg(population.to_crs(WGS84), folder / "population.gpkg", "population", part.area_id)
         extra = {}
         for name in ("districts", "townships"):
@@ -124,7 +133,7 @@ def run_area(
             network_noded=True,
             facilities=facilities,
             population=people,
-            elderly_share=share,
+            elderly_share=elderly_share,
             **extra,
         )
         circles = summary(run.coverage, run.inputs, time.perf_counter() - start)

@@ -24,7 +24,7 @@ from coverage.settings import SPEED_PRESETS
 from layers.errors import InputError
 
 #: Version of the row layout and the job; bump to force every area to rerun.
-JOB_VERSION = "1"
+JOB_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
         digest = hashlib.sha256(f"{JOB_VERSION}:{part.key}:{params.digest()}".encode())
         population = None
         if part.rasters:  # the raster window's content is part of the key
-            population = area_job.raster_population(part, elderly=params.population_elderly)
+            population = area_job.raster_population(
+                part, elderly=params.population_elderly, elderly_share=params.elderly_share
+            )
             digest.update(frame_digest(population).encode())
         key = digest.hexdigest()
         stored = _done_record(params.out_dir, part.area_id, key)
