@@ -45,7 +45,17 @@ def log(msg: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of the calling process (MB)."""
+    """Peak resident memory of the calling process's own address space (MB).
+
+    ``VmHWM`` from ``/proc/self/status`` (reset at exec), not ``ru_maxrss``: Linux keeps the
+    latter across fork and exec, so a worker would report the driver's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
