@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from pyproj import Transformer  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
 
 WUHAN = ROOT.parent / "shared" / "data" / "wuhan_worldpop"
 CENTRE_LONLAT = (114.30, 30.59)

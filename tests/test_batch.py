@@ -125,7 +125,7 @@ def test_local_cluster_json_contract_and_outputs(local_run, reference):
 
 def test_each_area_alone_through_circles_gives_the_batch_numbers(case, local_run, tmp_path):
     """People near a border reach facilities across it, and are counted in their own area only."""
-    out, report = local_run
+    _out, report = local_run
     summary = pd.read_csv(report["summary"]).set_index("area_id")
     total = 0.0
     for code in case.area_frame["code"]:

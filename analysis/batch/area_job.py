@@ -22,7 +22,12 @@ import shapely
 
 from analysis.batch.partition import AreaPart
 from analysis.checks import run_checks
-from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
+from coverage.output import (
+    facilities_layer,
+    network_layer,
+    population_layer,
+    service_area_layer,
+)
 from coverage.pipeline import summary
 from layers.errors import EmptyLayerError
 from layers.population import population_points, read_population

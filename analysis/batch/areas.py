@@ -46,7 +46,7 @@ def read_areas(path: str | Path, id_field: str | None = None, layer: str | None 
         raise InputError("the areas file does not exist", file=path, layer=layer)
     try:
         frame = gpd.read_file(path, layer=layer)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - GDAL errors of any kind, reported in one line
         raise InputError(f"cannot read the areas layer: {exc}", file=path, layer=layer) from None
     name = layer or "areas"
     if frame.empty:

@@ -13,7 +13,12 @@ from analysis.batch.partition import partition_inputs
 from analysis.batch.runner import run_parts
 from analysis.batch.summary import write_summary
 from analysis.batch.task import BatchParams
-from analysis.rules import DEFAULT_RULE_SET, RULES_DIR, available_rule_sets, load_rule_set
+from analysis.rules import (
+    DEFAULT_RULE_SET,
+    RULES_DIR,
+    available_rule_sets,
+    load_rule_set,
+)
 from coverage.cli_numbers import share
 from coverage.json_out import dumps
 from coverage.output_guard import check_not_an_input, overlap

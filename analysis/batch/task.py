@@ -143,7 +143,7 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
         return {"row": row, "rules": result.rules}
     except InputError as exc:
         return {"row": failed_row(part.area_id, str(exc), key), "rules": {}}
-    except Exception as exc:  # any other failure of one area must not stop the others
+    except Exception as exc:  # noqa: BLE001 - one failing area must not stop the others
         last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
         return {"row": failed_row(part.area_id, f"{type(exc).__name__}: {exc}{where}", key), "rules": {}}
