@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from cli.batch import add_batch_parser, run_batch_command
 from cli.check import add_check_parser, run_check_command
 from cli.circles import add_circles_parser, run_circles_command
 from cli.errors import EXIT_INPUT_ERROR, run_reporting_errors, terminate_on_sigterm
@@ -24,10 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_circles_parser(sub)
     add_check_parser(sub)
     add_sites_parser(sub)
+    add_batch_parser(sub)
     return parser
 
 
-COMMANDS = {"circles": run_circles_command, "check": run_check_command, "sites": run_sites_command}
+COMMANDS = {
+    "circles": run_circles_command, "check": run_check_command, "sites": run_sites_command, "batch": run_batch_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,147 @@
+"""The ONE place where a batch task calls the engine and the checks (adapter).
+
+Everything else of :mod:`analysis.batch` works on part files and rows; this module turns an
+area's part into library calls: the part files are written as small GeoPackages in a scratch
+folder, :func:`coverage.walk_coverage` reads and walks them with the rule set's walk
+(:func:`analysis.checks.walk_parameters`) and :func:`analysis.checks.run_checks` checks that result
+(the walk reused); :func:`coverage.pipeline.summary` and the :mod:`coverage.output` layer builders
+make the numbers and layers. (Passing the frames directly would save the GeoPackage round trips,
+2-3 s per area.)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import rasterio
+import shapely
+
+from analysis.batch.partition import AreaPart
+from analysis.checks import run_checks, walk_parameters
+from coverage.output import (
+    facilities_layer,
+    network_layer,
+    population_layer,
+    service_area_layer,
+)
+from coverage.pipeline import summary
+from coverage.walk import walk_coverage
+from layers.errors import EmptyLayerError
+from layers.population import population_points, read_population
+from layers.projection import WGS84
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    """One area's numbers and layers.
+
+    Attributes
+    ----------
+    circles : dict
+        :func:`coverage.pipeline.summary` of the area (persons, shares 0-1, counts).
+    rules : dict
+        ``{"Q1": {"assessed", "passed", "failed", "not_assessable"}, ...}`` of the checks.
+    layers : dict of GeoDataFrame
+        ``service_areas``, ``population``, ``facilities``, ``network_edges`` (EPSG:4326).
+    """
+
+    circles: dict
+    rules: dict
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def area_polygon(part: AreaPart) -> shapely.Geometry:
+    """The area's polygon (EPSG:4326)."""
+    return shapely.from_wkb(part.geometry_wkb)
+
+
+def _cell_size(path: str) -> float:
+    """The larger side of a raster's cell, in its CRS units (degrees for EPSG:4326 rasters)."""
+    with rasterio.open(path) as src:
+        return float(max(abs(src.res[0]), abs(src.res[1])))
+
+
+def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | None = None) -> gpd.GeoDataFrame:
+    """Population cells of the part's rasters inside the area, read in the area's window only.
+
+    Returns
+    -------
+    GeoDataFrame
+        Cell points with ``population`` (persons; with ``elderly`` the estimate
+        ``cells / elderly_share``, as :func:`layers.population.read_population_raster` gives it,
+        so that the share turns it back into the cells' people aged 60+).
+    """
+    polygon = area_polygon(part)
+    pad = 2.0 * max(_cell_size(path) for path in part.rasters)  # cells whose centre is inside, at the edges too
+    x0, y0, x1, y1 = polygon.bounds
+    share = {"elderly_share": elderly_share} if elderly_share is not None else {}
+    cells = read_population(list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), **share)
+    inside = shapely.intersects(polygon, population_points(cells).values)
+    return cells.loc[inside, ["population", "geometry"]]
+
+
+def _write_gpkg(frame: gpd.GeoDataFrame, path: Path, what: str, area_id: str) -> Path:
+    if frame.empty:
+        raise EmptyLayerError(f"area {area_id} has no {what} within its walking buffer", layer=what)
+    frame.to_file(path, driver="GPKG")
+    return path
+
+
+def run_area(
+    part: AreaPart,
+    *,
+    rules: str,
+    elderly_share: float | None,
+    population_elderly: bool,
+    population: gpd.GeoDataFrame | None = None,
+) -> AreaResult:
+    """Run the walk coverage and every check on one area's part.
+
+    Parameters
+    ----------
+    part : AreaPart
+        The area's part files (streets and facilities within the buffer; population, districts,
+        townships of the area only).
+    rules : str
+        Rule set name or ``.toml`` path (walk minutes W1, speed W2, snap W4 come from it).
+    elderly_share : float, optional
+        Share (0-1) aged 60+ for population given as totals.
+    population_elderly : bool
+        The population rasters count people aged 60+.
+    population : GeoDataFrame, optional
+        The area's raster cells already read (:func:`raster_population`).
+    """
+    with tempfile.TemporaryDirectory(prefix=f"batch-{part.area_id}-") as scratch:
+        folder = Path(scratch)
+        streets = _write_gpkg(gpd.read_parquet(part.files["streets"]), folder / "streets.gpkg", "streets", part.area_id)
+        facilities = _write_gpkg(
+            gpd.read_parquet(part.files["facilities"]), folder / "facilities.gpkg", "facilities", part.area_id
+        )
+        if population is None and "population" in part.files:
+            population = gpd.read_parquet(part.files["population"])
+        if population is None:
+            population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
+        people = _write_gpkg(population.to_crs(WGS84), folder / "population.gpkg", "population", part.area_id)
+        extra = {}
+        for name in ("districts", "townships"):
+            if name in part.files:
+                frame = gpd.read_parquet(part.files[name])
+                if len(frame):
+                    extra[name] = _write_gpkg(frame, folder / f"{name}.gpkg", name, part.area_id)
+        start = time.perf_counter()
+        result = walk_coverage(
+            streets, facilities, people, network_noded=True, elderly_share=elderly_share, **walk_parameters(rules)
+        )
+        run = run_checks(result, rules=rules, **extra)
+        circles = summary(run.coverage, run.inputs, time.perf_counter() - start)
+        layers = {
+            "service_areas": service_area_layer(run.coverage),
+            "population": population_layer(run.coverage),
+            "facilities": facilities_layer(run.coverage),
+            "network_edges": network_layer(run.coverage),
+        }
+        return AreaResult(circles, run.summary()["rules"], layers)

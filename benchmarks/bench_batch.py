@@ -1,0 +1,161 @@
+"""Benchmark of ``python -m coverage batch``: areas per minute on 1 and 2 Dask workers.
+
+A synthetic street lattice (100 m spacing, in UTM 50N) is laid over Wuhan and cut into square
+areas; the population is Wuhan's real WorldPop 60+ bands (``../shared/data/wuhan_worldpop``,
+ten GeoTIFFs, each task reading only its area's window), one facility per 2 500 street nodes
+(a regular grid of them, so that every area has facilities within reach).
+The inputs are partitioned once (timed), then the same parts run on a LocalCluster of 1 and of
+2 worker processes (one thread each). Run from the project root::
+
+    .venv/bin/python benchmarks/bench_batch.py --side 300 --areas-per-side 6     # 90 000 nodes, 36 areas
+    .venv/bin/python benchmarks/bench_batch.py --side 1415 --areas-per-side 15   # the province case: 2·10^6 nodes, 225 areas
+
+It prints one Markdown table (see ``benchmarks/README.md``): wall time, areas per minute, the
+partitioning share, the speed-up of 2 workers over 1, and the peak memory of each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WUHAN = ROOT.parent / "shared" / "data" / "wuhan_worldpop"
+CENTRE_LONLAT = (114.30, 30.59)
+CRS = "EPSG:32650"
+SPACING_M = 100.0
+NODES_PER_FACILITY = 2500
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of the calling process's own address space (MB).
+
+    ``VmHWM`` from ``/proc/self/status`` (reset at exec), not ``ru_maxrss``: Linux keeps the
+    latter across fork and exec, so a worker would report the driver's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_inputs(folder: Path, side: int, areas_per_side: int) -> dict[str, object]:
+    """Write the lattice (GeoPackage lines), facilities and areas; return their paths and sizes."""
+    x0, y0 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(*CENTRE_LONLAT)
+    x0 -= side * SPACING_M / 2
+    y0 -= side * SPACING_M / 2
+    coords = np.arange(side) * SPACING_M
+    xs, ys = np.meshgrid(x0 + coords, y0 + coords)
+    starts = np.concatenate([np.stack([xs[:, :-1], ys[:, :-1]], -1).reshape(-1, 2), np.stack([xs[:-1], ys[:-1]], -1).reshape(-1, 2)])
+    ends = np.concatenate([np.stack([xs[:, 1:], ys[:, 1:]], -1).reshape(-1, 2), np.stack([xs[1:], ys[1:]], -1).reshape(-1, 2)])
+    lines = shapely.linestrings(np.stack([starts, ends], 1))
+    streets = gpd.GeoDataFrame({"highway": np.full(len(lines), "residential")}, geometry=lines, crs=CRS).to_crs(4326)
+    streets.to_file(folder / "streets.gpkg", driver="GPKG")
+    stride = int(np.sqrt(NODES_PER_FACILITY))  # a facility every 50 × 50 nodes: every area has some in reach
+    rows, cols = np.meshgrid(np.arange(stride // 2, side, stride), np.arange(stride // 2, side, stride))
+    pick = (rows * side + cols).ravel()
+    n_fac = len(pick)
+    facilities = gpd.GeoDataFrame(
+        {"name": [f"site {i}" for i in range(n_fac)], "kind": "day_care", "beds": 30.0},
+        geometry=shapely.points(xs.ravel()[pick] + 20, ys.ravel()[pick] + 20), crs=CRS,
+    ).to_crs(4326)
+    facilities.to_file(folder / "facilities.gpkg")
+    edges = x0 - 50 + np.linspace(0, side * SPACING_M, areas_per_side + 1)
+    edges_y = y0 - 50 + np.linspace(0, side * SPACING_M, areas_per_side + 1)
+    boxes = [shapely.box(edges[i], edges_y[j], edges[i + 1], edges_y[j + 1]) for j in range(areas_per_side) for i in range(areas_per_side)]
+    areas = gpd.GeoDataFrame({"code": [f"T{k:04d}" for k in range(len(boxes))]}, geometry=boxes, crs=CRS).to_crs(4326)
+    areas.to_file(folder / "areas.gpkg")
+    return {"nodes": side * side, "edges": len(lines), "facilities": n_fac, "areas": len(boxes)}
+
+
+def run_on(parts, params, workers: int) -> dict[str, float]:
+    """Run ``parts`` on a fresh LocalCluster of ``workers`` processes; wall time and worker memory."""
+    from dask.distributed import Client, LocalCluster
+
+    from analysis.batch.runner import run_parts
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(lambda: __import__("analysis.batch.task"))  # import (and numba cache load) before timing
+        start = time.perf_counter()
+        results = run_parts(parts, params, scheduler=cluster.scheduler_address, progress=False)
+        seconds = time.perf_counter() - start
+        memory = client.run(peak_rss_mb)
+    statuses = [r["row"]["status"] for r in results]
+    for r in results:
+        if r["row"]["status"] == "failed":
+            log(f"failed {r['row']['area_id']}: {r['row']['error']}")
+    return {"seconds": seconds, "done": statuses.count("done"), "failed": statuses.count("failed"),
+            "worker_peak_mb": max(memory.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--side", type=int, default=300, help="lattice side (nodes); nodes = side²")
+    parser.add_argument("--areas-per-side", type=int, default=6, help="areas = this²")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    args = parser.parse_args()
+    if not WUHAN.exists():
+        sys.exit(f"needs {WUHAN}")
+    from analysis.batch.areas import read_areas
+    from analysis.batch.partition import partition_inputs
+    from analysis.batch.task import BatchParams
+
+    rasters = sorted(str(p) for p in WUHAN.glob("pop_[678]?_[fm]_wuhan.tif"))
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        sizes = make_inputs(folder, args.side, args.areas_per_side)
+        log(f"inputs {sizes} written in {time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
+        areas = read_areas(folder / "areas.gpkg", "code")
+        partition = partition_inputs(
+            areas, folder / "parts", network=folder / "streets.gpkg", network_noded=True,
+            facilities=folder / "facilities.gpkg", population=rasters, population_elderly=True, minutes=15, max_snap_m=300,
+        )
+        partition_s = time.perf_counter() - start
+        driver_mb = peak_rss_mb()
+        log(f"partitioned in {partition_s:.1f} s (driver peak {driver_mb:.0f} MB)")
+        runs = {}
+        for workers in (int(w) for w in args.workers.split(",")):
+            out = folder / f"out{workers}"
+            (out / "areas").mkdir(parents=True)
+            params = BatchParams(out_dir=str(out), rules="jilin-2023", rules_digest="bench", population_elderly=True)
+            runs[workers] = run_on(partition.parts, params, workers)
+            log(f"{workers} worker(s): {runs[workers]}")
+    n = sizes["areas"]
+    print(f"\nLattice {args.side}×{args.side} = {sizes['nodes']:,} nodes, {sizes['edges']:,} edges, "
+          f"{sizes['facilities']} facilities, {n} areas, Wuhan WorldPop 60+ (10 bands, windows per area)\n")
+    print("| workers | batch wall s | areas/min | partition s | partition share | speed-up | worker peak MB | failed |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = runs.get(1, {}).get("seconds")
+    for workers, run in runs.items():
+        speed_up = f"{base / run['seconds']:.2f}×" if base else "-"
+        share = partition_s / (partition_s + run["seconds"])
+        print(f"| {workers} | {run['seconds']:.1f} | {60 * n / run['seconds']:.1f} | {partition_s:.1f} | {share:.0%} | "
+              f"{speed_up} | {run['worker_peak_mb']:.0f} | {run['failed']} |")
+    print(f"\ndriver peak memory (partitioning): {driver_mb:.0f} MB")
+    print(json.dumps({"sizes": sizes, "partition_s": partition_s, "runs": runs}))
+
+
+if __name__ == "__main__":
+    main()
