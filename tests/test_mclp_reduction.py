@@ -146,3 +146,26 @@ def test_cli_mclp_same_optimum_with_and_without_reduction(tmp_path, capsys, monk
     assert reduced["covered_after"] == pytest.approx(plain["covered_after"], rel=1e-9)
     assert reduced["covered_after"] > reduced["covered_before"]
     assert len(reduced["sites"]) == 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lscp_with_dominated_columns_dropped_matches_brute_force(seed):
+    from analysis.site_selection import LSCP
+
+    radius = 2.5
+    cost, existing, _ = _instance(seed, 30, 6, radius)
+    rng = np.random.default_rng(seed)
+    groups = [("g", np.sort(rng.choice(cost.shape[1], 3, replace=False)))] if seed % 2 else []
+    model = LSCP.from_cost_matrix(cost, radius, existing_cost_matrix=existing, required_groups=groups).solve("milp")
+    open_ = ~(existing <= radius).any(axis=1)
+    need = open_ & (cost <= radius).any(axis=1)
+    fewest = next(
+        k
+        for k in range(1, cost.shape[1] + 1)
+        for s in itertools.combinations(range(cost.shape[1]), k)
+        if (cost[need][:, list(s)] <= radius).any(axis=1).all() and all(set(g.tolist()) & set(s) for _, g in groups)
+    )
+    assert model.optimal and model.objective == fewest
+    assert model.covered_after[need].all()
+    for _, g in groups:
+        assert np.isin(g, model.selected).any()
