@@ -45,7 +45,7 @@ def best_of(fn, repeats: int):
 
 def run(name: str, repeats: int) -> list[tuple]:
     import bench_engine as bench
-    import rasterio.features as features
+    from rasterio import features
     from rasterio.transform import from_origin
 
     from coverage.circles import compute_coverage

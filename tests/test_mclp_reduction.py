@@ -100,7 +100,7 @@ def test_reduction_keeps_the_optimum_on_random_instances(monkeypatch, seed):
     # the chosen ids are original candidate columns and really cover the objective
     chosen = np.asarray(reduced.selected)
     assert chosen.size <= p and np.all((chosen >= 0) & (chosen < cost.shape[1]))
-    assert reduced._value(chosen) == pytest.approx(reduced.objective)  # noqa: SLF001
+    assert reduced._value(chosen) == pytest.approx(reduced.objective)
     for _, g in groups:
         assert np.isin(g, chosen).any()
 

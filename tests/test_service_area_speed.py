@@ -15,7 +15,6 @@ import json
 import geopandas as gpd
 import numpy as np
 import pyogrio
-import pytest
 import shapely
 
 from coverage.circles import CoverageResult, compute_coverage
@@ -102,7 +101,7 @@ def test_lattice_service_areas_match_the_reference():
 def test_cli_circles_writes_the_reference_polygons(tmp_path, capsys, monkeypatch):
     """`python -m coverage circles` on the embedded default (Helsinki): the written layer = the reference."""
     shared_path("helsinki")
-    import coverage.output as output
+    from coverage import output
     from coverage.cli import main
 
     seen: list[CoverageResult] = []
