@@ -169,3 +169,9 @@ def test_lscp_with_dominated_columns_dropped_matches_brute_force(seed):
     assert model.covered_after[need].all()
     for _, g in groups:
         assert np.isin(g, model.selected).any()
+
+
+def test_stored_zeros_are_not_coverage():
+    a = sparse.csr_array((np.array([1.0, 0.0, 1.0]), (np.array([0, 1, 1]), np.array([0, 0, 1]))), shape=(2, 2))
+    # col 0 really covers row 0 only; col 1 covers row 1 only: neither dominates the other
+    assert dominated_columns(a).tolist() == [False, False]

@@ -63,8 +63,8 @@ def dominated_columns(a: sparse.csr_array, groups: Sequence[tuple[str, np.ndarra
         Required groups: the dominating column must be in every group the dominated one is in.
     """
     cover = sparse.csc_array(a, dtype=np.int32)
+    cover.eliminate_zeros()  # stored zeros (False) are not coverage
     cover.data[:] = 1
-    cover.eliminate_zeros()
     n_cols = cover.shape[1]
     size = np.diff(cover.indptr)
     member = _group_matrix(groups, n_cols)
