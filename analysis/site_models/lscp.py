@@ -11,6 +11,7 @@ from scipy import sparse
 from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.errors import InfeasibleError
+from analysis.site_models.reduction import dominated_columns
 from analysis.site_models.solver import (
     DEFAULT_TIME_LIMIT_S,
     _aggregate_rows,
@@ -109,16 +110,18 @@ class LSCP(_SiteModel):
 
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         a, _ = self._reduced()
-        used = np.flatnonzero(np.diff(sparse.csc_array(a).indptr) > 0)
-        in_groups = np.concatenate([g for _, g in self.required_groups]) if self.required_groups else np.empty(0, int)
-        keep = np.union1d(used, in_groups).astype(np.int64)
+        # dominated candidates (a subset of another's rows, groups included) never lower the count:
+        # dropped, like the empty columns outside every T3 group (see reduction.py)
+        keep = np.flatnonzero(~dominated_columns(a, self.required_groups)).astype(np.int64)
+        if keep.size < a.shape[1]:
+            self.notes.append(f"reduced model: {a.shape[1] - keep.size} of {a.shape[1]} candidate sites dominated")
         sub = sparse.csr_array(a[:, keep])
         n_cols = keep.size
         position = np.full(a.shape[1], -1)
         position[keep] = np.arange(n_cols)
         cons = [(sub, np.ones(sub.shape[0]), np.full(sub.shape[0], np.inf))]
         if self.required_groups:
-            groups = [(name, position[g]) for name, g in self.required_groups]
+            groups = [(name, position[g][position[g] >= 0]) for name, g in self.required_groups]
             cons.append((_rows_matrix(groups, n_cols), np.ones(len(groups)), np.full(len(groups), np.inf)))
         answer = _highs(
             np.ones(n_cols),

@@ -13,6 +13,7 @@ from scipy.optimize import linprog
 from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
+from analysis.site_models.reduction import reduce_covering
 from analysis.site_models.solver import (
     _TOL,
     DEFAULT_TIME_LIMIT_S,
@@ -27,6 +28,9 @@ from coverage.circles import CoverageResult
 
 #: MCLPs with more pairs than this solve the LP relaxation first (interior point + crossover).
 LP_FIRST_MIN_PAIRS: int = 100_000
+
+#: Shrink the exact model first (dominated candidates dropped, identical rows merged); exact either way.
+REDUCE_MODEL: bool = True
 
 
 class MCLP(_SiteModel):
@@ -205,9 +209,23 @@ class MCLP(_SiteModel):
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         deadline = time.perf_counter() + time_limit_s
         a, w = self._reduced()
-        greedy, greedy_value, greedy_bound = self._greedy_core(a, w)
+        # exact shrinking: dominated candidates out, rows that became identical merged (see reduction.py)
+        if not REDUCE_MODEL:
+            return self._solve_reduced(a, w, self.required_groups, deadline, mip_rel_gap)
+        small = reduce_covering(a, w, self.required_groups)
+        if small.columns.size < a.shape[1] or small.a.shape[0] < a.shape[0]:
+            self.notes.append(
+                f"reduced model: {a.shape[1] - small.columns.size} of {a.shape[1]} candidate sites dominated, "
+                f"{small.a.shape[0]} distinct demand rows of {a.shape[0]}"
+            )
+        chosen = self._solve_reduced(small.a, small.weights, small.groups, deadline, mip_rel_gap)
+        return small.columns[np.asarray(chosen, dtype=np.int64)]
+
+    def _solve_reduced(self, a, w, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
+        """Greedy incumbent, LP-first for big models, then branch and bound (columns of ``a``)."""
+        greedy, greedy_value, greedy_bound = self._greedy_core(a, w, groups)
         if a.nnz >= LP_FIRST_MIN_PAIRS:
-            answer = self._lp_first(a, w, greedy, greedy_value, deadline, mip_rel_gap)
+            answer = self._lp_first(a, w, greedy, greedy_value, deadline, mip_rel_gap, groups)
             if answer is not None:
                 return answer
         return self._branch(
@@ -220,6 +238,7 @@ class MCLP(_SiteModel):
             min(greedy_bound, np.inf),
             deadline,
             mip_rel_gap,
+            groups,
         )
 
     def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
@@ -232,15 +251,16 @@ class MCLP(_SiteModel):
         ]
         return cons
 
-    def _lp_relaxation(self, a: sparse.csr_array, w: np.ndarray, time_limit_s: float):
+    def _lp_relaxation(self, a: sparse.csr_array, w: np.ndarray, time_limit_s: float, groups=None):
         """LP relaxation of the reduced MCLP by interior point + crossover (duals for fixing)."""
+        groups = self.required_groups if groups is None else groups
         n_rows, n_cols = a.shape
         cons = self._constraints(a, w, n_cols)
         blocks = [cons[0][0], cons[1][0]]
         b_ub = [cons[0][2], cons[1][2]]
-        if self.required_groups:
-            blocks.append(-_rows_matrix(self.required_groups, n_cols, total=n_cols + n_rows))
-            b_ub.append(-np.ones(len(self.required_groups)))
+        if groups:
+            blocks.append(-_rows_matrix(groups, n_cols, total=n_cols + n_rows))
+            b_ub.append(-np.ones(len(groups)))
         res = linprog(
             -np.r_[np.zeros(n_cols), w],
             A_ub=sparse.vstack(blocks, format="csr"),
@@ -251,10 +271,11 @@ class MCLP(_SiteModel):
         )
         return res if res.status == 0 and res.x is not None else None
 
-    def _lp_first(self, a, w, greedy, greedy_value, deadline, mip_rel_gap):
+    def _lp_first(self, a, w, greedy, greedy_value, deadline, mip_rel_gap, groups=None):
         """LP relaxation by interior point; integral → done, else reduced-cost fixing, then branch."""
+        groups = self.required_groups if groups is None else groups
         n_rows, n_cols = a.shape
-        res = self._lp_relaxation(a, w, deadline - time.perf_counter())
+        res = self._lp_relaxation(a, w, deadline - time.perf_counter(), groups)
         if res is None:
             return None
         lp_value = -float(res.fun)
@@ -269,7 +290,7 @@ class MCLP(_SiteModel):
         # reduced-cost fixing against the best known solution (greedy or LP rounding)
         top = np.argsort(-x)[: self.p]
         rounded_value = float(w[np.asarray(a[:, top].sum(axis=1)).ravel() > 0].sum())
-        if self.required_groups:  # the rounding may miss a township: keep the greedy incumbent
+        if groups:  # the rounding may miss a township: keep the greedy incumbent
             rounded_value = -np.inf
         incumbent, incumbent_value = (greedy, greedy_value) if greedy_value >= rounded_value else (top, rounded_value)
         lower_rc = res.lower.marginals[:n_cols]
@@ -285,10 +306,13 @@ class MCLP(_SiteModel):
         self.notes.append(
             f"HiGHS: LP bound {lp_value:.1f}; {int(fix_zero.sum())} of {n_cols} sites ruled out by reduced costs"
         )
-        return self._branch(a, w, keep, fix_one[keep], incumbent, incumbent_value, lp_value, deadline, mip_rel_gap)
+        return self._branch(
+            a, w, keep, fix_one[keep], incumbent, incumbent_value, lp_value, deadline, mip_rel_gap, groups
+        )
 
-    def _branch(self, a, w, keep, force_one, incumbent, incumbent_value, outer_bound, deadline, mip_rel_gap):
+    def _branch(self, a, w, keep, force_one, incumbent, incumbent_value, outer_bound, deadline, mip_rel_gap, groups=None):
         """MILP on the columns ``keep`` (``force_one`` fixed open); fall back to the incumbent."""
+        all_groups = self.required_groups if groups is None else groups
         sub = a[:, keep]
         rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
         sub = sparse.csr_array(sub[rows])
@@ -297,7 +321,7 @@ class MCLP(_SiteModel):
         position = np.full(a.shape[1], -1)
         position[keep] = np.arange(keep.size)
         groups = []
-        for name, g in self.required_groups:
+        for name, g in all_groups:
             inside = position[g]
             groups.append((name, inside[inside >= 0]))
         cons = self._constraints(sub, ws, n_cols)
@@ -341,8 +365,9 @@ class MCLP(_SiteModel):
         return chosen
 
     # ----- greedy -------------------------------------------------------------------------------------
-    def _greedy_core(self, a: sparse.csr_array, w: np.ndarray) -> tuple[np.ndarray, float, float]:
-        chosen, total, bound = _lazy_greedy(*_coverage_oracle(a, w), self.p, self.required_groups)
+    def _greedy_core(self, a: sparse.csr_array, w: np.ndarray, groups=None) -> tuple[np.ndarray, float, float]:
+        groups = self.required_groups if groups is None else groups
+        chosen, total, bound = _lazy_greedy(*_coverage_oracle(a, w), self.p, groups)
         return np.asarray(chosen, dtype=np.int64), total, bound
 
     def _solve_greedy(self, bound: str) -> np.ndarray:
