@@ -184,6 +184,7 @@ class CheckRun:
             notes=self.inputs.notes + self.notes,
             html_tables=self.extra.html_tables() if self.extra is not None else {},
             sections=sections,
+            basemap=streets,
         )
 
 

@@ -66,6 +66,8 @@ class ReportContent:
     sites: gpd.GeoDataFrame | None = None
     #: Where the proposed sites come from (a file name), printed with them.
     sites_source: str = ""
+    #: The streets (EPSG:4326 lines), drawn under maps the report adds itself (the proposed sites).
+    basemap: gpd.GeoDataFrame | None = None
 
     @property
     def sources(self) -> dict[str, str]:

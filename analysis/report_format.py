@@ -92,6 +92,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "parameter": ("参数", "parameter"),
     "origin": ("来源类型", "origin"),
     "text_zh": ("规则原文", "rule text (Chinese)"),
+    "name_zh": ("名称", "name"),
+    "gloss": ("内容（英文）", "gloss"),
     "source": ("出处", "source"),
     "documents": ("依据文件", "documents"),
     "further parameters": ("其他参数", "further parameters"),

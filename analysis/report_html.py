@@ -23,13 +23,14 @@ from analysis.report_format import (
     display_frame,
     file_names_only,
     format_number,
+    format_value,
     parameter_rows,
     plain_text,
     preset_rows,
     rule_set_documents,
     sources_lines,
 )
-from analysis.report_maps import map_png
+from analysis.report_maps import MapSpec, map_png
 from analysis.report_summary import rule_verdicts, sites_rows, uncovered_elderly
 from coverage import __version__
 
@@ -54,6 +55,7 @@ td, th { border: 1px solid #bbb; padding: 3px 6px; vertical-align: top; text-ali
 th { background: #f0f0f0; } th small { font-weight: normal; color: #555; }
 td.num { text-align: right; white-space: nowrap; }
 table.compact td, table.compact th { font-size: 9pt; padding: 1px 5px; }
+table.rules { table-layout: fixed; width: 100%; } table.rules td { font-size: 8.5pt; overflow-wrap: anywhere; }
 table.wide td, table.wide th { font-size: 7.5pt; padding: 2px 3px; overflow-wrap: anywhere; }
 .pass { color: #2e7d32; font-weight: bold; } .fail { color: #c62828; font-weight: bold; } .not_assessable { color: #757575; }
 .answer { font-size: 12pt; background: #f7f7f7; border-left: 4px solid #c62828; padding: .4em .8em; margin: .6em 0; }
@@ -193,6 +195,46 @@ def first_page(content: ReportContent) -> str:
     )
 
 
+def sites_map(content: ReportContent) -> list[MapSpec]:
+    """The map of the proposed sites over the streets and the population outside the walk (none without sites)."""
+    if content.sites is None or len(content.sites) == 0:
+        return []
+    population = content.layers.get("population")
+    layers: list = [(content.basemap, {"color": "#bbbbbb", "linewidth": 0.5, "label": "街道 streets"})]
+    if population is not None and "covered" in population.columns:
+        layers.append((population, {"column": "covered", "markersize": 5, "alpha": 0.6, "label": "人口 population"}))
+    facilities = content.layers.get("facilities")
+    layers.append((facilities, {"color": "black", "markersize": 30, "marker": "^", "label": "现有设施 facilities"}))
+    layers.append((content.sites, {"color": "#6a1b9a", "markersize": 90, "marker": "*", "label": "建议新建 proposed sites"}))
+    return [MapSpec("建议新建养老服务设施", "Proposed new elderly-service sites", layers)]
+
+
+def _rule_value(value: object, unit: str) -> str:
+    """A rule's value with its unit: shares as %, ``m2`` as m²."""
+    if unit == "share" and isinstance(value, int | float):
+        return format_number(float(value), "share")
+    return f"{format_value(value)} {unit.replace('m2', 'm²')}".strip()
+
+
+def rules_html(frame: pd.DataFrame) -> str:
+    """Every rule on one row: id and Chinese name, value and unit, origin, the rule's words, the documents cited."""
+    rows = "".join(
+        f"<tr><td><b>{_e(r.rule)}</b> {_e(r.name_zh)}</td><td>{_e(_rule_value(r.value, r.unit))}</td>"
+        f"<td>{_e(r.origin)}</td><td>{_e(r.text_zh)}</td><td>{_e(r.documents)}"
+        + (f"<br><small>{_e(getattr(r, 'further_parameters'))}</small>" if getattr(r, "further_parameters") else "")
+        + "</td></tr>"
+        for r in frame.rename(columns={"further parameters": "further_parameters"}).itertuples(index=False)
+    )
+    return (
+        "<table class='rules'><colgroup><col style='width:17%'><col style='width:11%'><col style='width:10%'>"
+        "<col style='width:22%'><col style='width:40%'></colgroup><thead><tr><th>规则<br><small>rule</small></th>"
+        "<th>数值<br><small>value</small></th><th>来源类型<br><small>origin</small></th>"
+        "<th>规则原文<br><small>rule text</small></th><th>依据文件（标题、文号、条款）及其他参数<br>"
+        "<small>documents (title, number, section) and further parameters</small></th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _section(title: str, body: str) -> str:
     return f"<section class='page'><h2>{title}</h2>{body}</section>"
 
@@ -214,9 +256,7 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
         presets = "<h3>步行速度预设 Walking-speed presets (W2)</h3>" + _rows_table(
             preset_rows(rules["W2"], minutes), ("预设<br><small>preset</small>", "速度与距离<br><small>speed and distance</small>")
         )
-    rule_table = table_html(
-        rules_frame(rules)[["rule", "name_zh", "value", "unit", "origin", "text_zh", "documents", "further parameters"]]
-    )
+    rule_table = rules_html(rules_frame(rules))
     hashes = _rows_table(
         ((file_names_only(name), digest) for name, digest in input_hashes.items()),
         ("文件<br><small>file</small>", "SHA-256"),
@@ -224,7 +264,7 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     maps = "".join(
         f"<figure><img alt='{_e(m.title)} {_e(m.title_en)}' src='data:image/png;base64,"
         f"{base64.b64encode(map_png(m, sources)).decode()}'><figcaption>{_e(m.title)} · {_e(m.title_en)}</figcaption></figure>"
-        for m in content.maps
+        for m in [*content.maps, *sites_map(content)]
     )
     findings = content.findings
     finding_rows = "".join(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from analysis.checks import run_checks
 from analysis.report import write_report
+from analysis.report_summary import read_proposed_sites
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.cli_args import add_input_arguments, add_layer_argument, layer_arguments, population_argument
 from coverage.cli_numbers import (
@@ -116,12 +117,16 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--elderly-share-growth", type=float, help="yearly growth of the 60+ share in share points, e.g. 0.005")
     p.add_argument("--base-year", type=int, help="year of the population data for --elderly-share-growth (default 2020)")
     p.add_argument("--candidates", help="candidate sites for the O1 retrofit of old districts (default vacant OSM land)")
+    # the filed report (analysis/report.py): PDF and the sites to build
+    p.add_argument("--no-pdf", action="store_true", help="do not print the report to report.pdf (needs Chromium)")
+    p.add_argument("--proposed-sites", help="GeoPackage written by 'sites --out': its proposed sites go on the report's first page")
 
 
 def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
     layers = layer_arguments(args)
     check_output_folder(args.out, args)
+    proposed = read_proposed_sites(args.proposed_sites) if args.proposed_sites else None
     run = run_checks(
         rules=args.rules,
         network=args.network,
@@ -149,7 +154,10 @@ def run_check_command(args: argparse.Namespace) -> int:
         base_year=args.base_year,
         candidates=args.candidates,
     )
-    written = write_report(run.report_content(), args.out)
+    content = run.report_content()
+    if proposed is not None:
+        content.sites, content.sites_source = proposed, Path(args.proposed_sites).name
+    written = write_report(content, args.out, pdf=not args.no_pdf)
     summary = run.summary()
     if args.json:
         print(dumps(summary))
@@ -166,7 +174,10 @@ def run_check_command(args: argparse.Namespace) -> int:
         )
     for note in run.inputs.notes + run.notes:
         print(f"  note  {note}")
-    print(f"  wrote {written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)")
+    if "pdf_note" in written:
+        print(f"  note  {written['pdf_note']}")
+    pdf = ", report.pdf" if "pdf" in written else ""
+    print(f"  wrote {written['html'].parent}/ (report.html{pdf}, checks.xlsx, checks.gpkg, CSV tables)")
     return 0
 
 
