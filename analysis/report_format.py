@@ -131,6 +131,11 @@ def column_label(column: str) -> tuple[str, str]:
     """
     if column in COLUMN_LABELS:
         return COLUMN_LABELS[column]
+    parts = column.split("_")
+    if "share" in parts:
+        rest = " ".join(p for p in parts if p != "share")
+        zh = _words_zh(rest) if rest else ""
+        return zh + (" " if zh[-1:].isascii() and zh else "") + "比例（%）", f"{_rule_prefix(' '.join(parts))} (%)"
     words = column.replace("_", " ")
     for suffix, unit_zh, unit_en in _SUFFIX_UNITS:
         if column.endswith(suffix):
@@ -156,12 +161,21 @@ WORDS_ZH: dict[str, str] = {
     "completion": "竣工", "year": "年份", "counts": "数量", "check": "核查", "other": "其他",
     "health": "卫生", "centres": "中心", "on": "在", "network": "路网", "component": "连通分量",
     "footprint": "基底", "storeys": "层数", "residential": "居住", "kind": "类型", "target": "目标",
-    "area": "面积", "land": "用地", "building": "建筑", "1000": "千名", "2sfca": "（两步移动搜索法）",
+    "area": "面积", "land": "用地", "building": "建筑", "candidate": "候选", "id": "编号", "model": "模型",
+    "served": "服务", "saved": "节省", "demo": "示例（DEMO）", "opening": "开业", "households": "户数",
+    "minutes": "分钟", "tier": "生活圈层级", "compound": "居住小区", "compounds": "居住小区", "meal": "助餐点",
+    "inside": "在内", "reached": "可达", "capacity": "容量", "name": "名称", "township": "街道", "district": "居住区",
+    "new": "新建", "old": "老旧", "status": "状态", "subject": "对象", "rule": "规则", "value": "数值",
+    "measured": "实测", "shortfall": "缺口", "total": "合计", "county": "县（市、区）", "village": "村",
+    "villages": "村", "counties": "县", "townships": "街道", "districts": "居住区", "count": "数量",
+ "1000": "千名", "2sfca": "（两步移动搜索法）",
 }
 
 
 def _words_zh(stem: str) -> str:
     """A generated column name in Chinese where every word is known, else the words as they are."""
+    if re.fullmatch(r"(19|20)\d\d", stem):
+        return f"{stem}年"
     words = stem.split()
     if words and all(w in WORDS_ZH or re.fullmatch(r"[a-z]\d+b?|\d+", w) for w in words):
         return "".join(WORDS_ZH.get(w, w.upper() + " ") for w in words).strip()
@@ -177,7 +191,7 @@ def column_kind(column: str) -> str:
     """How a column's numbers are rounded: ``area``, ``share``, ``minutes``, ``metres``, ``count`` or ``number``."""
     if column.endswith("_m2") or "area" in column:
         return "area"
-    if column.endswith("_share") or column in {"covered_share", "share"}:
+    if "share" in column.split("_"):
         return "share"
     if "minutes" in column or column.endswith("_min"):
         return "minutes"
@@ -299,9 +313,9 @@ def parameter_rows(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
             if not value:
                 rows.append((str(name), "—"))
             for key, inner in value.items():
-                rows.append((f"{name} · {key}", format_value(inner)))
+                rows.append((f"{name} · {key}", file_names_only(format_value(inner))))
         else:
-            rows.append((str(name), format_value(value)))
+            rows.append((str(name), file_names_only(format_value(value))))
     return rows
 
 
@@ -350,7 +364,7 @@ def rule_set_documents(rules: Any) -> dict[str, dict[str, str]]:
     return {str(k): dict(v) for k, v in documents.items() if isinstance(v, Mapping)}
 
 
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\w.\-~]*[/\\])+([\w.\-\u4e00-\u9fff]+)")
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:[\\/]|~?/|\.\.?/)(?:[^\s/\\'\"()]+[/\\])*([^\s/\\'\"()]+)")
 
 
 def file_names_only(text: str) -> str:

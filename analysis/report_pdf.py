@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-#: Browsers tried in order; ``COVERAGE_CHROMIUM`` names another.
+#: Browsers tried in order; ``COVERAGE_CHROMIUM`` names the one to use instead (and only that one).
 CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 #: Seconds Chromium may take to print one report.
 PRINT_TIMEOUT_S: float = 120.0
@@ -22,7 +22,7 @@ PRINT_TIMEOUT_S: float = 120.0
 def find_chromium() -> str | None:
     """Path of a Chromium-like browser, or None."""
     override = os.environ.get("COVERAGE_CHROMIUM")
-    for candidate in ((override,) if override else ()) + CHROMIUM_CANDIDATES:
+    for candidate in (override,) if override else CHROMIUM_CANDIDATES:
         found = shutil.which(candidate) if not os.path.isabs(candidate) else (candidate if os.access(candidate, os.X_OK) else None)
         if found:
             return found
