@@ -119,10 +119,8 @@ def render_html(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     return render(content, input_hashes)
 
 
-def _fill_report(content: ReportContent, folder: Path, *, pdf: bool) -> list[str]:
-    """Write every file of the report into ``folder`` (an empty staging folder); return notes (no PDF: why)."""
-    from analysis.report_pdf import write_pdf
-
+def _fill_report(content: ReportContent, folder: Path) -> None:
+    """Write every file of the report but the PDF into ``folder`` (an empty staging folder)."""
     hashes = {str(p): sha256_of(p) for p in content.input_files if Path(p).is_file()}
     tables: dict[str, pd.DataFrame] = {
         "findings": findings_frame(content.findings),
@@ -142,12 +140,6 @@ def _fill_report(content: ReportContent, folder: Path, *, pdf: bool) -> list[str
         plain.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8-sig")
     write_workbook(folder / "checks.xlsx", tables, " · ".join(sources_lines(content.sources)))
     (folder / "report.html").write_text(render_html(content, hashes), encoding="utf-8")
-    notes = []
-    if pdf:
-        why_not = write_pdf(folder / "report.html", folder / "report.pdf")
-        if why_not:
-            notes.append(why_not)
-    return notes
 
 
 def write_report(
@@ -182,7 +174,13 @@ def write_report(
     notes: list[str] = []
 
     def fill(folder: Path) -> None:
-        notes.extend(_fill_report(content, folder, pdf=pdf))
+        _fill_report(content, folder)
+        if pdf:  # printed from the staged HTML, so the PDF is swapped in with the rest
+            from analysis.report_pdf import write_pdf
+
+            why_not = write_pdf(folder / "report.html", folder / "report.pdf")
+            if why_not:
+                notes.append(why_not)
 
     out_dir = replace_folder(out_dir, fill, flag=flag)
     written: dict[str, Path | str] = {

@@ -289,7 +289,7 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     source_items = "".join(f"<li>{_e(s)}</li>" for s in sources)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>养老服务设施规划核查报告 · Elderly-care planning check</title>
+<title>养老服务设施规划核查报告 · Elderly-care facility planning check</title>
 <style>{CSS}</style></head><body>
 <section class="first">
 <h1>养老服务设施规划核查报告<br><small>Elderly-care facility planning check</small></h1>

@@ -251,3 +251,27 @@ def test_bad_proposed_sites_is_one_line_error(nanjing, capsys, tmp_path):
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith("error:") and words in err[0], err
         assert not (tmp_path / "r").exists()
+
+
+def test_maps_fall_back_to_english_words_without_a_cjk_font(monkeypatch):
+    """Without a CJK font no glyph is drawn as a box: the map uses its English title and legend words."""
+    import io
+
+    from PIL import Image
+
+    from analysis import report_maps
+
+    monkeypatch.setattr(report_maps, "cjk_font", lambda: None)
+    streets = gpd.GeoDataFrame(geometry=[shapely.LineString([(118.77, 32.04), (118.79, 32.05)])], crs=4326)
+    verdicts = gpd.GeoDataFrame(
+        {"t1_status": ["pass", "fail"]},
+        geometry=[shapely.box(118.77, 32.04, 118.78, 32.05), shapely.box(118.78, 32.04, 118.79, 32.05)], crs=4326,
+    )
+    spec = report_maps.MapSpec("T1 街道综合养老服务中心", "T1 townships with a centre", [
+        (verdicts, {"column": "t1_status", "label": "街道 townships"}), (streets, {"color": "grey", "label": "街道 streets"}),
+    ])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = report_maps.map_png(spec, ["路网 streets: a.osm.pbf"])
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert Image.open(io.BytesIO(png)).size[0] > 500
