@@ -42,6 +42,14 @@ HTML_TABLE_ROWS: int = 200
 #: Tables with more columns than this print in small type.
 WIDE_TABLE_COLUMNS: int = 8
 
+#: Columns of the main tables printed in the report (every column is in checks.xlsx and the CSV files).
+PRINT_COLUMNS: dict[str, list[str]] = {
+    "townships": ["township", "centres", "stations", "t1_status", "t2_status", "t3_status", "elderly_population",
+                  "elderly_covered", "w1_elderly_share", "w1_status"],
+    "districts": ["district", "residents", "households", "q1_required_m2", "q1_provided_m2", "q1_shortfall_m2", "q1_status",
+                  "q2_required_m2", "q2_provided_m2", "q2_status", "q3_status", "w1_share", "w1_status", "q5_status"],
+}
+
 SUBJECT_ZH = {"district": "居住区", "township": "街道（乡镇）", "facility": "设施", "community": "社区", "area": "全域",
               "county": "县（市、区）", "village": "村", "tier": "生活圈层级", "compound": "居住小区"}
 
@@ -58,6 +66,7 @@ table.compact td, table.compact th { font-size: 9pt; padding: 1px 5px; }
 table.rules { table-layout: fixed; width: 100%; } table.rules td { font-size: 8.5pt; overflow-wrap: anywhere; }
 table.wide td, table.wide th { font-size: 7.5pt; padding: 2px 3px; overflow-wrap: anywhere; }
 .pass { color: #2e7d32; font-weight: bold; } .fail { color: #c62828; font-weight: bold; } .not_assessable { color: #757575; }
+td.pass, td.fail, td.not_assessable { white-space: nowrap; }
 .answer { font-size: 12pt; background: #f7f7f7; border-left: 4px solid #c62828; padding: .4em .8em; margin: .6em 0; }
 .meta, .small { font-size: 9pt; color: #555; }
 figure { margin: .8em 0; break-inside: avoid; page-break-inside: avoid; } figcaption { font-size: 9pt; color: #444; }
@@ -235,6 +244,12 @@ def rules_html(frame: pd.DataFrame) -> str:
     )
 
 
+def _print_columns(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The columns of :data:`PRINT_COLUMNS` that the table has (all columns for other tables)."""
+    keep = [c for c in PRINT_COLUMNS.get(name, []) if c in table.columns]
+    return table[keep] if keep else table
+
+
 def _section(title: str, body: str) -> str:
     return f"<section class='page'><h2>{title}</h2>{body}</section>"
 
@@ -281,7 +296,8 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     extra_sections = "".join(_section(_e(title), table_html(table)) for title, table in content.sections)
     html_tables = "".join(f"<h3>{_e(t)}</h3>{table_html(table)}" for t, table in content.html_tables.items())
     main_tables = "".join(
-        f"<h3>{_e(title)}</h3>{table_html(content.tables[name])}"
+        f"<h3>{_e(title)}</h3>{table_html(_print_columns(content.tables[name], name))}"
+        "<p class='small'>主要列；全部列见 checks.xlsx · main columns; every column is in checks.xlsx</p>"
         for name, title in (("townships", "街道（乡镇） Townships"), ("districts", "居住区 Residential districts"))
         if name in content.tables
     )
