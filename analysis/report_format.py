@@ -197,6 +197,8 @@ def column_kind(column: str) -> str:
         return "minutes"
     if column.endswith("_m") or column.endswith("distance"):
         return "metres"
+    if column == "unit":
+        return "unit"
     if column in {"residents", "households", "population", "elderly_population", "elderly_covered", "elderly_uncovered",
                   "added_elderly", "covered_elderly", "served_elderly", "beds"} or column.endswith("_population"):
         return "count"
@@ -245,7 +247,7 @@ def _verdict_plain(text: str) -> str:
 def format_value(value: Any, kind: str = "number") -> str:
     """Any cell value as report text: verdicts and booleans in Chinese, numbers rounded, no reprs."""
     if isinstance(value, str):
-        return plain_text(value)
+        return value.replace("m2", "m²") if kind == "unit" else plain_text(value)
     if isinstance(value, bool | np.bool_):
         return YES_NO_ZH[bool(value)]
     if isinstance(value, int | np.integer):
@@ -295,7 +297,7 @@ def excel_value(value: Any, kind: str) -> Any:
             return round(value, 4)
         return round(value, 3)
     if isinstance(value, str):
-        return plain_text(value)
+        return value.replace("m2", "m²") if kind == "unit" else plain_text(value)
     if value is None or value is pd.NA:
         return None
     return format_value(value, kind)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -49,6 +50,22 @@ PRINT_COLUMNS: dict[str, list[str]] = {
     "districts": ["district", "residents", "households", "q1_required_m2", "q1_provided_m2", "q1_shortfall_m2", "q1_status",
                   "q2_required_m2", "q2_provided_m2", "q2_status", "q3_status", "w1_share", "w1_status", "q5_status"],
 }
+
+#: Chinese names of the run's parameters (printed before the parameter's own name).
+PARAMETER_ZH: dict[str, str] = {
+    "rule_set": "规则集", "rule_file": "规则文件", "minutes (W1)": "步行时间（分钟）", "speed_mps (W2)": "步行速度（米/秒）",
+    "max_snap_m (W4)": "离路网距离上限（米）", "persons_per_household": "户均人口（人/户）", "facilities_crs": "设施坐标系",
+    "population_crs": "人口坐标系", "population_elderly": "人口图层为60岁以上人口", "2sfca_decay": "两步移动搜索法距离衰减",
+    "sources": "数据来源", "meal walk (M1)": "助餐步行范围", "life-circle tiers (W3)": "生活圈分级",
+}
+
+
+def _parameter_name(name: str) -> str:
+    """``sources · network`` → ``数据来源 sources · network`` (names already in Chinese stay as they are)."""
+    head = name.split(" · ")[0]
+    zh = PARAMETER_ZH.get(head)
+    return f"{zh} {name}" if zh and not re.search(r"[\u4e00-\u9fff]", name) else name
+
 
 SUBJECT_ZH = {"district": "居住区", "township": "街道（乡镇）", "facility": "设施", "community": "社区", "area": "全域",
               "county": "县（市、区）", "village": "村", "tier": "生活圈层级", "compound": "居住小区"}
@@ -262,7 +279,7 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
     sources = sources_lines(content.sources)
     headline = _rows_table(parameter_rows(content.headline), ("项目<br><small>item</small>", "数值<br><small>value</small>"))
     parameters = _rows_table(
-        parameter_rows({k: (file_names_only(v) if isinstance(v, str) else v) for k, v in content.parameters.items()}),
+        ((_parameter_name(k), v) for k, v in parameter_rows(content.parameters)),
         ("参数<br><small>parameter</small>", "数值<br><small>value</small>"),
     )
     presets = ""
