@@ -166,9 +166,9 @@ WORDS_ZH: dict[str, str] = {
     "minutes": "分钟", "tier": "生活圈层级", "compound": "居住小区", "compounds": "居住小区", "meal": "助餐点",
     "inside": "在内", "reached": "可达", "capacity": "容量", "name": "名称", "township": "街道", "district": "居住区",
     "new": "新建", "old": "老旧", "status": "状态", "subject": "对象", "rule": "规则", "value": "数值",
-    "measured": "实测", "shortfall": "缺口", "total": "合计", "county": "县（市、区）", "village": "村",
+    "measured": "实测", "total": "合计", "county": "县（市、区）", "village": "村",
     "villages": "村", "counties": "县", "townships": "街道", "districts": "居住区", "count": "数量",
- "1000": "千名", "2sfca": "（两步移动搜索法）",
+    "1000": "千名", "2sfca": "（两步移动搜索法）",
 }
 
 
@@ -195,7 +195,7 @@ def column_kind(column: str) -> str:
         return "share"
     if "minutes" in column or column.endswith("_min"):
         return "minutes"
-    if column.endswith("_m") or column.endswith("distance"):
+    if column.endswith(("_m", "distance")):
         return "metres"
     if column == "unit":
         return "unit"

@@ -12,7 +12,7 @@ import base64
 import html
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -247,7 +247,7 @@ def rules_html(frame: pd.DataFrame) -> str:
     rows = "".join(
         f"<tr><td><b>{_e(r.rule)}</b> {_e(r.name_zh)}</td><td>{_e(_rule_value(r.value, r.unit))}</td>"
         f"<td>{_e(r.origin)}</td><td>{_e(r.text_zh)}</td><td>{_e(r.documents)}"
-        + (f"<br><small>{_e(getattr(r, 'further_parameters'))}</small>" if getattr(r, "further_parameters") else "")
+        + (f"<br><small>{_e(r.further_parameters)}</small>" if r.further_parameters else "")
         + "</td></tr>"
         for r in frame.rename(columns={"further parameters": "further_parameters"}).itertuples(index=False)
     )
@@ -318,7 +318,7 @@ def render(content: ReportContent, input_hashes: Mapping[str, str]) -> str:
         for name, title in (("townships", "街道（乡镇） Townships"), ("districts", "居住区 Residential districts"))
         if name in content.tables
     )
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     source_items = "".join(f"<li>{_e(s)}</li>" for s in sources)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">

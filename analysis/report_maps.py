@@ -70,7 +70,7 @@ def cjk_font() -> str | None:
 
     paths = [p for p in font_manager.findSystemFonts() if _CJK_FILE.search(p)]
     try:  # fontconfig knows fonts outside matplotlib's search folders
-        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
+        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False).stdout
         paths += [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
     except (OSError, subprocess.SubprocessError):
         pass
@@ -123,7 +123,7 @@ def _categories(values: pd.Series, chinese: bool) -> pd.Series:
         if key in CATEGORY_LABELS:
             zh, en = CATEGORY_LABELS[key]
             return zh if chinese else en
-        return "无法评估" if chinese and (v is None or v != v) else str(v)
+        return "无法评估" if chinese and (v is None or pd.isna(v)) else str(v)
     return values.map(word)
 
 

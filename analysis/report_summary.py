@@ -16,7 +16,11 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from analysis.report_format import STATUS_ZH, format_number, rule_documents, rule_name_zh
+from analysis.report_format import (
+    format_number,
+    rule_documents,
+    rule_name_zh,
+)
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding, summarise
 from layers.errors import InputError
@@ -140,7 +144,7 @@ def read_proposed_sites(path: str | Path) -> gpd.GeoDataFrame:
         raise InputError("the site-selection file does not exist", file=path)
     try:
         names = set(pyogrio.list_layers(path)[:, 0])
-    except Exception as exc:  # noqa: BLE001 - any GDAL failure is a bad input file
+    except Exception as exc:
         raise InputError(f"the site-selection file cannot be read: {exc}", file=path) from exc
     if "proposed_sites" not in names:
         msg = "no layer 'proposed_sites': give the GeoPackage written by 'python -m coverage sites --out'"
@@ -164,4 +168,3 @@ def sites_rows(sites: pd.DataFrame) -> list[tuple[str, ...]]:
     return rows
 
 
-STATUS_WORD = STATUS_ZH
