@@ -30,7 +30,7 @@ A4_PT = (595.28, 841.89)
 def _visible_text(html: str) -> str:
     """The report's visible text: no style sheet, no embedded images, no tags."""
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
-    text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+    text = re.sub(r"<style>.*?</style>", "", text, flags=re.DOTALL)
     return re.sub(r"<[^>]+>", " ", text)
 
 
@@ -80,7 +80,7 @@ def nanjing(tmp_path_factory):
 
 def _first_page(folder: Path) -> str:
     html = (folder / "report.html").read_text(encoding="utf-8")
-    first = re.search(r"<section class=\"first\">(.*?)</section>", html, flags=re.S)
+    first = re.search(r"<section class=\"first\">(.*?)</section>", html, flags=re.DOTALL)
     assert first, "the report opens with its first-page section"
     return first.group(1)
 
