@@ -94,13 +94,13 @@ class CheckRun:
         tables = {}
         maps = [
             MapSpec(
-                "W1 15-minute walk: population units covered",
-                "一刻钟步行覆盖",
+                "W1 一刻钟步行养老服务圈：人口是否在步行范围内",
+                "W1 15-minute walk: population units within the walk",
                 [
-                    (streets, {"color": "#bbbbbb", "linewidth": 0.5}),
-                    (layers["service_areas"], {"color": "#90caf9", "alpha": 0.4}),
-                    (population, {"column": "covered", "markersize": 6, "cmap": "RdYlGn"}),
-                    (facilities, {"color": "black", "markersize": 30, "marker": "^"}),
+                    (streets, {"color": "#bbbbbb", "linewidth": 0.5, "label": "街道 streets"}),
+                    (layers["service_areas"], {"color": "#90caf9", "alpha": 0.4, "label": "步行范围 walk area"}),
+                    (population, {"column": "covered", "markersize": 6, "label": "人口 population"}),
+                    (facilities, {"color": "black", "markersize": 30, "marker": "^", "label": "养老设施 facilities"}),
                 ],
             )
         ]
@@ -110,9 +110,12 @@ class CheckRun:
             tables["districts"] = table
             maps.append(
                 MapSpec(
+                    "Q1-Q3 居住区养老服务设施配建",
                     "Q1-Q3 residential districts meeting the quotas",
-                    "居住区养老服务设施配建",
-                    [(streets, {"color": "#bbbbbb", "linewidth": 0.5}), (table, {"column": "meets_q1_q3", "cmap": "RdYlGn", "alpha": 0.7})],
+                    [
+                        (streets, {"color": "#bbbbbb", "linewidth": 0.5, "label": "街道 streets"}),
+                        (table, {"column": "meets_q1_q3", "alpha": 0.7, "label": "居住区 districts"}),
+                    ],
                 )
             )
         if self.townships is not None:
@@ -123,9 +126,13 @@ class CheckRun:
                 tables["communities"] = self.townships.communities
             maps.append(
                 MapSpec(
+                    "T1 街道（乡镇）综合养老服务中心",
                     "T1 townships with a comprehensive centre",
-                    "街道（乡镇）综合养老服务中心",
-                    [(table, {"column": "t1_status", "cmap": "RdYlGn", "alpha": 0.6, "edgecolor": "black"}), (streets, {"color": "#999999", "linewidth": 0.4})],
+                    [
+                        (table, {"column": "t1_status", "alpha": 0.5, "edgecolor": "black", "label": "街道 townships"}),
+                        (streets, {"color": "#777777", "linewidth": 0.4, "label": "街道 streets"}),
+                        (facilities, {"color": "black", "markersize": 30, "marker": "^", "label": "养老设施 facilities"}),
+                    ],
                 )
             )
         if self.colocation is not None and len(self.colocation):
@@ -135,9 +142,13 @@ class CheckRun:
             layers["accessibility"] = self.accessibility.to_crs(WGS84)
             maps.append(
                 MapSpec(
-                    "2SFCA beds per 1000 elderly within the walk",
                     "步行可达养老床位（两步移动搜索法）",
-                    [(streets, {"color": "#bbbbbb", "linewidth": 0.5}), (layers["accessibility"], {"column": "beds_per_1000_elderly", "markersize": 8, "cmap": "viridis"})],
+                    "2SFCA beds per 1000 elderly within the walk",
+                    [
+                        (streets, {"color": "#bbbbbb", "linewidth": 0.5, "label": "街道 streets"}),
+                        (layers["accessibility"], {"column": "beds_per_1000_elderly", "markersize": 8, "cmap": "viridis",
+                                                   "legend_title": "每千名老年人床位 beds per 1000 elderly"}),
+                    ],
                 )
             )
         if self.extra is not None:
@@ -147,7 +158,9 @@ class CheckRun:
         headline = {
             "covered share of population (W1) 步行覆盖人口比例": f"{coverage.covered_share():.1%}",
             "covered share of elderly (W1) 步行覆盖老年人比例": f"{coverage.covered_share(elderly=True):.1%}",
-            "covered share by speed preset (W2)": {k: f"{v:.1%}" for k, v in coverage.covered_share_by_preset().items()},
+            "covered share by speed preset (W2) 各步行速度预设的覆盖比例": {
+                k: f"{v:.1%}" for k, v in coverage.covered_share_by_preset().items()
+            },
             "facilities 设施数": len(coverage.facilities),
             "population 人口": round(float(coverage.population["population"].sum())),
             "elderly population 老年人口": round(float(coverage.population["elderly_population"].sum())),
@@ -172,6 +185,7 @@ class CheckRun:
             notes=self.inputs.notes + self.notes,
             html_tables=self.extra.html_tables() if self.extra is not None else {},
             sections=sections,
+            basemap=streets,
         )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from analysis.checks import run_checks, walk_parameters
 from analysis.report import write_report
+from analysis.report_summary import read_proposed_sites
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets, load_rule_set
 from cli.args import add_input_arguments, add_layer_argument, layer_arguments
 from cli.circles import walk_arguments
@@ -64,6 +65,9 @@ def add_check_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--elderly-share-growth", type=float, help="yearly growth of the 60+ share in share points, e.g. 0.005")
     p.add_argument("--base-year", type=int, help="year of the population data for --elderly-share-growth (default 2020)")
     p.add_argument("--candidates", help="candidate sites for the O1 retrofit of old districts (default vacant OSM land)")
+    # the filed report (analysis/report.py): PDF and the sites to build
+    p.add_argument("--no-pdf", action="store_true", help="do not print the report to report.pdf (needs Chromium)")
+    p.add_argument("--proposed-sites", help="GeoPackage written by 'sites --out': its proposed sites go on the report's first page")
     return p
 
 
@@ -71,6 +75,7 @@ def run_check_command(args: argparse.Namespace) -> int:
     """Run ``check``: every planning check, the report folder written atomically, the summary printed."""
     layers = layer_arguments(args)
     check_database_or_folder(args.out, args, command="check")
+    proposed = read_proposed_sites(args.proposed_sites) if args.proposed_sites else None
     rules = load_rule_set(args.rules)
     if args.elderly_share is not None and not 0 < float(args.elderly_share) <= 1:
         raise FieldError(f"--elderly-share must lie in (0, 1], got {args.elderly_share}", field="elderly_share")
@@ -96,11 +101,17 @@ def run_check_command(args: argparse.Namespace) -> int:
         candidates=args.candidates,
     )
     run.seconds += float(result.inputs.options.get("seconds", 0.0))
+    content = run.report_content()
+    if proposed is not None:
+        content.sites, content.sites_source = proposed, Path(args.proposed_sites).name
+    pdf_note = None
     if is_database_uri(args.out):  # PostGIS: every layer and table in one transaction
-        wrote = write_database(args.out, report_tables(run.report_content()), command="check")
+        wrote = write_database(args.out, report_tables(content), command="check")
     else:
-        written = write_report(run.report_content(), args.out)
-        wrote = f"{written['html'].parent}/ (report.html, checks.xlsx, checks.gpkg, CSV tables)"
+        written = write_report(content, args.out, pdf=not args.no_pdf)
+        pdf_note = written.get("pdf_note")
+        pdf = ", report.pdf" if "pdf" in written else ""
+        wrote = f"{written['html'].parent}/ (report.html{pdf}, checks.xlsx, checks.gpkg, CSV tables)"
     summary = run.summary()
     if args.json:
         print(dumps(summary))
@@ -117,5 +128,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         )
     for note in run.inputs.notes + run.notes:
         print(f"  note  {note}")
+    if pdf_note:
+        print(f"  note  {pdf_note}")
     print(f"  wrote {wrote}")
     return 0

@@ -18,7 +18,9 @@ from coverage.folder_swap import check_replaceable
 from coverage.safe_write import OutputPathError, check_file_target, probe_writable, write_errors
 
 #: The command-line flags that name input files, in the order messages list them.
-INPUT_FLAGS = ("network", "facilities", "population", "districts", "townships", "communities", "health", "candidates")
+INPUT_FLAGS = (
+    "network", "facilities", "population", "districts", "townships", "communities", "health", "candidates", "proposed_sites",
+)
 
 
 def _rules_file(value: str | None) -> Path | None:
@@ -39,7 +41,7 @@ def input_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
     for name in INPUT_FLAGS:
         value = getattr(args, name, None)
         values = value if isinstance(value, list) else [value]
-        found += [(f"--{name}", Path(v)) for v in values if v]
+        found += [(f"--{name.replace('_', '-')}", Path(v)) for v in values if v]
     if hasattr(args, "network") and not args.network:
         from layers.network import embedded_network_path
 

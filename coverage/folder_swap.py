@@ -44,7 +44,7 @@ from coverage.safe_write import (
 MARKER = ".coverage-report"
 #: Title in every ``report.html`` (recognises reports written before the marker existed).
 REPORT_TITLE = "Elderly-care facility planning check"
-_LEGACY_SUFFIXES = {".html", ".csv", ".xlsx", ".gpkg"}
+_LEGACY_SUFFIXES = {".html", ".pdf", ".csv", ".xlsx", ".gpkg"}
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
