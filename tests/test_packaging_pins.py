@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from tests.conftest import PROJECT_ROOT
 
-PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
+PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[A-Za-z0-9,._-]+\])?==(?P<version>\S+)$")  # extras allowed
 CONDA = re.compile(r"^\s+-\s+(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)=(?P<version>[0-9][0-9.]*)\s*$")
 NEVER = {"coverage", "pytest-cov"}  # the package `coverage/` shadows coverage.py
 
