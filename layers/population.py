@@ -8,7 +8,7 @@ Every reader returns a GeoDataFrame in EPSG:4326 with
   points stay polygons and points; buildings keep their footprint polygons).
 
 Where a layer gives only one of the two counts, the other is derived with the share of residents
-aged 60+ (``elderly_share``, default :data:`coverage.settings.DEFAULT_ELDERLY_SHARE`, the Panshi
+aged 60+ (``elderly_share``, default :data:`layers.defaults.DEFAULT_ELDERLY_SHARE`, the Panshi
 figure of the planning documents, see ``PLANNING_RULES.md`` "Demographics used by the seeds").
 
 Nothing is assumed silently: a layer without CRS, negative or non-numeric counts, rasters on different
@@ -35,7 +35,13 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
-from coverage.settings import DEFAULT_ELDERLY_SHARE
+from layers.defaults import (
+    DEFAULT_ELDERLY_SHARE,
+    DEFAULT_FLOOR_AREA_PER_PERSON_M2,
+    DEFAULT_RESIDENTIAL_SHARE,
+    DEFAULT_STOREY_HEIGHT_M,
+    DEFAULT_STOREYS,
+)
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -45,8 +51,8 @@ from layers.errors import (
     MissingCRSError,
     UnsupportedFileError,
 )
-from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.file_identity import refuse_duplicates
+from layers.projection import WGS84, check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.vector import refuse_layer_choice, resolve_layer
 
 PathLike = str | Path
@@ -92,98 +98,6 @@ HEIGHT_FIELD_NAMES: tuple[str, ...] = ("height", "building:height", "高度")
 #: The OpenStreetMap column that holds the building type (``building=*``).
 BUILDING_TAG_FIELD: str = "building"
 
-#: Storeys assumed when a building has neither a storeys value nor a height: 3 storeys is a
-#: middle value for the low-rise fabric (old 3-6 storey walk-ups, 1-2 storey village houses) that
-#: dominates untagged buildings. A parameter: raise it for high-rise districts.
-DEFAULT_STOREYS: float = 3.0
-
-#: Height of one storey in metres, used to turn a ``height`` into storeys (3 m is the usual
-#: floor-to-floor height of Chinese residential buildings, GB 50096 allows 2.8-3.0 m).
-DEFAULT_STOREY_HEIGHT_M: float = 3.0
-
-#: Gross floor area per resident in m². Chinese urban households live on roughly 35-40 m² of
-#: building floor area per person (2020 census: about 36.5 m² per person in cities). A parameter:
-#: check it against local statistics (e.g. the district yearbook) before relying on the totals.
-DEFAULT_FLOOR_AREA_PER_PERSON_M2: float = 35.0
-
-#: Share of a building's floor area that is lived in, by OpenStreetMap ``building=*`` value.
-#: Homes count fully (1.0); ``yes`` (type unknown) counts half (0.5) because untagged buildings in
-#: Chinese city centres mix homes, shops and offices; buildings where nobody lives (shops, offices,
-#: schools, hospitals, hotels, temples, garages, ...) count 0. Values not listed use the ``yes``
-#: share. Override single entries with the ``residential_share`` argument.
-DEFAULT_RESIDENTIAL_SHARE: Mapping[str, float] = {
-    # homes
-    "apartments": 1.0,
-    "residential": 1.0,
-    "house": 1.0,
-    "detached": 1.0,
-    "semidetached_house": 1.0,
-    "terrace": 1.0,
-    "bungalow": 1.0,
-    "dormitory": 1.0,
-    "farm": 1.0,
-    "住宅": 1.0,
-    "宿舍": 1.0,
-    # type unknown: also the share for values not in this table
-    "yes": 0.5,
-    "unknown": 0.5,
-    # nobody lives there
-    "commercial": 0.0,
-    "office": 0.0,
-    "retail": 0.0,
-    "supermarket": 0.0,
-    "kiosk": 0.0,
-    "industrial": 0.0,
-    "warehouse": 0.0,
-    "manufacture": 0.0,
-    "church": 0.0,
-    "cathedral": 0.0,
-    "chapel": 0.0,
-    "mosque": 0.0,
-    "temple": 0.0,
-    "shrine": 0.0,
-    "religious": 0.0,
-    "kindergarten": 0.0,
-    "school": 0.0,
-    "college": 0.0,
-    "university": 0.0,
-    "public": 0.0,
-    "civic": 0.0,
-    "government": 0.0,
-    "hospital": 0.0,
-    "hotel": 0.0,
-    "train_station": 0.0,
-    "transportation": 0.0,
-    "stadium": 0.0,
-    "sports_hall": 0.0,
-    "sports_centre": 0.0,
-    "fire_station": 0.0,
-    "garage": 0.0,
-    "garages": 0.0,
-    "parking": 0.0,
-    "carport": 0.0,
-    "shed": 0.0,
-    "roof": 0.0,
-    "hut": 0.0,
-    "service": 0.0,
-    "construction": 0.0,
-    "ruins": 0.0,
-    "greenhouse": 0.0,
-    "barn": 0.0,
-    "cowshed": 0.0,
-    "stable": 0.0,
-    "farm_auxiliary": 0.0,
-    "toilets": 0.0,
-    "bridge": 0.0,
-    "water_tower": 0.0,
-    "transformer_tower": 0.0,
-    "bunker": 0.0,
-    "商业": 0.0,
-    "办公": 0.0,
-    "工业": 0.0,
-    "学校": 0.0,
-    "医院": 0.0,
-}
 
 _UNKNOWN_BUILDING_TAG = "yes"
 _POLYGON_TYPES = ("Polygon", "MultiPolygon")
@@ -215,7 +129,7 @@ def read_population_raster(
         ``elderly_population`` is the raster value and ``population`` is an *estimate*,
         ``elderly_population / elderly_share``. When False, ``population`` is the raster value and
         ``elderly_population = population * elderly_share``.
-    elderly_share : float, default :data:`coverage.settings.DEFAULT_ELDERLY_SHARE`
+    elderly_share : float, default :data:`layers.defaults.DEFAULT_ELDERLY_SHARE`
         Share of residents aged 60+, between 0 (excluded) and 1.
     bounds : tuple of float, optional
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees (EPSG:4326): read only the cells that
@@ -406,7 +320,7 @@ def read_population_polygons(
     elderly_field : str, optional
         Column with the number of residents aged 60+ (persons). When None,
         ``elderly_population = population * elderly_share``.
-    elderly_share : float, default :data:`coverage.settings.DEFAULT_ELDERLY_SHARE`
+    elderly_share : float, default :data:`layers.defaults.DEFAULT_ELDERLY_SHARE`
         Share of residents aged 60+, between 0 (excluded) and 1.
     bounds : tuple of float, optional
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees: read only features intersecting it.
@@ -638,7 +552,7 @@ def estimate_population_from_buildings(
         Shares (0-1) of floor area lived in, by ``building=*`` value, overriding entries of
         :data:`DEFAULT_RESIDENTIAL_SHARE`. Values not in the table (and missing tags) use the
         ``"yes"`` share. Without a ``building`` column every building counts fully (1.0).
-    elderly_share : float, default :data:`coverage.settings.DEFAULT_ELDERLY_SHARE`
+    elderly_share : float, default :data:`layers.defaults.DEFAULT_ELDERLY_SHARE`
         Share of residents aged 60+.
 
     Returns
@@ -825,7 +739,7 @@ def read_population(
         See :func:`read_population_polygons`.
     elderly : bool, default False
         Rasters only: the rasters count people aged 60+ (see :func:`read_population_raster`).
-    elderly_share : float, default :data:`coverage.settings.DEFAULT_ELDERLY_SHARE`
+    elderly_share : float, default :data:`layers.defaults.DEFAULT_ELDERLY_SHARE`
         Share of residents aged 60+.
     bounds : tuple of float, optional
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees: read only that area.

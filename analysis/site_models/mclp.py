@@ -24,9 +24,7 @@ from analysis.site_models.solver import (
     _rows_matrix,
 )
 from coverage.circles import CoverageResult
-
-#: MCLPs with more pairs than this solve the LP relaxation first (interior point + crossover).
-LP_FIRST_MIN_PAIRS: int = 100_000
+from layers.defaults import LP_FIRST_MIN_PAIRS
 
 
 class MCLP(_SiteModel):
