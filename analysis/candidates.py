@@ -42,9 +42,9 @@ import shapely
 from coverage.circles import CoverageResult, unit_points
 from layers.defaults import MINIBATCH_ABOVE
 from layers.errors import EmptyLayerError, GeometryError, InputError, UnsupportedFileError
-from layers.facilities import VECTOR_SUFFIXES, normalise_facilities, read_facilities
+from layers.facilities import normalise_facilities, read_facilities
 from layers.projection import WGS84, local_metric_crs, require_crs
-from layers.vector import refuse_layer_choice, resolve_layer
+from layers.vector import VECTOR_SUFFIXES, refuse_layer_choice, resolve_layer
 
 CANDIDATE_COLUMNS = ["candidate_id", "name", "source", "land_area_m2", "building_area_m2", "capacity", "geometry"]
 

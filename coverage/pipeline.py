@@ -266,8 +266,3 @@ def timed_circles(**kwargs) -> tuple[Inputs, CoverageResult, float]:
     inputs = load_inputs(**kwargs)
     result = run_circles(inputs, **circle_args)
     return inputs, result, time.perf_counter() - start
-
-
-def uncovered_units(result: CoverageResult) -> np.ndarray:
-    """Indices of population units outside the walk (for reports and site selection)."""
-    return np.flatnonzero(~result.covered)

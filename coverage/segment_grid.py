@@ -113,16 +113,6 @@ class SegmentGrid:
         return self.pieces.view(np.int32)
 
     @property
-    def n_pieces(self) -> int:
-        """Number of straight pieces."""
-        return int(self.pieces.shape[0])
-
-    @property
-    def n_entries(self) -> int:
-        """Number of (piece, cell) entries."""
-        return int(self.entries.shape[0])
-
-    @property
     def nbytes(self) -> int:
         """Memory held by the arrays, bytes."""
         return sum(a.nbytes for a in (self.entries, self.pieces, self.cell_start))

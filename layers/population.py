@@ -57,7 +57,6 @@ from layers.vector import refuse_layer_choice
 
 __all__ = [
     "read_population",
-    "population_points",
     "read_population_raster",
     "read_population_polygons",
     "estimate_population_from_buildings",
@@ -182,23 +181,6 @@ def read_population(
     return _population_from_frame(
         frame, field=field, elderly_field=elderly_field, elderly_share=elderly_share, file=files[0], layer=layer_name
     )
-
-
-def population_points(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Return one point per population unit: points as they are, a point inside each polygon.
-
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Output of one of the readers (any CRS).
-
-    Returns
-    -------
-    geopandas.GeoSeries
-        Points in the CRS and index of ``gdf``; polygons give their ``representative_point``,
-        which, unlike the centroid, always lies inside the polygon (L- or U-shaped blocks).
-    """
-    return gdf.geometry.representative_point()
 
 
 def _looks_like_buildings(frame: gpd.GeoDataFrame) -> bool:

@@ -21,17 +21,13 @@ import shapely
 from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError, UnsupportedFileError
 from layers.file_identity import refuse_duplicates
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
-from layers.vector import resolve_layer
+from layers.vector import VECTOR_SUFFIXES, resolve_layer
 
 PathLike = str | Path
 
 
 #: File name endings read as population rasters (GeoTIFF).
 RASTER_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
-
-#: File name endings read as vector layers (GeoPackage, GeoJSON, Shapefile, zipped Shapefile or
-#: GeoPackage, FlatGeobuf).
-VECTOR_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 #: File name endings read as OpenStreetMap extracts (buildings are taken with pyrosm).
 OSM_SUFFIXES: tuple[str, ...] = (".pbf",)

@@ -192,14 +192,6 @@ class MCLP(_SiteModel):
         a, w, _ = _aggregate_rows(self.coverage[rows], self.weights[rows])
         return a, w
 
-    def _value(self, selected: Sequence[int]) -> float:
-        """Elderly newly covered by a set of sites (persons)."""
-        sel = np.asarray(list(selected), dtype=np.int64)
-        if sel.size == 0:
-            return 0.0
-        hit = np.asarray(self.coverage[:, sel].sum(axis=1)).ravel() > 0
-        return float(self.weights[hit & self.open_demand].sum())
-
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         deadline = time.perf_counter() + time_limit_s
         a, w = self._reduced()
