@@ -1,8 +1,6 @@
 """The planning checks and site selection of ``analysis/``, called the way the page needs them.
 
-Both are optional for the page: when their modules are not there yet, :func:`checks_available` /
-:func:`sites_available` say so and the tabs show "coming" instead of any result. Nothing here
-computes a verdict or a site itself; it only calls ``analysis.checks.run_checks`` and the
+Nothing here computes a verdict or a site itself; it only calls ``analysis.checks.run_checks`` and the
 ``sites`` job of ``coverage.cli_sites`` with the page's layers and settings and shapes their
 answers into tables.
 """
@@ -10,7 +8,6 @@ answers into tables.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,23 +31,6 @@ SITE_MODELS: dict[str, str] = {
 }
 #: Finding statuses of ``analysis.verdicts`` (the ids are translated for display).
 STATUSES: tuple[str, ...] = ("pass", "fail", "not_assessable")
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def checks_available() -> bool:
-    """Whether the planning checks (``analysis.checks.run_checks``) are installed."""
-    return _module_exists("analysis.checks")
-
-
-def sites_available() -> bool:
-    """Whether site selection (``analysis.site_selection`` and its ``sites`` job) is installed."""
-    return _module_exists("analysis.site_selection") and _module_exists("coverage.cli_sites")
 
 
 # ----- planning checks -------------------------------------------------------------------------
