@@ -16,14 +16,11 @@ import pandas as pd
 import shapely
 
 from analysis.township_layers import is_rural
+from layers.defaults import MIN_PIECE_SHARE
 from layers.errors import InputError
 from layers.projection import WGS84, to_wgs84
 
 PathLike = str | Path
-
-#: Share (0-1) of the extract's extent a boundary must cover to count as a piece of it (a
-#: tolerance for boundaries that only touch the extract, not a planning number).
-MIN_PIECE_SHARE: float = 0.01
 
 
 def finest_admin_split(

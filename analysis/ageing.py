@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 
+from layers.defaults import DEFAULT_BASE_YEAR
 from layers.errors import InputError
-
-#: Year of the population data when a growth is given without ``--base-year`` (7th census, 2020).
-DEFAULT_BASE_YEAR: int = 2020
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,11 @@ import shapely
 
 from coverage.circles import CoverageResult, unit_points
 from layers.database import is_database_uri, read_database_layer
+from layers.defaults import MINIBATCH_ABOVE
 from layers.errors import EmptyLayerError, GeometryError, InputError, UnsupportedFileError
-from layers.facilities import VECTOR_SUFFIXES, normalise_facilities, read_facilities
+from layers.facilities import normalise_facilities, read_facilities
 from layers.projection import WGS84, local_metric_crs, require_crs
-from layers.vector import refuse_layer_choice, resolve_layer
+from layers.vector import VECTOR_SUFFIXES, refuse_layer_choice, resolve_layer
 
 CANDIDATE_COLUMNS = ["candidate_id", "name", "source", "land_area_m2", "building_area_m2", "capacity", "geometry"]
 
@@ -54,8 +55,6 @@ OSM_LANDUSE_VALUES: tuple[str, ...] = ("brownfield", "greenfield", "construction
 OSM_REUSE_BUILDINGS: tuple[str, ...] = ("ruins", "disused", "abandoned", "construction", "vacant")
 #: OSM tags (``key=yes``) that mark any building as available for reuse.
 OSM_REUSE_TAGS: tuple[str, ...] = ("disused", "abandoned", "vacant")
-#: KMeans switches to MiniBatchKMeans above this many demand units.
-MINIBATCH_ABOVE: int = 20_000
 
 
 def empty_candidates(crs: str = WGS84) -> gpd.GeoDataFrame:

@@ -26,11 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.message_format import fmt_number
-
-#: Persons per household a district count may plausibly imply (the 2020 census gives 2.62 on
-#: average; single-person homes for the elderly give 1, large rural families about 6). A sanity
-#: bound on the input data, not a planning quota; rule Q2's ``persons_per_household_min``/``_max`` win.
-PLAUSIBLE_PERSONS_PER_HOUSEHOLD: tuple[float, float] = (1.0, 6.0)
+from layers.defaults import PLAUSIBLE_PERSONS_PER_HOUSEHOLD
 
 
 @dataclass

@@ -39,9 +39,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from analysis.community_walk import EVERY_RESIDENT, community_coverage, walk_from_points
-from analysis.district_counts import plausible_range, reconcile_counts
+from analysis.district_counts import CountFlags, plausible_range, reconcile_counts
 from analysis.facility_assignment import assign_facilities, prepare_facilities
 from analysis.facility_kinds import ELDERLY_FACILITY_KINDS
 from analysis.message_format import fmt_number, fmt_share
@@ -468,14 +469,14 @@ def _q5_finding(rule: Rule, district: str, status: object, housing: object = Non
     )
 
 
-def _w1_findings(
+def check_w1_districts(
     rules: RuleSet,
     coverage: CoverageResult | None,
     polygons: np.ndarray,
     names: list[str],
     residents: np.ndarray,
 ) -> tuple[list[Finding], pd.DataFrame, list[str]]:
-    """W1 per district: share of its people within the walk of a community facility."""
+    """W1 per district: share of its people (0-1) within the walk of a community facility."""
     n = len(names)
     frame = pd.DataFrame(
         {
@@ -564,6 +565,167 @@ def _w1_findings(
     return findings, frame, notes
 
 
+@dataclass(frozen=True)
+class _Members:
+    """The elderly-service facilities of each district and their areas (m², NaN when unknown)."""
+
+    of: list[np.ndarray]  # per district: indexes into the arrays below
+    land: np.ndarray
+    building: np.ndarray
+    labels: np.ndarray
+
+
+def _district_counts(
+    districts: gpd.GeoDataFrame,
+    polygons: np.ndarray,
+    crs: CRS,
+    coverage: CoverageResult | None,
+    population: gpd.GeoDataFrame | None,
+    persons_per_household: float | None,
+    q2: Rule,
+) -> tuple[pd.DataFrame, CountFlags, list[str]]:
+    """The district table with residents and households checked and, where missing, estimated."""
+    n = len(polygons)
+    population_layer = population if population is not None else coverage.population if coverage is not None else None
+    population_inside = None
+    if population_layer is not None:
+        units = population_layer.to_crs(crs)
+        poly_idx, unit_idx, weight = unit_weights(polygons, units.geometry.to_numpy())
+        people = units["population"].to_numpy(dtype=float)[unit_idx] * weight
+        population_inside = np.bincount(poly_idx, weights=people, minlength=n)
+    table = pd.DataFrame(districts.drop(columns=districts.geometry.name))
+    count_flags = reconcile_counts(table, persons_per_household, plausible_range(q2.extra))
+    notes = list(count_flags.notes)
+    notes += _estimate_counts(table, population_inside, persons_per_household)
+    table["counts_check"] = count_flags.en
+    for column in ("residents_source", "households_source"):
+        table.loc[count_flags.raised, column] = "field, raised: residents and households disagree (counts_check)"
+    return table, count_flags, notes
+
+
+def _district_facilities(
+    facilities: gpd.GeoDataFrame, polygons: np.ndarray, names: list[str], crs: CRS, table: pd.DataFrame
+) -> tuple[_Members, list[str]]:
+    """Put each facility in its district; fill the ``facilities`` and ``health_centres`` counts."""
+    n = len(names)
+    fac = prepare_facilities(facilities, crs)
+    poly_idx, fac_idx, notes = assign_facilities(polygons, names, fac, name_column="district")
+    notes = list(notes)
+    outside = len(fac) - np.unique(fac_idx).size
+    if outside:
+        notes.append(
+            f"{outside} of {len(fac)} facilities lie in no district (and name none): they count for no district"
+        )
+    kinds = fac["kind"].to_numpy()[fac_idx]
+    elderly = np.isin(kinds, ELDERLY_FACILITY_KINDS)
+    e_poly, e_fac = poly_idx[elderly], fac_idx[elderly]
+    table["facilities"] = np.bincount(e_poly, minlength=n)
+    table["health_centres"] = np.bincount(poly_idx[~elderly], minlength=n)
+    order = np.argsort(e_poly, kind="stable")
+    members = _Members(
+        of=np.split(e_fac[order], np.cumsum(np.bincount(e_poly, minlength=n))[:-1]),
+        land=fac["land_area_m2"].to_numpy(dtype=float),
+        building=fac["building_area_m2"].to_numpy(dtype=float),
+        labels=fac["label"].to_numpy(),
+    )
+    return members, notes
+
+
+def check_q1_land(
+    rule: Rule, district: str, residents: float, members: np.ndarray, areas: _Members, *, per: float
+) -> tuple[Finding, float, float, float]:
+    """Q1 for one district: elderly-service land (m²) against residents × the Q1 value per ``per`` persons.
+
+    Returns the finding and the required, provided and short m² (NaN where not assessable).
+    """
+    no_land = [areas.labels[j] for j in members if not np.isfinite(areas.land[j])]
+    return _quota_check(
+        rule,
+        district,
+        residents,
+        float(np.nansum(areas.land[members])),
+        no_land,
+        base_what="residents",
+        base_zh="名居民",
+        area_what="elderly-service land",
+        area_zh="养老服务设施用地",
+        area_column="land_area_m2",
+        per=per,
+    )
+
+
+def check_q2_building(
+    rule: Rule, district: str, households: float, members: np.ndarray, areas: _Members, *, per: float
+) -> tuple[Finding, float, float, float]:
+    """Q2 for one district: elderly-service building area (m²) against households × the Q2 value per ``per``.
+
+    Returns the finding and the required, provided and short m² (NaN where not assessable).
+    """
+    no_building = [areas.labels[j] for j in members if not np.isfinite(areas.building[j])]
+    return _quota_check(
+        rule,
+        district,
+        households,
+        float(np.nansum(areas.building[members])),
+        no_building,
+        base_what="households",
+        base_zh="户",
+        area_what="elderly-service building area",
+        area_zh="养老服务设施建筑面积",
+        area_column="building_area_m2",
+        per=per,
+    )
+
+
+def check_q3_sizes(rule: Rule, district: str, members: np.ndarray, areas: _Members) -> tuple[list[Finding], str]:
+    """Q3 for the facilities of one district (building area, m², against the minimum size).
+
+    Returns one finding per facility and the district's Q3 status (pass when it has no facility).
+    """
+    facility_findings = [_q3_finding(rule, str(areas.labels[j]), district, areas.building[j]) for j in members]
+    statuses = [f.status for f in facility_findings]
+    return facility_findings, combine_statuses(statuses) if statuses else PASS  # no facility is below the size
+
+
+def check_q4_share(rule: Rule, meets_q1_q3: pd.Series) -> Finding:
+    """Q4: the share of districts meeting Q1-Q3 against the Q4 value (area finding)."""
+    return area_share_finding(
+        "Q4",
+        "all districts",
+        int((meets_q1_q3 == PASS).sum()),
+        int((meets_q1_q3 == FAIL).sum()),
+        int((meets_q1_q3 == NOT_ASSESSABLE).sum()),
+        float(rule.value),
+        what="districts",
+        what_zh="小区",
+        label="Q4 districts meeting Q1-Q3",
+    )
+
+
+def check_q5_stages(rules: RuleSet, districts: gpd.GeoDataFrame, names: list[str]) -> tuple[list[Finding], list[str]]:
+    """Q5 per district: the facility's stage against the housing's stage (四同步).
+
+    Returns the findings and the per-district statuses; every district is not assessable when the
+    layer has no status at all (rule Q5 is then not read).
+    """
+    housing_stages = (
+        districts["housing_stage"].tolist() if "housing_stage" in districts.columns else [None] * len(names)
+    )
+    if districts["status"].notna().any():
+        q5 = rules["Q5"]
+        q5_results = [
+            _q5_finding(q5, name, status, housing)
+            for name, status, housing in zip(names, districts["status"].tolist(), housing_stages, strict=True)
+        ]
+        return [f for f, _ in q5_results], [s for _, s in q5_results]
+    findings = []
+    for name in names:
+        en = f"Q5 not assessable for district '{name}': the layer has no 四同步 status field"
+        zh = f"Q5 无法评估：小区“{name}”没有四同步状态字段"
+        findings.append(Finding("Q5", "district", name, NOT_ASSESSABLE, None, None, None, "status", en, zh))
+    return findings, [NOT_ASSESSABLE] * len(names)
+
+
 def check_districts(
     districts: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -618,88 +780,31 @@ def check_districts(
     crs = crs or metric_crs_for(districts, coverage)
     notes = list(districts.attrs.get("notes", []))
     names = districts["district"].tolist()
-    n = len(names)
     polygons = districts.to_crs(crs).geometry.to_numpy()
     notes += overlap_notes(overlapping_pairs(polygons, names), "district")
+    table, count_flags, count_notes = _district_counts(
+        districts, polygons, crs, coverage, population, persons_per_household, q2
+    )
+    notes += count_notes
+    areas, facility_notes = _district_facilities(facilities, polygons, names, crs, table)
+    notes += facility_notes
 
-    population_layer = population if population is not None else coverage.population if coverage is not None else None
-    population_inside = None
-    if population_layer is not None:
-        units = population_layer.to_crs(crs)
-        poly_idx, unit_idx, weight = unit_weights(polygons, units.geometry.to_numpy())
-        people = units["population"].to_numpy(dtype=float)[unit_idx] * weight
-        population_inside = np.bincount(poly_idx, weights=people, minlength=n)
-    table = pd.DataFrame(districts.drop(columns=districts.geometry.name))
-    count_flags = reconcile_counts(table, persons_per_household, plausible_range(q2.extra))
-    notes += count_flags.notes
-    notes += _estimate_counts(table, population_inside, persons_per_household)
-    table["counts_check"] = count_flags.en
-    for column in ("residents_source", "households_source"):
-        table.loc[count_flags.raised, column] = "field, raised: residents and households disagree (counts_check)"
-
-    # facilities → districts
-    fac = prepare_facilities(facilities, crs)
-    poly_idx, fac_idx, assign_notes = assign_facilities(polygons, names, fac, name_column="district")
-    notes += assign_notes
-    outside = len(fac) - np.unique(fac_idx).size
-    if outside:
-        notes.append(
-            f"{outside} of {len(fac)} facilities lie in no district (and name none): they count for no district"
-        )
-    kinds = fac["kind"].to_numpy()[fac_idx]
-    elderly = np.isin(kinds, ELDERLY_FACILITY_KINDS)
-    e_poly, e_fac = poly_idx[elderly], fac_idx[elderly]
-    table["facilities"] = np.bincount(e_poly, minlength=n)
-    table["health_centres"] = np.bincount(poly_idx[~elderly], minlength=n)
-    land = fac["land_area_m2"].to_numpy(dtype=float)
-    building = fac["building_area_m2"].to_numpy(dtype=float)
-    labels = fac["label"].to_numpy()
-
+    # Q1, Q2 per district (in district order), then Q3 per facility
     findings: list[Finding] = []
+    q3_findings: list[Finding] = []
     quota_rows: list[dict[str, object]] = []
     residents = table["residents"].to_numpy(dtype=float)
     households = table["households"].to_numpy(dtype=float)
-    q3_findings: list[Finding] = []
-    order = np.argsort(e_poly, kind="stable")
-    members_of = np.split(e_fac[order], np.cumsum(np.bincount(e_poly, minlength=n))[:-1])
     for i, name in enumerate(names):
-        members = members_of[i]
-        no_land = [labels[j] for j in members if not np.isfinite(land[j])]
-        no_building = [labels[j] for j in members if not np.isfinite(building[j])]
-        f1, req1, prov1, short1 = _quota_check(
-            q1,
-            name,
-            residents[i],
-            float(np.nansum(land[members])),
-            no_land,
-            base_what="residents",
-            base_zh="名居民",
-            area_what="elderly-service land",
-            area_zh="养老服务设施用地",
-            area_column="land_area_m2",
-            per=q1_per,
-        )
-        f2, req2, prov2, short2 = _quota_check(
-            q2,
-            name,
-            households[i],
-            float(np.nansum(building[members])),
-            no_building,
-            base_what="households",
-            base_zh="户",
-            area_what="elderly-service building area",
-            area_zh="养老服务设施建筑面积",
-            area_column="building_area_m2",
-            per=q2_per,
-        )
+        members = areas.of[i]
+        f1, req1, prov1, short1 = check_q1_land(q1, name, residents[i], members, areas, per=q1_per)
+        f2, req2, prov2, short2 = check_q2_building(q2, name, households[i], members, areas, per=q2_per)
         if count_flags.en[i]:  # contradicting or zero counts: say so in both findings
             f1, f2 = (
                 replace(f, message=f"{f.message} ({count_flags.en[i]})", message_zh=f"{f.message_zh}（{count_flags.zh[i]}）")
                 for f in (f1, f2)
             )
-        facility_findings = [_q3_finding(q3, str(labels[j]), name, building[j]) for j in members]
-        q3_statuses = [f.status for f in facility_findings]
-        q3_status = combine_statuses(q3_statuses) if q3_statuses else PASS  # no facility is below the size
+        facility_findings, q3_status = check_q3_sizes(q3, name, members, areas)
         findings += [f1, f2]
         q3_findings += facility_findings
         quota_rows.append(
@@ -712,7 +817,7 @@ def check_districts(
                 "q2_provided_m2": prov2,
                 "q2_shortfall_m2": short2,
                 "q2_status": f2.status,
-                "q3_below_minimum": sum(s == FAIL for s in q3_statuses),
+                "q3_below_minimum": sum(f.status == FAIL for f in facility_findings),
                 "q3_status": q3_status,
                 "meets_q1_q3": combine_statuses([f1.status, f2.status, q3_status]),
             }
@@ -721,47 +826,17 @@ def check_districts(
         table[column] = values.to_numpy()
     findings += q3_findings
 
-    # Q4: share of districts meeting Q1-Q3
-    met = table["meets_q1_q3"]
-    findings.append(
-        area_share_finding(
-            "Q4",
-            "all districts",
-            int((met == PASS).sum()),
-            int((met == FAIL).sum()),
-            int((met == NOT_ASSESSABLE).sum()),
-            float(q4.value),
-            what="districts",
-            what_zh="小区",
-            label="Q4 districts meeting Q1-Q3",
-        )
-    )
+    findings.append(check_q4_share(q4, table["meets_q1_q3"]))
 
-    # W1
-    w1_findings, w1_table, w1_notes = _w1_findings(rules, coverage, polygons, names, residents)
+    w1_findings, w1_table, w1_notes = check_w1_districts(rules, coverage, polygons, names, residents)
     findings += w1_findings
     notes += w1_notes
     for column in w1_table.columns:
         table[column] = w1_table[column].to_numpy()
 
-    # Q5: the facility's stage against the housing's stage
-    housing_stages = (
-        districts["housing_stage"].tolist() if "housing_stage" in districts.columns else [None] * len(names)
-    )
-    if districts["status"].notna().any():
-        q5 = rules["Q5"]
-        q5_results = [
-            _q5_finding(q5, name, status, housing)
-            for name, status, housing in zip(names, districts["status"].tolist(), housing_stages, strict=True)
-        ]
-        findings += [f for f, _ in q5_results]
-        table["q5_status"] = [s for _, s in q5_results]
-    else:
-        table["q5_status"] = NOT_ASSESSABLE
-        for name in names:
-            en = f"Q5 not assessable for district '{name}': the layer has no 四同步 status field"
-            zh = f"Q5 无法评估：小区“{name}”没有四同步状态字段"
-            findings.append(Finding("Q5", "district", name, NOT_ASSESSABLE, None, None, None, "status", en, zh))
+    q5_findings, q5_statuses = check_q5_stages(rules, districts, names)
+    findings += q5_findings
+    table["q5_status"] = q5_statuses
     result = gpd.GeoDataFrame(table, geometry=districts.geometry.to_numpy(), crs=districts.crs)
     return DistrictCheck(result, findings, list(dict.fromkeys(notes)))
 

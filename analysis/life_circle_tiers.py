@@ -20,11 +20,9 @@ from analysis.message_format import fmt_number, fmt_share
 from analysis.rules import RuleSet
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
 from coverage.circles import CoverageResult
+from layers.defaults import SHARE_TOLERANCE
 from layers.errors import FieldError
 from layers.facilities import FACILITY_KINDS
-
-#: Floating-point slack when comparing a share with 1 (not a planning number).
-SHARE_TOLERANCE: float = 1e-9
 
 
 @dataclass

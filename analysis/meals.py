@@ -23,11 +23,9 @@ from analysis.rules import RuleSet
 from analysis.spatial_join import points_in_polygons
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
 from coverage.circles import CoverageResult
+from layers.defaults import SHARE_TOLERANCE
 
 MEAL_KINDS: tuple[str, ...] = ("meal_point",)
-
-#: Shares compared with the rule's share allow this much floating-point slack (not a planning number).
-SHARE_TOLERANCE: float = 1e-9
 
 
 @dataclass

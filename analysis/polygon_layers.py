@@ -24,15 +24,13 @@ from pyproj import CRS
 from analysis.message_format import fmt_number, fmt_share
 from coverage.circles import CoverageResult
 from layers.database import is_database_uri, read_database_layer
+from layers.defaults import OVERLAP_TOLERANCE
 from layers.errors import EmptyLayerError, FieldError, GeometryError, InputError
 from layers.projection import check_lonlat_range, local_metric_crs, require_crs, to_wgs84
 from layers.vector import resolve_layer
 
 PathLike = str | Path
 
-#: Two polygons overlap when their shared area exceeds this share of the smaller one. A tolerance
-#: for digitising slivers along shared edges, not a planning number.
-OVERLAP_TOLERANCE: float = 0.01
 
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 

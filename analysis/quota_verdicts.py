@@ -12,12 +12,10 @@ from pathlib import Path
 from analysis.message_format import STATUS_ZH, fmt_share
 from analysis.rules import Rule
 from analysis.verdicts import FAIL, NOT_ASSESSABLE, PASS, Finding
+from layers.defaults import RELATIVE_TOLERANCE
 from layers.errors import FieldError
 
 PathLike = str | Path
-
-#: Relative tolerance of "measured >= required", so 10 000 × 0.12 meets 1 200 m² despite rounding.
-RELATIVE_TOLERANCE = 1e-9
 
 
 def meets(measured: float, required: float) -> bool:

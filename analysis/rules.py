@@ -48,10 +48,6 @@ class Rule:
     source: str
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def cite(self) -> str:
-        """Short citation for a finding: ``Q1 (≥ 0.12 m2/person; seed 000 ...)``."""
-        return f"{self.id} ({self.value} {self.unit}; {self.source})"
-
 
 @dataclass(frozen=True)
 class RuleSet:

@@ -35,11 +35,7 @@ from coverage.settings import (
     resolve_speed,
 )
 from coverage.snapping import SnappedPoints, snap_points, snap_points_while
-
-#: Graphs with at least this many nodes snap the population on a worker thread while the
-#: Dijkstra pass runs (34 instead of 41 ms for both on the 10⁶-node benchmark grid, 2 cores); on
-#: smaller ones the pass takes a millisecond or two and the thread costs more than it saves.
-SIDE_BY_SIDE_MIN_NODES: int = 200_000
+from layers.defaults import SIDE_BY_SIDE_MIN_NODES
 
 
 def unit_points(geometry: gpd.GeoSeries) -> np.ndarray:

@@ -16,6 +16,8 @@ from typing import Callable
 import numba
 import numpy as np
 
+from layers.defaults import F32_D2_ERROR
+
 #: Held while a parallel kernel runs: numba's fallback "workqueue" threading layer (used when
 #: neither OpenMP nor TBB is found) must not run two parallel kernels at once (Streamlit serves
 #: sessions from threads). Kernels are milliseconds long, so waiting is cheap.
@@ -29,12 +31,6 @@ def _one_at_a_time(kernel: Callable) -> Callable:
             return kernel(*args)
 
     return run
-
-
-#: Bound on the error of a squared distance computed in float32 from coordinates relative to a
-#: cell corner, as a share of (the largest such coordinate)²: 30 float32 roundings (2⁻²⁴ each)
-#: with room to spare. Pieces whose float32 distances are closer than this are compared in float64.
-F32_D2_ERROR: float = 1e-5
 
 
 @numba.njit(inline="always", cache=True)

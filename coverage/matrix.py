@@ -14,9 +14,7 @@ from scipy.sparse import csgraph
 
 from coverage.graph import WalkGraph
 from coverage.snapping import SnappedPoints
-
-#: Floats held at once while searching from a chunk of sites (~160 MB).
-CHUNK_FLOATS: int = 20_000_000
+from layers.defaults import CHUNK_FLOATS
 
 
 def walking_distance_matrix(

@@ -315,6 +315,3 @@ def summary(result: CoverageResult, inputs: Inputs, seconds: float) -> dict:
     }
 
 
-def uncovered_units(result: CoverageResult) -> np.ndarray:
-    """Indices of population units outside the walk (for reports and site selection)."""
-    return np.flatnonzero(~result.covered)

@@ -25,23 +25,17 @@ import numpy as np
 import shapely
 
 from coverage.kernels import cell_number, nearest_pieces, tile_order
+from layers.defaults import (
+    MAX_CELL_M,
+    MAX_CELLS,
+    MIN_CELL_M,
+    ORIGIN_SHIFT,
+    PIECE_SHARE,
+    TILE_CELLS,
+    TILE_SORT_MIN_POINTS,
+)
 
 T = TypeVar("T")
-
-#: Bounds of the automatic cell size (metres).
-MIN_CELL_M: float = 20.0
-MAX_CELL_M: float = 200.0
-#: Pieces are at most this share of a cell long (so a piece is entered in at most 2 × 2 cells).
-PIECE_SHARE: float = 1.0
-#: Points are searched tile by tile, a tile being this many cells square.
-TILE_CELLS: int = 4
-#: The grid starts this share of a cell before the data, so that streets on a regular grid do
-#: not all fall on cell borders (where they would be filed on one side only).
-ORIGIN_SHIFT: float = 0.37
-#: Fewer points than this are searched in input order (no tile sort).
-TILE_SORT_MIN_POINTS: int = 64
-#: The grid never has more cells than this (the cell size grows instead); 4 bytes each.
-MAX_CELLS: int = 40_000_000
 
 
 def _aligned_empty(shape: tuple[int, ...], dtype: type, align: int = 64) -> np.ndarray:
@@ -117,16 +111,6 @@ class SegmentGrid:
     def piece_ints(self) -> np.ndarray:
         """``pieces`` seen as int32, shape (n_pieces, 16): columns 12, 13, 14 hold edge, u, v."""
         return self.pieces.view(np.int32)
-
-    @property
-    def n_pieces(self) -> int:
-        """Number of straight pieces."""
-        return int(self.pieces.shape[0])
-
-    @property
-    def n_entries(self) -> int:
-        """Number of (piece, cell) entries."""
-        return int(self.entries.shape[0])
 
     @property
     def nbytes(self) -> int:

@@ -1,4 +1,4 @@
-"""Defaults of the walking engine, each tied to the planning rule it comes from.
+"""Walking-speed resolution and the walking defaults (re-exported from :mod:`layers.defaults`).
 
 Rule ids refer to ``PLANNING_RULES.md`` in the shared folder (W1: 15-minute circle, W2: walking
 speeds, W4: distance on the street network from the nearest point on a street).
@@ -6,38 +6,32 @@ speeds, W4: distance on the street network from the nearest point on a street).
 
 from __future__ import annotations
 
-#: W1: the 15-minute elderly-service circle (一刻钟养老服务圈), in minutes.
-DEFAULT_MINUTES: float = 15.0
+from layers.defaults import (
+    DEFAULT_ELDERLY_SHARE,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MINUTES,
+    DEFAULT_SPEED_PRESET,
+    MIN_EDGE_LENGTH_M,
+    REPORTED_WALK_FACTOR,
+    SERVICE_AREA_BUFFER_M,
+    SERVICE_AREA_PIECE_M,
+    SPEED_PRESETS,
+)
 
-#: W2: walking speed presets in metres per second.
-SPEED_PRESETS: dict[str, float] = {
-    "elderly": 0.8,  # default: 720 m in 15 minutes
-    "general": 1.0,  # GB 50180-2018 upper bound: 900 m in 15 minutes
-    "frail": 0.67,  # slow elderly walkers: ~600 m in 15 minutes
-}
-
-#: W2: the preset used when none is given.
-DEFAULT_SPEED_PRESET: str = "elderly"
-
-#: W4: points farther than this from any walkable street (metres) are reported off-network.
-DEFAULT_MAX_SNAP_M: float = 300.0
-
-#: Walking times are reported exactly up to this many times the chosen minutes (at the chosen
-#: speed): the uncovered see how far they are; beyond it they are marked "beyond N min".
-REPORTED_WALK_FACTOR: float = 2.0
-
-#: Half-width (metres) of the band drawn around reached streets to make a service-area polygon.
-SERVICE_AREA_BUFFER_M: float = 50.0
-
-#: Longest straight piece (metres) a street is cut into when drawing service areas.
-SERVICE_AREA_PIECE_M: float = 25.0
-
-#: Edges shorter than this (metres) are given this length so zero-length OSM segments stay edges.
-MIN_EDGE_LENGTH_M: float = 0.01
-
-#: Share of residents aged 60+ used when a population layer has totals only
-#: (seed 000, Panshi: 93 384 people aged 60+ = 25.22 %).
-DEFAULT_ELDERLY_SHARE: float = 0.2522
+#: The walking defaults live in :mod:`layers.defaults` (the bottom layer); these names stay
+#: importable from here.
+__all__ = [
+    "DEFAULT_ELDERLY_SHARE",
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_MINUTES",
+    "DEFAULT_SPEED_PRESET",
+    "MIN_EDGE_LENGTH_M",
+    "REPORTED_WALK_FACTOR",
+    "SERVICE_AREA_BUFFER_M",
+    "SERVICE_AREA_PIECE_M",
+    "SPEED_PRESETS",
+    "resolve_speed",
+]
 
 
 def resolve_speed(speed: float | str | None) -> float:

@@ -12,11 +12,9 @@ import shapely
 
 from coverage.graph import WalkGraph
 from coverage.segment_grid import NearestPieces
+from layers.defaults import TWO_THREAD_MIN_POINTS
 
 T = TypeVar("T")
-
-#: Point layers at least this large read their x and y on two threads.
-TWO_THREAD_MIN_POINTS: int = 20_000
 
 
 @dataclass(frozen=True)

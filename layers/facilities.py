@@ -38,7 +38,7 @@ from layers.errors import (
     UnsupportedFileError,
 )
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
-from layers.vector import refuse_layer_choice, resolve_layer
+from layers.vector import VECTOR_SUFFIXES, refuse_layer_choice, resolve_layer
 
 FACILITY_KINDS: tuple[str, ...] = (
     "township_centre",  # 街道/乡镇综合(区域)养老服务中心 (T1, T2, T3, T6)
@@ -176,7 +176,6 @@ OWNERSHIP_PREFIXES: tuple[tuple[str, str], ...] = (
     ("社会", "private"),  # 社会办
     ("private", "private"),
 )
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 
 def _find_column(columns: list[str], field: str) -> str | None:

@@ -23,7 +23,7 @@ from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkErr
 from layers.line_noding import coordinate_keys, node_lines
 from layers.osm_xml import read_osm_xml
 from layers.projection import WGS84, check_lonlat_range, require_crs, to_wgs84
-from layers.vector import refuse_layer_choice, resolve_layer
+from layers.vector import VECTOR_SUFFIXES, refuse_layer_choice, resolve_layer
 
 #: highway values no pedestrian may use (as osmnx's "walk" network type, plus motorways and trunks'
 #: construction states). ``cycleway`` is walkable only when tagged ``foot=yes|designated|permissive``.
@@ -53,7 +53,6 @@ ACCESS_FORBIDDEN: frozenset[str] = frozenset({"no", "private"})
 PBF_SUFFIXES = (".osm.pbf", ".pbf")
 XML_SUFFIXES = (".osm", ".xml", ".osm.xml")
 GRAPHML_SUFFIXES = (".graphml",)
-VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
 
 EDGE_COLUMNS = ["u", "v", "highway", "name", "geometry"]
 #: Kept on the edges when the source has them, so that an exported network keeps its bridges and

@@ -9,6 +9,10 @@ import pyogrio.errors
 
 from layers.errors import EmptyLayerError, InputError, UnsupportedFileError
 
+#: File name endings read as vector layers (GeoPackage, GeoJSON, Shapefile, zipped Shapefile or
+#: GeoPackage, FlatGeobuf): the one list the network, facility, population and candidate readers use.
+VECTOR_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb")
+
 
 def refuse_layer_choice(file: Path, layer: str | None, *, option: str) -> None:
     """Raise :class:`InputError` when a layer is chosen for a file type without layers (CSV, GeoTIFF, OSM)."""

@@ -16,7 +16,7 @@ import numpy as np
 from shapely.geometry import Point, box
 
 from analysis.batch.areas import area_of_points
-from layers.population import population_points, read_population
+from layers.population import read_population
 from tests.conftest import PROJECT_ROOT, shared_path
 
 DASK = Path(sys.executable).with_name("dask")
@@ -43,7 +43,7 @@ class Case:
     def area_population(self, code: str, folder: Path) -> Path:
         """The population units of one area alone (their representative point in it), as a file."""
         people = gpd.read_file(self.population)
-        owner = area_of_points(population_points(people), self.area_frame)
+        owner = area_of_points(people.geometry.representative_point(), self.area_frame)
         index = list(self.area_frame["code"]).index(code)
         path = folder / f"population_{code}.gpkg"
         people.loc[owner == index].to_file(path)

@@ -7,9 +7,9 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from coverage.circles import CoverageResult, unit_points
+from coverage.circles import CoverageResult
 from coverage.graph import WalkGraph, build_walk_graph
-from coverage.snapping import SnappedPoints, snap_points
+from coverage.snapping import SnappedPoints
 
 METRIC_CRS = "EPSG:32650"  # UTM 50N (Nanjing): hand-made layers are in metres
 
@@ -96,8 +96,3 @@ def reference_distances(result: CoverageResult) -> np.ndarray:
     for i in range(len(pop_snap)):
         out[i] = lengths.get(("point", n_fac + i), np.inf)
     return out
-
-
-def snap_units(graph: WalkGraph, frame: gpd.GeoDataFrame, max_snap_m: float = 300.0) -> SnappedPoints:
-    """Snap population units (points or polygons) the way the engine does."""
-    return snap_points(graph, unit_points(frame.to_crs(graph.crs).geometry), max_snap_m)

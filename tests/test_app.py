@@ -84,10 +84,9 @@ def test_default_page_shows_the_pipeline_share(direct):
     assert metric(at, "Network islands") == str(result.graph.n_islands)
     assert not at.error
     assert any("DEMO" in info.value for info in at.info), "the demo data must be labelled as demo"
-    # planning checks and site selection do not exist yet: their tabs say so, nothing is faked
     assert [tab.label for tab in at.tabs] == ["Map", "Tables", "Planning checks", "Site selection", "Sources and notes"]
-    coming = [info.value for info in at.info if "coming" in info.value]
-    assert len(coming) == (not planning.checks_available()) + (not planning.sites_available())
+    assert not [info.value for info in at.info if "coming" in info.value]  # both tabs are live, none says "coming"
+    assert at.button(key="run_checks") and at.button(key="run_sites")
 
 
 def test_language_switch_shows_chinese_labels():
@@ -165,8 +164,6 @@ def test_map_click_is_stored_once():
 
 
 def test_planning_checks_and_site_selection_tabs():
-    if not (planning.checks_available() and planning.sites_available()):
-        pytest.skip("analysis.checks / analysis.site_selection are not in this tree yet (the tabs say 'coming')")
     at = run_app()
     at.button(key="run_checks").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -192,9 +189,6 @@ def test_a_failed_site_selection_shows_its_reason_until_the_inputs_change(monkey
     import ui.tab_sites
     from layers.errors import InputError
 
-    if not planning.sites_available():
-        pytest.skip("analysis.site_selection is not in this tree yet")
-
     def refuse(*args, **kwargs):
         raise InputError("no candidate site lies within the walk of any uncovered elderly person")
 
@@ -211,8 +205,6 @@ def test_a_failed_site_selection_shows_its_reason_until_the_inputs_change(monkey
 
 
 def test_site_selection_by_target_coverage_map_and_accepting_one_site():
-    if not planning.sites_available():
-        pytest.skip("analysis.site_selection is not in this tree yet")
     at = run_app()
     at.radio(key="site_size_mode__en").set_value("target").run()
     at.slider(key="site_target").set_value(90).run()
@@ -519,8 +511,6 @@ def test_malformed_district_upload_gives_a_readable_error(tmp_path, direct):
 
 
 def test_checks_with_boundaries_map_and_report(tmp_path):
-    if not planning.checks_available():
-        pytest.skip("analysis.checks is not in this tree")
     from analysis.checks import DEMO_TOWNSHIPS
     from analysis.rules import DEFAULT_RULE_SET
     from ui.mapping import checks_map
@@ -543,8 +533,6 @@ def test_checks_with_boundaries_map_and_report(tmp_path):
 
 
 def test_report_downloads_on_the_page():
-    if not planning.checks_available():
-        pytest.skip("analysis.checks is not in this tree")
     at = run_app()
     at.button(key="run_checks").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -14,6 +14,7 @@ import rasterio
 import shapely
 from affine import Affine
 
+from coverage.circles import unit_points
 from coverage.settings import DEFAULT_ELDERLY_SHARE
 from layers.errors import (
     CoordinateError,
@@ -27,7 +28,6 @@ from layers.errors import (
 from layers.population import (
     DEFAULT_RESIDENTIAL_SHARE,
     estimate_population_from_buildings,
-    population_points,
     read_population,
     read_population_polygons,
     read_population_raster,
@@ -448,15 +448,16 @@ def test_unknown_extension_csv_and_missing_file(tmp_path: Path) -> None:
         read_population(tmp_path / "pop.xyz", kind="census")
 
 
-def test_population_points_are_inside_their_polygons() -> None:
+def test_unit_points_are_inside_their_polygons() -> None:
+    """The engine walks from one point per unit: inside an L-shaped block, not at its centroid."""
     corner = shapely.Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 3), (0, 3)])  # L-shaped block
+    assert not corner.contains(corner.centroid)
     layer = gpd.GeoDataFrame(
         {"population": [5.0, 2.0]}, geometry=[corner, shapely.Point(10, 10)], crs=32650, index=[7, 9]
     )
-    points = population_points(layer)
-    assert points.crs == layer.crs and list(points.index) == [7, 9]
-    assert (points.geom_type == "Point").all()
-    assert corner.contains(points.loc[7]) and points.loc[9].equals(shapely.Point(10, 10))
+    points = unit_points(layer.geometry)
+    assert len(points) == 2 and (shapely.get_type_id(points) == 0).all()
+    assert corner.contains(points[0]) and points[1].equals(shapely.Point(10, 10))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -564,7 +565,72 @@ def test_nanjing_osm_buildings(nanjing_buildings: gpd.GeoDataFrame) -> None:
     assert (estimate.loc[schools, "population"] == 0).all()
 
 
+def _osm_xml_building_residents(path: Path) -> tuple[int, float]:
+    """Buildings and residents of an OSM XML file, computed without pyrosm or the building model.
+
+    Closed ``building=*`` ways and ``building=*`` multipolygon relations (outer minus inner rings),
+    areas in UTM 50N (m²); storeys from the first number of ``building:levels``, else
+    ``round(height / 3 m)`` (at least 1), else 3; residents = area × storeys × share / 35 m² per
+    person, the share from the default table (0.5 for types not in it).
+    """
+    import re
+    import xml.etree.ElementTree as ET
+
+    from pyproj import Transformer
+
+    root = ET.parse(path).getroot()
+    to_utm = Transformer.from_crs(4326, 32650, always_xy=True)
+    nodes = {n.get("id"): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
+    ways = {w.get("id"): w for w in root.iter("way")}
+
+    def ring(way) -> np.ndarray:
+        lonlat = np.array([nodes[nd.get("ref")] for nd in way.iter("nd")])
+        return np.column_stack(to_utm.transform(lonlat[:, 0], lonlat[:, 1]))
+
+    def residents(tags: dict[str, str], area_m2: float) -> float:
+        levels = re.search(r"\d+(?:\.\d+)?", tags.get("building:levels", ""))
+        height = re.search(r"\d+(?:\.\d+)?", tags.get("height", ""))
+        if levels:
+            storeys = float(levels.group())
+        elif height and float(height.group()) > 0:
+            storeys = max(round(float(height.group()) / 3.0), 1.0)
+        else:
+            storeys = 3.0
+        return area_m2 * storeys * DEFAULT_RESIDENTIAL_SHARE.get(tags["building"].strip().casefold(), 0.5) / 35.0
+
+    count, total = 0, 0.0
+    for way in ways.values():
+        tags = {t.get("k"): t.get("v") for t in way.findall("tag")}
+        refs = [nd.get("ref") for nd in way.iter("nd")]
+        if "building" in tags and len(refs) >= 4 and refs[0] == refs[-1]:
+            count += 1
+            total += residents(tags, shapely.Polygon(ring(way)).area)
+    for relation in root.iter("relation"):
+        tags = {t.get("k"): t.get("v") for t in relation.findall("tag")}
+        if "building" not in tags:
+            continue
+        rings = {"outer": [], "inner": []}
+        for member in relation.findall("member"):
+            if member.get("type") == "way" and member.get("ref") in ways and member.get("role") in rings:
+                rings[member.get("role")].append(shapely.LineString(ring(ways[member.get("ref")])))
+        footprint = shapely.unary_union(list(shapely.polygonize(rings["outer"]).geoms))
+        if rings["inner"]:
+            footprint = footprint.difference(shapely.unary_union(list(shapely.polygonize(rings["inner"]).geoms)))
+        count += 1
+        total += residents(tags, footprint.area)
+    return count, total
+
+
 def test_nanjing_pbf_through_the_dispatcher() -> None:
-    path = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-    estimate = read_population(path, bounds=(118.767, 32.035, 118.797, 32.052))
-    assert len(estimate) > 0 and estimate["population"].sum() > 0 and estimate.crs == "EPSG:4326"
+    """The .osm.pbf read by pyrosm through read_population gives the residents that the same
+    extract's XML export gives when counted by hand (1 278 buildings, 78 705 residents)."""
+    pbf = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
+    buildings, residents = _osm_xml_building_residents(shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm"))
+    assert buildings == 1278 and residents == pytest.approx(78_705.47, abs=0.01)
+    estimate = read_population(pbf)
+    assert estimate.crs == "EPSG:4326"
+    assert len(estimate) == buildings
+    assert estimate["population"].sum() == pytest.approx(residents, rel=1e-9)
+    assert estimate["elderly_population"].sum() == pytest.approx(residents * DEFAULT_ELDERLY_SHARE, rel=1e-9)
+    core = read_population(pbf, bounds=(118.767, 32.035, 118.797, 32.052))  # the core box of the extract
+    assert 0 < len(core) < buildings and 0 < core["population"].sum() < residents

@@ -8,7 +8,6 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -599,4 +598,17 @@ def test_sites_frame_needs_candidates():
     assert model.summary()["sites"] == [{"site": 0, "added_elderly": 1.0}]
     with pytest.raises(ValueError, match="candidate layer"):
         model.sites_frame()
-    assert isinstance(pd.DataFrame([model.summary()]), pd.DataFrame)
+    # the summary still goes to JSON, naming the chosen column instead of a place
+    assert json.loads(json.dumps(model.summary()))["sites"] == [{"site": 0, "added_elderly": 1.0}]
+    # with a candidate layer (UTM 50N metres) the frame ranks the site and places it in lon/lat
+    model.candidates = gpd.GeoDataFrame(
+        {"candidate_id": ["c0"], "name": ["空地"]}, geometry=[shapely.Point(500_000, 3_540_000)], crs=32650
+    )
+    frame = model.sites_frame()
+    assert frame.crs == "EPSG:4326"
+    assert frame[["rank", "candidate_id", "added_elderly", "covered_share"]].to_dict("records") == [
+        {"rank": 1, "candidate_id": "c0", "added_elderly": 1.0, "covered_share": 1.0}
+    ]
+    lon, lat = frame.geometry.iloc[0].x, frame.geometry.iloc[0].y
+    assert lon == pytest.approx(117.0, abs=1e-6) and 31.9 < lat < 32.1  # the central meridian of zone 50
+    assert model.summary()["sites"] == [{"lon": round(lon, 6), "lat": round(lat, 6), "added_elderly": 1.0}]

@@ -145,8 +145,6 @@ def test_app_checks_tab_exposes_the_year_and_the_new_old_split():
     from tests.conftest import PROJECT_ROOT
     from ui import planning
 
-    if not planning.checks_available():
-        pytest.skip("analysis.checks is not in this tree")
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=300)
     at.run()
     assert not at.exception, at.exception

@@ -218,8 +218,6 @@ def test_checks_tab_shows_meal_and_tier_tables_and_takes_villages(tmp_path):
     from ui.i18n import Translator
     from ui.uploads import save_upload
 
-    if not planning.checks_available():
-        pytest.skip("analysis.checks is not in this tree")
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     at.button(key="run_checks").click().run()

@@ -11,10 +11,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from layers.defaults import MAX_DETAILED_EDGES
 from layers.projection import WGS84
 
-#: Above this many street edges the grey basemap is simplified more coarsely.
-MAX_DETAILED_EDGES = 30000
 #: Rounding grid of displayed coordinates, degrees (1e-5° ≈ 1 m).
 DISPLAY_GRID_DEG = 1e-5
 

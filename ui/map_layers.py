@@ -15,14 +15,12 @@ import pandas as pd
 import shapely
 
 from coverage.circles import CoverageResult, unit_points
+from layers.defaults import MAX_DISPLAY_UNITS
 from layers.facilities import FACILITY_KINDS
 from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, DISPLAY_GRID_DEG, rounded_geometry
 from ui.i18n import Translator
 from ui.state import WHATIF_ID_PREFIX
-
-#: Above this many population units the map draws grid cells instead of the units.
-MAX_DISPLAY_UNITS = 5000
 
 SERVICE_AREA_COLOUR = "#2b6cb0"
 UNCOVERED_COLOUR = "#8e0152"

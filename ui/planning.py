@@ -1,15 +1,12 @@
 """The planning checks and site selection of ``analysis/``, called the way the page needs them.
 
-Both are optional for the page: when their modules are not there yet, :func:`checks_available` /
-:func:`sites_available` say so and the tabs show "coming" instead of any result. Nothing here
-computes a verdict or a site itself; it only calls ``analysis.run_checks`` and
+Nothing here computes a verdict or a site itself; it only calls ``analysis.run_checks`` and
 ``analysis.propose_sites`` on the page's cached result (what-if sites included) and shapes their
 answers into tables.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,23 +30,6 @@ SITE_MODELS: dict[str, str] = {
 }
 #: Finding statuses of ``analysis.verdicts`` (the ids are translated for display).
 STATUSES: tuple[str, ...] = ("pass", "fail", "not_assessable")
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def checks_available() -> bool:
-    """Whether the planning checks (``analysis.checks.run_checks``) are installed."""
-    return _module_exists("analysis.checks")
-
-
-def sites_available() -> bool:
-    """Whether site selection (``analysis.site_selection`` and its ``sites`` job) is installed."""
-    return _module_exists("analysis.site_selection") and _module_exists("analysis.site_proposals")
 
 
 # ----- planning checks -------------------------------------------------------------------------

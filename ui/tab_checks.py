@@ -70,9 +70,7 @@ def render(page: PageContext) -> None:
         st.markdown(f"**{rules.title_zh if lang == 'zh' and rules.title_zh else rules.title}**")
         if "W1" in rules and float(rules.value("W1")) != result.minutes:
             st.warning(t("Rule W1 of this set is {w1:g} minutes; the map uses {minutes:g}.", w1=float(rules.value("W1")), minutes=result.minutes))
-    if not planning.checks_available():
-        st.info(t("Planning checks (quotas, township coverage) are coming in a later issue: nothing is assessed here yet."))
-    elif rules is not None:
+    if rules is not None:
         st.caption(t("Checks every rule of the set on the result shown on the map, what-if changes included. Walking time is the set's W1."))
         b1, b2 = st.columns(2)
         boundary_files = {

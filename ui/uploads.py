@@ -21,17 +21,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from layers.defaults import MAX_COMPRESSION_RATIO, MAX_UPLOAD_MB, UPLOAD_MAX_AGE_S, UPLOAD_MAX_TOTAL_BYTES
 from layers.errors import EmptyLayerError, InputError, UnsupportedFileError
 
-#: Largest upload accepted, in megabytes (Streamlit's own default limit is the same 200 MB).
-MAX_UPLOAD_MB: int = 200
 MAX_UPLOAD_BYTES: int = MAX_UPLOAD_MB * 1024 * 1024
 #: Largest total size of a zip's members once unpacked, in bytes (guards against zip bombs): the
 #: upload limit itself, so a zip never puts more on disk than an unzipped upload could.
 MAX_UNZIPPED_BYTES: int = MAX_UPLOAD_BYTES
-#: Largest unpacked/packed size ratio of one zip member. Real layers compress 2-20×; a mostly
-#: nodata GeoTIFF reaches ~100×; a zip bomb 1 000× and more.
-MAX_COMPRESSION_RATIO: float = 200.0
 #: Members smaller than this (bytes, unpacked) are not held to the ratio (tiny files compress oddly).
 RATIO_MIN_BYTES: int = 1024 * 1024
 #: Bytes copied at a time while unpacking (the running total is checked after each).
@@ -54,10 +50,6 @@ UPLOADER_TYPES: dict[str, list[str]] = {
 ZIP_LAYER_SUFFIXES: tuple[str, ...] = (".shp", ".gpkg", ".geojson", ".json", ".tif", ".tiff")
 
 UPLOAD_ROOT_NAME = "elderly-circles-uploads"
-#: Saved uploads unused for this many seconds are deleted by the next save (one day).
-UPLOAD_MAX_AGE_S: float = 24 * 3600.0
-#: Beyond this many bytes in all, the least recently used saved uploads are deleted (2 GB).
-UPLOAD_MAX_TOTAL_BYTES: int = 2 * 1024**3
 
 
 def upload_root() -> Path:

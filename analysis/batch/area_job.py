@@ -31,7 +31,7 @@ from coverage.output import (
 from coverage.pipeline import summary
 from coverage.walk import walk_coverage
 from layers.errors import EmptyLayerError
-from layers.population import population_points, read_population
+from layers.population import read_population
 from layers.projection import WGS84
 
 
@@ -80,7 +80,7 @@ def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | N
     x0, y0, x1, y1 = polygon.bounds
     share = {"elderly_share": elderly_share} if elderly_share is not None else {}
     cells = read_population(list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), **share)
-    inside = shapely.intersects(polygon, population_points(cells).values)
+    inside = shapely.intersects(polygon, cells.geometry.representative_point().values)
     return cells.loc[inside, ["population", "geometry"]]
 
 

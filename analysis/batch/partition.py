@@ -23,7 +23,7 @@ import pandas as pd
 from analysis.batch.areas import area_of_points, buffered, walk_limit_m
 from layers.facilities import read_facilities
 from layers.network import read_network
-from layers.population import population_points, read_population
+from layers.population import read_population
 from layers.projection import WGS84
 
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -87,7 +87,7 @@ def _by_buffer(frame: gpd.GeoDataFrame, buffers: gpd.GeoSeries) -> list[np.ndarr
 
 def _by_owner(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> list[np.ndarray]:
     """Row positions of ``frame`` whose representative point lies in each area (one area each)."""
-    owner = area_of_points(population_points(frame), areas)
+    owner = area_of_points(frame.geometry.representative_point(), areas)
     return [np.flatnonzero(owner == i) for i in range(len(areas))]
 
 

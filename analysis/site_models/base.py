@@ -15,17 +15,9 @@ from analysis.site_models.candidate_matrix import CandidateSites, candidate_site
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
 from analysis.site_models.solver import _TOL, DEFAULT_TIME_LIMIT_S, MIP_REL_GAP, _as_csr, _gap, _within
 from coverage.circles import CoverageResult, unit_points
+from layers.defaults import AUTO_EXACT_MAX_PAIRS
+from layers.defaults import LP_BOUND_MAX_PAIRS as LP_BOUND_MAX_PAIRS  # re-exported: lscp, mclp, capacitated
 from layers.projection import WGS84
-
-#: ``method="auto"`` solves the MILP up to this many demand-site pairs within reach, else greedy.
-AUTO_EXACT_MAX_PAIRS: dict[str, int] = {
-    "mclp": 3_000_000,
-    "lscp": 1_000_000,
-    "pmedian": 600_000,
-    "mclp-capacity": 300_000,
-}
-#: A greedy solution's gap uses the LP relaxation bound up to this many pairs (else submodular).
-LP_BOUND_MAX_PAIRS: int = 100_000
 
 
 class _SiteModel:

@@ -25,9 +25,7 @@ from analysis.site_models.solver import (
     _rows_matrix,
 )
 from coverage.circles import CoverageResult
-
-#: MCLPs with more pairs than this solve the LP relaxation first (interior point + crossover).
-LP_FIRST_MIN_PAIRS: int = 100_000
+from layers.defaults import LP_FIRST_MIN_PAIRS
 
 #: Shrink the exact model first (dominated candidates dropped, identical rows merged); exact either way.
 REDUCE_MODEL: bool = True
@@ -197,14 +195,6 @@ class MCLP(_SiteModel):
         rows = np.flatnonzero(self.coverable)
         a, w, _ = _aggregate_rows(self.coverage[rows], self.weights[rows])
         return a, w
-
-    def _value(self, selected: Sequence[int]) -> float:
-        """Elderly newly covered by a set of sites (persons)."""
-        sel = np.asarray(list(selected), dtype=np.int64)
-        if sel.size == 0:
-            return 0.0
-        hit = np.asarray(self.coverage[:, sel].sum(axis=1)).ravel() > 0
-        return float(self.weights[hit & self.open_demand].sum())
 
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         deadline = time.perf_counter() + time_limit_s

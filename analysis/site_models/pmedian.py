@@ -13,9 +13,7 @@ from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.errors import InfeasibleError, NoGapError
 from analysis.site_models.solver import _as_csr, _highs, _lazy_greedy, _rows_matrix
 from coverage.circles import CoverageResult
-
-#: p-median: walking times are truncated at this many W1 walks (2 → 30 minutes).
-PMEDIAN_CAP_WALKS: float = 2.0
+from layers.defaults import PMEDIAN_CAP_WALKS
 
 
 class PMedian(_SiteModel):

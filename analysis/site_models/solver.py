@@ -14,11 +14,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from layers.defaults import DEFAULT_TIME_LIMIT_S as DEFAULT_TIME_LIMIT_S  # re-exported: base, mclp, lscp, ...
+from layers.defaults import MIP_REL_GAP
+
 # ----- settings --------------------------------------------------------------------------------
-#: Seconds HiGHS may spend on one model before the best solution found is returned with its gap.
-DEFAULT_TIME_LIMIT_S: float = 60.0
-#: Relative optimality gap at which HiGHS stops (``mip_rel_gap``); 1e-7 is "exact" for persons.
-MIP_REL_GAP: float = 1e-7
 
 _TOL = 1e-9
 
