@@ -16,6 +16,7 @@ from analysis.counties import normalise_counties, read_counties
 from analysis.districts import normalise_districts
 from analysis.township_layers import normalise_communities, normalise_townships, read_communities, read_townships
 from analysis.villages import normalise_villages, read_villages
+from layers.database import is_database_uri
 from layers.errors import InputError
 from layers.facilities import normalise_facilities, read_facilities
 from layers.frames import is_frame
@@ -37,9 +38,11 @@ def _checked_frame(value: object, argument: str) -> gpd.GeoDataFrame:
     return value  # type: ignore[return-value]
 
 
-def file_of(value: Layer | None) -> Path | None:
-    """The file behind a layer argument, ``None`` for a frame or nothing."""
-    return None if value is None or is_frame(value) else Path(value)
+def file_of(value: Layer | None) -> str | Path | None:
+    """The file behind a layer argument (a PostGIS address stays text), ``None`` for a frame or nothing."""
+    if value is None or is_frame(value):
+        return None
+    return str(value) if is_database_uri(value) else Path(value)
 
 
 def districts_layer(value: Layer, years: PlanningYears, *, layer: str | None = None) -> gpd.GeoDataFrame:
