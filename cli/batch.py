@@ -11,7 +11,7 @@ from pathlib import Path
 from analysis.batch.areas import read_areas
 from analysis.batch.partition import partition_inputs
 from analysis.batch.runner import run_parts
-from analysis.batch.summary import write_summary
+from analysis.batch.summary import area_table, rule_table, write_summary
 from analysis.batch.task import BatchParams
 from analysis.rules import (
     DEFAULT_RULE_SET,
@@ -22,6 +22,7 @@ from analysis.rules import (
 from cli.json_out import dumps
 from cli.numbers import share
 from cli.output_guard import check_not_an_input, overlap
+from coverage.database_output import database_target, write_database
 from coverage.safe_write import OutputPathError, probe_writable, write_errors
 from layers.errors import InputError
 
@@ -55,6 +56,11 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786")
     where.add_argument("--workers", type=int, default=2, help="worker processes of the local Dask cluster (default 2)")
+    p.add_argument(
+        "--summary-db",
+        metavar="URI",
+        help="also write the summary to PostGIS in one transaction: postgresql://user@host/db?schema=NAME[&run=NAME]",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON line: areas, done, failed, skipped, seconds, summary")
 
@@ -86,6 +92,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be 1 or more, got {args.workers}")
     out = Path(args.out)
     _check_batch_folder(out, args)
+    if args.summary_db is not None:  # parsed before any work: a password in it is refused
+        database_target(args.summary_db, default_run="batch")
     rule_set = load_rule_set(args.rules)
     areas = read_areas(args.areas, args.id_field, args.areas_layer)
     (out / "areas").mkdir(parents=True, exist_ok=True)
@@ -117,6 +125,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
         partition.parts, params, scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress
     )
     summary_path = write_summary(out, areas, results)
+    database = None
+    if args.summary_db is not None:  # the same two tables in PostGIS: areas (polygons) and area × rule
+        tables = {"areas": area_table(areas, results), "area_rules": rule_table(results)}
+        database = write_database(args.summary_db, tables, command="batch")
     statuses = [r["row"]["status"] for r in results]
     report = {
         "areas": len(results),
@@ -137,4 +149,6 @@ def run_batch_command(args: argparse.Namespace) -> int:
         if row["status"] == "failed":
             print(f"  failed {row['area_id']}: {row['error']}", file=sys.stdout)
     print(f"  wrote {summary_path} (+ summary_rules.csv, summary.parquet, summary.gpkg for QGIS, areas/)")
+    if database is not None:
+        print(f"  wrote {database}")
     return 0

@@ -279,3 +279,44 @@ def test_wuhan_rasters_read_per_area_give_the_numbers_of_one_whole_run(cluster, 
         assert summary.loc[code, "covered_population"] == pytest.approx(mine.loc[mine["covered"], "population"].sum(), abs=0.5)
         assert summary.loc[code, "elderly_population"] == pytest.approx(mine["elderly_population"].sum(), abs=0.5)
     assert 0.0 < summary["covered_share"].min() and summary["population"].sum() > 1000
+
+
+def test_summary_also_written_to_postgis(case, local_run, monkeypatch, capsys):
+    """``--summary-db``: the rerun (every area unchanged, skipped) writes the summary tables to a real PostGIS."""
+    import sqlalchemy
+
+    from tests.postgis_server import postgres_bin, start_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL with PostGIS is not installed (apt-get install postgresql postgresql-15-postgis-3)")
+    server = start_server()
+    try:
+        monkeypatch.setenv("PGPASSWORD", server.password)
+        out, _ = local_run
+        report = run_json(*case.args(out), "--workers", "1", "--summary-db", server.uri(schema="province", run="jilin"))
+        assert (report["areas"], report["skipped"]) == (4, 4)
+        summary = pd.read_csv(out / "summary.csv").set_index("area_id").sort_index()
+        engine = sqlalchemy.create_engine(
+            sqlalchemy.engine.URL.create(
+                "postgresql+psycopg", username=server.user, password=server.password,
+                host=server.host, port=server.port, database=server.dbname,
+            )
+        )
+        with engine.connect() as conn:
+            areas = gpd.read_postgis('SELECT * FROM province."jilin_areas"', conn, geom_col="geom")
+            rules = pd.read_sql('SELECT * FROM province."jilin_area_rules"', conn)
+            registered = conn.execute(sqlalchemy.text(
+                "SELECT count(*) FROM geometry_columns WHERE f_table_schema = 'province' AND f_table_name = 'jilin_areas'"
+            )).scalar()
+        engine.dispose()
+        areas = areas.set_index("area_id").sort_index()
+        assert list(areas.index) == list(summary.index)
+        assert (areas["covered_share_elderly"] - summary["covered_share_elderly"]).abs().max() < 1e-9
+        assert len(rules) == len(pd.read_csv(out / "summary_rules.csv")) and registered == 1
+        # a password in the address is refused before any work, and never echoed
+        capsys.readouterr()
+        status, text = run_cli(*case.args(out), "--summary-db", "postgresql://u:secret@127.0.0.1/db?schema=s", "--json")
+        err = capsys.readouterr().err
+        assert status == 2 and "secret" not in text + err and "password" in err
+    finally:
+        server.stop()
