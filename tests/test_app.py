@@ -463,9 +463,11 @@ def test_proposed_district_matches_check_proposed_district(direct):
     _, result = direct
     polygon = district_box(result)
     rules = load_rule_set(DEFAULT_RULE_SET)
+    # the planned households win over the buildings inside (issue 13): residents = households × persons per household
     expected = check_proposed_district(
-        polygon, households=1000, facilities=result.facilities.to_crs(4326), rules=rules, coverage=result
-    )
+        polygon, households=1000, facilities=result.facilities.to_crs(4326), rules=rules, coverage=result,
+        persons_per_household=rules["Q2"].extra["persons_per_household"],
+    )  # fmt: skip
     q1 = next(f for f in expected.findings if f.rule_id == "Q1")
     # the ui helper, as the page calls it
     check = planning.check_district(polygon, result=result, rules=rules, households=1000.0)
