@@ -25,7 +25,9 @@ from layers.population import BUILDING_TAG_FIELD, HEIGHT_FIELD_NAMES, STOREYS_FI
 from layers.projection import WGS84
 
 #: Tags of building ways kept as columns (what the building model reads: type, storeys, height).
-BUILDING_TAGS: tuple[str, ...] = tuple(dict.fromkeys((BUILDING_TAG_FIELD, *STOREYS_FIELD_NAMES, *HEIGHT_FIELD_NAMES, "name")))
+BUILDING_TAGS: tuple[str, ...] = tuple(
+    dict.fromkeys((BUILDING_TAG_FIELD, *STOREYS_FIELD_NAMES, *HEIGHT_FIELD_NAMES, "name"))
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def read_osm_xml_buildings(path: Path) -> XmlBuildings:
     path = Path(path)
     parsed = _parse(path, way_key=BUILDING_TAG_FIELD, tag_names=BUILDING_TAGS)
     if not parsed.way_id:
-        raise EmptyLayerError("the OSM XML file has no ways with a 'building' tag", file=path, layer="buildings", field="building")
+        raise EmptyLayerError(
+            "the OSM XML file has no ways with a 'building' tag", file=path, layer="buildings", field="building"
+        )
     node_id = np.asarray(parsed.node_id, dtype=np.int64)
     ids, first = np.unique(node_id, return_index=True)
     lon = np.asarray(parsed.node_lon, dtype=np.float64)[first]

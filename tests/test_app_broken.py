@@ -52,7 +52,9 @@ def run_app() -> AppTest:
 def test_no_map_calls_jquery(default_result):
     t = Translator("en")
     streets = basemap(default_result.inputs.network.edges)
-    sites = pd.DataFrame({"rank": [1, 2], "lon": [24.94, 24.95], "lat": [60.17, 60.165], "added_elderly": [120.0, 80.0]})
+    sites = pd.DataFrame(
+        {"rank": [1, 2], "lon": [24.94, 24.95], "lat": [60.17, 60.165], "added_elderly": [120.0, 80.0]}
+    )
     from coverage.output import facilities_layer
 
     maps = {
@@ -80,7 +82,9 @@ def test_after_a_data_switch_no_widget_keeps_an_old_choice_and_no_button_raises(
         "facility_id,name,kind,lon,lat\nMY-1,My centre,community_station,24.941,60.169\nMY-2,My station,community_station,24.948,60.163\n"
     )
     monkeypatch.setattr(DataChoice, "key", lambda self: "uploaded-test")
-    monkeypatch.setattr(DataChoice, "layer_arguments", lambda self: {"network": embedded_network_path(), "facilities": facilities})
+    monkeypatch.setattr(
+        DataChoice, "layer_arguments", lambda self: {"network": embedded_network_path(), "facilities": facilities}
+    )
     at.run()
     assert not at.exception, at.exception
     remove = next(w for w in at.selectbox if w.key.startswith("whatif_remove_choice_"))
@@ -114,17 +118,25 @@ def test_removing_a_facility_of_other_data_is_a_message_not_a_traceback(default_
 
 # ----- 3. a click on a map feature proposes a site; a point is not a district --------------------
 def test_a_click_on_a_feature_proposes_a_site_and_is_no_district():
-    dot = {"type": "Feature", "properties": {"uncovered_elderly": 12.0}, "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}}
+    dot = {
+        "type": "Feature",
+        "properties": {"uncovered_elderly": 12.0},
+        "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+    }
     state: dict = {}
     changed = ss.handle_map_return(
-        state, {"last_clicked": None, "last_object_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": dot}, ss.DISTRICT_DRAWING
+        state,
+        {"last_clicked": None, "last_object_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": dot},
+        ss.DISTRICT_DRAWING,
     )
     assert changed and state[ss.PROPOSED_SITE] == {"lat": 60.17, "lng": 24.94}
     assert ss.DISTRICT_DRAWING not in state
     assert planning.district_polygon_from_drawing(dot) is None  # a stored point is no district either, no error
     # the same answer on the next rerun proposes nothing new
     assert not ss.handle_map_return(
-        state, {"last_clicked": None, "last_object_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": dot}, ss.DISTRICT_DRAWING
+        state,
+        {"last_clicked": None, "last_object_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": dot},
+        ss.DISTRICT_DRAWING,
     )
 
 
@@ -134,8 +146,16 @@ def test_the_page_proposes_a_site_at_a_clicked_dot_without_a_district_error(monk
     answers: dict = {}
     monkeypatch.setattr(streamlit_folium, "st_folium", lambda fmap, key=None, **kw: answers.get(key) or {})
     at = run_app()
-    dot = {"type": "Feature", "properties": {"uncovered_elderly": 12.0}, "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}}
-    answers["coverage_map"] = {"last_clicked": {"lat": 60.17, "lng": 24.94}, "last_object_clicked": {"lat": 60.17, "lng": 24.94}, "last_active_drawing": dot}
+    dot = {
+        "type": "Feature",
+        "properties": {"uncovered_elderly": 12.0},
+        "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
+    }
+    answers["coverage_map"] = {
+        "last_clicked": {"lat": 60.17, "lng": 24.94},
+        "last_object_clicked": {"lat": 60.17, "lng": 24.94},
+        "last_active_drawing": dot,
+    }
     at.run()
     assert not at.exception
     assert at.session_state[ss.PROPOSED_SITE] == {"lat": 60.17, "lng": 24.94}
@@ -173,7 +193,9 @@ def test_xml_building_ways_become_footprints(tmp_path):
 @pytest.fixture(scope="module")
 def nanjing_facilities(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("nanjing") / "sites.csv"
-    path.write_text("facility_id,name,kind,lon,lat\nF1,centre A,community_station,118.795,32.045\nF2,centre B,community_station,118.80,32.05\n")
+    path.write_text(
+        "facility_id,name,kind,lon,lat\nF1,centre A,community_station,118.795,32.045\nF2,centre B,community_station,118.80,32.05\n"
+    )
     return path
 
 
@@ -229,7 +251,9 @@ def test_planned_households_win_over_the_buildings_inside(default_result):
     assert used["residents"] == pytest.approx(800 * per_household)
     assert "households" in used["residents_source"] and "population layer" not in used["residents_source"]
     assert used["households"] == 800 and used["households_source"] == "field"
-    typed = planning.district_figures_used(planning.check_district(polygon, result=default_result, rules=rules, households=800.0, residents=3000.0))
+    typed = planning.district_figures_used(
+        planning.check_district(polygon, result=default_result, rules=rules, households=800.0, residents=3000.0)
+    )
     assert typed["residents"] == 3000 and typed["residents_source"] == "field"
 
 

@@ -51,7 +51,9 @@ def test_every_map_draws_offline_without_a_console_error(page):
     # planning checks: their map
     open_tab(page, "Planning checks")
     page.get_by_role("button", name="Run planning checks").click()
-    page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='streamlit_folium']\").length >= 2", timeout=PAGE_WAIT_MS * 2)
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"iframe[title*='streamlit_folium']\").length >= 2", timeout=PAGE_WAIT_MS * 2
+    )
     checks = page.frame_locator(MAP_FRAME).nth(1)
     checks.locator("path").first.wait_for(timeout=PAGE_WAIT_MS)
     page.wait_for_timeout(1500)
@@ -60,7 +62,9 @@ def test_every_map_draws_offline_without_a_console_error(page):
     # site selection: the proposed sites as numbered markers on a map that draws
     open_tab(page, "Site selection")
     page.get_by_role("button", name="Propose sites").click()
-    page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='streamlit_folium']\").length >= 3", timeout=PAGE_WAIT_MS * 2)
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"iframe[title*='streamlit_folium']\").length >= 3", timeout=PAGE_WAIT_MS * 2
+    )
     sites = page.frame_locator(MAP_FRAME).nth(2)
     sites.locator(".ranked-site").first.wait_for(timeout=PAGE_WAIT_MS)
     assert sites.locator("path").count() >= 1  # the streets (one multi-line feature) and the facilities
@@ -101,7 +105,9 @@ def test_switching_to_uploaded_data_leaves_no_old_choice_and_no_traceback(page, 
     network = tmp_path / "my_city.osm.pbf"
     network.write_bytes(embedded_network_path().read_bytes())
     facilities = tmp_path / "my_sites.csv"
-    facilities.write_text("facility_id,name,kind,lon,lat\nMY-1,My centre,community_station,24.941,60.169\nMY-2,My station,community_station,24.948,60.163\n")
+    facilities.write_text(
+        "facility_id,name,kind,lon,lat\nMY-1,My centre,community_station,24.941,60.169\nMY-2,My station,community_station,24.948,60.163\n"
+    )
     page.get_by_text("Upload my own layers").click()
     uploads = page.locator("[data-testid='stFileUploaderDropzoneInput']")
     uploads.first.wait_for(state="attached", timeout=PAGE_WAIT_MS)

@@ -7,7 +7,6 @@ An analysis that fails leaves the last good one in place (:func:`attempt`).
 from __future__ import annotations
 
 import hashlib
-
 import logging
 import re
 import time
