@@ -9,6 +9,9 @@ Reuses the server and browser fixtures of ``tests/test_app_browser.py``.
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from layers.network import embedded_network_path
@@ -100,6 +103,21 @@ def test_clicking_an_uncovered_elderly_dot_proposes_a_site_there(page):
     assert not relevant(errors), errors
 
 
+def wait_for_choice(page, label: str, text: str, *, timeout_s: float = PAGE_WAIT_MS / 1000) -> str:
+    """Wait until the selectbox ``label`` shows a choice containing ``text`` (its value is an input's)."""
+    deadline = time.monotonic() + timeout_s
+    shown = ""
+    while time.monotonic() < deadline:
+        box = page.get_by_label(label)
+        shown = box.input_value() if box.count() == 1 else ""
+        shown = shown or (box.get_attribute("aria-label") or "") if box.count() == 1 else shown
+        if text in shown or text in (page.locator("body").inner_text()):
+            return shown
+        page.wait_for_timeout(1000)
+    page.screenshot(path="test-artifacts/wait_for_choice.png", full_page=True)
+    raise AssertionError(f"{label!r} never showed {text!r} (last: {shown!r})")
+
+
 def test_switching_to_uploaded_data_leaves_no_old_choice_and_no_traceback(page, tmp_path):
     # the embedded extract's streets and two facilities of "my own", as a planner uploads them
     network = tmp_path / "my_city.osm.pbf"
@@ -108,19 +126,24 @@ def test_switching_to_uploaded_data_leaves_no_old_choice_and_no_traceback(page, 
     facilities.write_text(
         "facility_id,name,kind,lon,lat\nMY-1,My centre,community_station,24.941,60.169\nMY-2,My station,community_station,24.948,60.163\n"
     )
+    # the planner first picks the last DEMO site as the facility to remove (the choice that outlived its data)
+    page.get_by_label("Facility to remove").click()
+    page.get_by_role("option", name=re.compile("DEMO-4")).click()
+    wait_for_choice(page, "Facility to remove", "DEMO-4")
+    page.wait_for_timeout(1500)
     page.get_by_text("Upload my own layers").click()
     uploads = page.locator("[data-testid='stFileUploaderDropzoneInput']")
     uploads.first.wait_for(state="attached", timeout=PAGE_WAIT_MS)
+    page.wait_for_timeout(3000)  # the rerun of the source switch has settled
     uploads.nth(0).set_input_files(str(network))
-    page.wait_for_timeout(2000)
+    page.get_by_text("my_city.osm.pbf").first.wait_for(timeout=PAGE_WAIT_MS)
+    page.wait_for_timeout(3000)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(1).set_input_files(str(facilities))
-    # wait until the selectbox offers the uploaded facilities
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stSelectbox\"]')].some(s => s.innerText.includes('MY-'))",
-        timeout=PAGE_WAIT_MS * 2,
-    )
-    boxes = page.locator("[data-testid='stSelectbox']").filter(has_text="Facility to remove")
-    assert "DEMO" not in boxes.first.inner_text()
+    page.get_by_text("my_sites.csv").first.wait_for(timeout=PAGE_WAIT_MS)
+    # the "facility to remove" offers the uploaded facilities, no DEMO site
+    wait_for_choice(page, "Facility to remove", "MY-", timeout_s=2 * PAGE_WAIT_MS / 1000)
+    page.screenshot(path="test-artifacts/switch.png", full_page=True)
+    assert page.get_by_text("DEMO-").count() == 0
     page.get_by_role("button", name="Remove facility").click()
     page.wait_for_timeout(3000)
     page.get_by_text("removed").first.wait_for(timeout=PAGE_WAIT_MS)
