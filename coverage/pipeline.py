@@ -25,8 +25,9 @@ from layers.database import where_of
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.frames import facilities_from_frame, is_frame, is_graph, network_from_data, population_from_frame
-from layers.network import StreetNetwork, embedded_network_path, read_network
-from layers.population import read_population
+from layers.network import XML_SUFFIXES, StreetNetwork, embedded_network_path, read_network
+from layers.osm_xml_buildings import read_osm_xml_buildings
+from layers.population import estimate_population_from_buildings, read_population
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEMO_FACILITIES = DATA_DIR / "demo_facilities_helsinki.geojson"
@@ -161,10 +162,16 @@ def load_inputs(
         )
 
     if population is None:
-        if network_path is None or not network_path.name.lower().endswith(".pbf"):
+        network_name = "" if network_path is None else network_path.name.lower()
+        if network_name.endswith(XML_SUFFIXES):  # the same building model, footprints from the XML
+            xml_buildings = read_osm_xml_buildings(network_path)
+            population_frame = estimate_population_from_buildings(xml_buildings.buildings, elderly_share=elderly_share)
+            notes.extend(xml_buildings.notes())
+        elif not network_name.endswith(".pbf"):
             msg = "no population layer given and the network file has no buildings to estimate it from"
             raise NetworkError(msg, file=where_of(network or network_path, network_layer)[0], layer="population")
-        population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
+        else:
+            population_frame = read_population(network_path, kind="buildings", elderly_share=elderly_share)
         population_source = f"estimated from the buildings of {network_path.name}"
         notes.append("population is estimated from building footprints × storeys (an estimate, not a census)")
     elif is_frame(population):

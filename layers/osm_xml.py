@@ -84,8 +84,10 @@ def _deleted(elem: ET.Element) -> bool:
     return elem.get("action") == "delete" or elem.get("visible") == "false"
 
 
-def _parse(path: Path) -> _Parsed:
-    """Stream the file once: every node's position, and the node list and tags of each street way."""
+def _parse(path: Path, *, way_key: str = "highway", tag_names: tuple[str, ...] = WAY_TAGS) -> _Parsed:
+    """Stream the file once: every node's position, and the node list and tags of each way with a
+    ``way_key`` tag (streets by default; :mod:`layers.osm_xml_buildings` asks for ``building``),
+    keeping the tags named in ``tag_names``."""
     parsed = _Parsed([], [], [], [], [], [])
     root = None
     try:
@@ -103,10 +105,10 @@ def _parse(path: Path) -> _Parsed:
             elif tag == "way":
                 parsed.ways_seen += 1
                 tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-                if tags.get("highway") and not _deleted(elem):
+                if tags.get(way_key) and not _deleted(elem):
                     parsed.way_id.append(int(elem.get("id")))
                     parsed.way_refs.append([int(nd.get("ref")) for nd in elem.iter("nd")])
-                    parsed.way_tags.append({k: tags[k] for k in WAY_TAGS if k in tags})
+                    parsed.way_tags.append({k: tags[k] for k in tag_names if k in tags})
             elif tag != "relation":
                 continue
             if elem is not root:

@@ -136,7 +136,7 @@ def test_what_if_add_then_remove_updates_coverage(direct):
     assert float(metric(at, "Covered population").rstrip("%")) > 100 * result.covered_share()
 
     demo_4 = int(result.facilities.loc[result.facilities["facility_id"] == "DEMO-4", "facility_label"].iloc[0])
-    at.selectbox(key="whatif_remove_choice").set_value(demo_4).run()
+    next(w for w in at.selectbox if w.key.startswith("whatif_remove_choice_")).set_value(demo_4).run()
     at.button(key="whatif_remove").click().run()
     assert not at.exception
     both = added.with_facility_removed(demo_4)
@@ -224,7 +224,7 @@ def test_site_selection_by_target_coverage_map_and_accepting_one_site():
     assert "unpkg.com" not in html and "cdn.jsdelivr" not in html
     # accept one chosen site: one more facility, the button then says it is in the what-if
     rank = int(table["rank"].iloc[-1])
-    at.selectbox(key="site_accept_rank").set_value(rank).run()
+    next(w for w in at.selectbox if w.key.startswith("site_accept_rank_")).set_value(rank).run()
     at.button(key="site_to_whatif").click().run()
     assert not at.exception and not at.error
     assert metric(at, "Facilities") == "5"
@@ -455,9 +455,11 @@ def test_proposed_district_matches_check_proposed_district(direct):
     _, result = direct
     polygon = district_box(result)
     rules = load_rule_set(DEFAULT_RULE_SET)
+    # the planned households win over the buildings inside (issue 13): residents = households × persons per household
     expected = check_proposed_district(
-        polygon, households=1000, facilities=result.facilities.to_crs(4326), rules=rules, coverage=result
-    )
+        polygon, households=1000, facilities=result.facilities.to_crs(4326), rules=rules, coverage=result,
+        persons_per_household=rules["Q2"].extra["persons_per_household"],
+    )  # fmt: skip
     q1 = next(f for f in expected.findings if f.rule_id == "Q1")
     # the ui helper, as the page calls it
     check = planning.check_district(polygon, result=result, rules=rules, households=1000.0)

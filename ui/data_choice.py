@@ -6,6 +6,7 @@ An analysis that fails leaves the last good one in place (:func:`attempt`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -218,7 +219,17 @@ def speed_value(choice: str, custom_mps: float | None = None) -> float | str:
     return choice
 
 
+def data_widget_suffix(data_key: str) -> str:
+    """A short, stable suffix of ``data_key`` for widget keys whose choices belong to that data.
+
+    A widget keyed with it starts afresh when other data is loaded, so it never keeps a choice
+    (a facility, a proposed site) that no longer exists.
+    """
+    return hashlib.sha1(data_key.encode("utf-8")).hexdigest()[:12]
+
+
 __all__ = [
+    "data_widget_suffix",
     "LAST_GOOD",
     "LAST_FAILURE",
     "COORDINATE_SYSTEMS",

@@ -98,3 +98,26 @@ class ClicksWhileDrawing(MacroElement):
         super().__init__()
         self._name = "ClicksWhileDrawing"
         self.grace_ms = int(grace_ms)
+
+
+class PlainPopup(MacroElement):
+    """A popup bound to its parent layer with plain Leaflet (``bindPopup`` with an HTML string).
+
+    ``folium.Popup`` builds its content with jQuery's ``$``, which the offline map does not load:
+    the map's script then stops at ``$ is not defined`` and the map never draws. This one needs
+    Leaflet only.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, max_width: int = 300) -> None:
+        super().__init__()
+        self._name = "PlainPopup"
+        self.html = html
+        self.options = {"maxWidth": int(max_width)}

@@ -26,7 +26,7 @@ from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, Basemap, rounded_geometry
 from ui.i18n import Translator
 from ui.map_assets import leaflet_assets, leaflet_draw_assets
-from ui.map_controls import ClicksWhileDrawing, FitWhenShown, Legend
+from ui.map_controls import ClicksWhileDrawing, FitWhenShown, Legend, PlainPopup
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -232,7 +232,7 @@ def proposed_sites_map(
         name = getattr(row, "name", None)
         if isinstance(name, str) and name.strip():
             lines.append(name.strip())
-        folium.Marker(
+        marker = folium.Marker(
             location=[float(row.lat), float(row.lon)],
             icon=folium.DivIcon(
                 html=(
@@ -243,9 +243,10 @@ def proposed_sites_map(
                 icon_anchor=(12, 12),
                 class_name="ranked-site",
             ),
-            popup=folium.Popup("<br>".join(lines), max_width=260),
             tooltip=t("Proposed site #{rank}", rank=rank),
-        ).add_to(group)
+        )
+        PlainPopup("<br>".join(lines), max_width=260).add_to(marker)  # folium.Popup needs jQuery: not loaded offline
+        marker.add_to(group)
     group.add_to(fmap)
     if len(sites):
         lat, lon = sites["lat"].astype(float), sites["lon"].astype(float)

@@ -114,6 +114,8 @@ def district_polygon_from_drawing(drawing: dict | None) -> shapely.Polygon | sha
     if not drawing:
         return None
     geometry = drawing.get("geometry", drawing) if isinstance(drawing, dict) else None
+    if isinstance(geometry, dict) and geometry.get("type") in ("Point", "MultiPoint"):
+        return None  # a click on a map feature, not a drawn district
     try:
         shape = shapely.geometry.shape(geometry)
     except Exception as exc:
@@ -147,6 +149,9 @@ def check_district(
 
     if households is None and residents is None:
         raise InputError("give the planned households or residents of the district")
+    # the planned figures win over any estimate: households become residents with the rule set's
+    # persons per household (Q2), never the residents of today's buildings inside the polygon
+    persons_per_household = rules["Q2"].extra.get("persons_per_household") if "Q2" in rules else None
     return check_proposed_district(
         polygon,
         households=households,
@@ -155,7 +160,23 @@ def check_district(
         rules=rules,
         coverage=result,
         name=name or "proposed district",
+        persons_per_household=persons_per_household,
     )
+
+
+def district_figures_used(check: Any) -> dict[str, Any]:
+    """The residents and households a district check used (persons, households) and where each came from.
+
+    ``residents_source``/``households_source`` are ``"field"`` for the planned figures typed in,
+    else how they were derived (households × persons per household, the population layer).
+    """
+    row = check.table.iloc[0]
+    return {
+        "residents": float(row["residents"]),
+        "residents_source": str(row.get("residents_source", "")),
+        "households": float(row["households"]),
+        "households_source": str(row.get("households_source", "")),
+    }
 
 
 def district_findings_table(check: Any, t: Translator) -> pd.DataFrame:

@@ -68,6 +68,9 @@ def render(page: PageContext) -> None:
         if problem:
             st.error(t("The district could not be checked: {message}", message=problem))
         else:
+            used = planning.district_figures_used(check)
+            source = {"field": t("the planned figure typed in")}.get(used["residents_source"], t(used["residents_source"]))
+            st.markdown(t("Residents used for Q1: {residents:,.0f} ({source}).", residents=used["residents"], source=source))
             st.dataframe(translated_table(planning.district_findings_table(check, t), t), hide_index=True, width="stretch")
             st.dataframe(translated_table(planning.district_numbers(check), t), hide_index=True, width="stretch")
             for note in check.notes:

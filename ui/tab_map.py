@@ -55,19 +55,24 @@ def on_add(analysis: ss.Analysis) -> None:
         return
     try:
         ss.add_site(session, analysis, site["lng"], site["lat"], session.get("whatif_name", ""), session.get("whatif_kind", "community_station"))
-    except ValueError as exc:
-        session[ss.WHATIF_ERROR] = str(exc)
+    except (ValueError, KeyError, TypeError) as exc:
+        session[ss.WHATIF_ERROR] = ss.readable_message(exc)
+
+
+def remove_choice_key(analysis: ss.Analysis) -> str:
+    """The "facility to remove" widget's key: one per loaded data, so no choice outlives its data."""
+    return f"whatif_remove_choice_{ss.data_widget_suffix(analysis.data_key)}"
 
 
 def on_remove(analysis: ss.Analysis) -> None:
-    label = session.get("whatif_remove_choice")
+    label = session.get(remove_choice_key(analysis))
     session.pop(ss.WHATIF_ERROR, None)
     if label is None:
         return
     try:
         ss.remove_site(session, analysis, int(label))
-    except KeyError as exc:
-        session[ss.WHATIF_ERROR] = str(exc)
+    except (KeyError, ValueError, TypeError) as exc:  # a facility of other data: say so, never a traceback
+        session[ss.WHATIF_ERROR] = ss.readable_message(exc)
 
 
 def render(page: PageContext) -> MapLayers:
@@ -87,7 +92,7 @@ def render(page: PageContext) -> MapLayers:
             key="coverage_map",
             height=620,
             use_container_width=True,
-            returned_objects=["last_clicked", "last_active_drawing"],
+            returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing"],
             feature_group_to_add=proposed,
         )
         # Drawing a district must not move the proposed what-if site. Leaflet.draw reports every
@@ -128,7 +133,7 @@ def render(page: PageContext) -> MapLayers:
         )
         names = ss.facility_names(result)
         labels = list(names)
-        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: names.get(k, str(k)), key="whatif_remove_choice")
+        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: names.get(k, str(k)), key=remove_choice_key(analysis))
         st.button(t("Remove facility"), key="whatif_remove", on_click=on_remove, args=(analysis,), disabled=not labels)
         if session.get(ss.WHATIF_ERROR):
             st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))

@@ -33,8 +33,8 @@ def on_sites_to_whatif(analysis: ss.Analysis, sites: list[tuple[float, float, st
     for lon, lat, name in sites:
         try:
             ss.add_site(session, analysis, lon, lat, name, "community_station")
-        except ValueError as exc:
-            session[ss.WHATIF_ERROR] = str(exc)
+        except (ValueError, KeyError, TypeError) as exc:
+            session[ss.WHATIF_ERROR] = ss.readable_message(exc)
 
 
 def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
@@ -116,7 +116,7 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
                     t("Site to accept"),
                     list(sites),
                     format_func=lambda k: t("#{rank} (+{elderly} elderly)", rank=k, elderly=f"{float(table.loc[table['rank'] == k, 'added_elderly'].iloc[0]):,.0f}"),
-                    key="site_accept_rank",
+                    key=f"site_accept_rank_{ss.data_widget_suffix(analysis.data_key)}",
                 )
             accepted = {c.name for c in session[ss.CHANGES] if isinstance(c, ss.AddSite)}
             with a2:

@@ -177,6 +177,24 @@ def record_click(state: MutableMapping[str, Any], clicked: dict | None, *, ignor
     return True
 
 
+#: GeoJSON geometry types a map drawing must have to be a district boundary.
+DISTRICT_GEOMETRY_TYPES: tuple[str, ...] = ("Polygon", "MultiPolygon")
+
+
+def _polygon_drawing(drawing: object) -> dict | None:
+    """``drawing`` (a GeoJSON Feature or geometry) when it is a polygon, else None.
+
+    st_folium reports a click on any map feature (an elderly dot, a facility) as the "last active
+    drawing" too: such points are not district boundaries.
+    """
+    if not isinstance(drawing, dict):
+        return None
+    geometry = drawing.get("geometry", drawing)
+    if isinstance(geometry, dict) and geometry.get("type") in DISTRICT_GEOMETRY_TYPES:
+        return drawing
+    return None
+
+
 def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, drawing_key: str) -> bool:
     """Take a rerun's st_folium answer: a new drawing (stored under ``drawing_key``) and a click.
 
@@ -186,12 +204,21 @@ def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, dr
     browser (:func:`ui.mapping.add_draw_control`). Returns True when the proposed site changed.
     """
     returned = returned or {}
-    drawing = returned.get("last_active_drawing")
-    new_drawing = bool(drawing) and drawing != state.get(f"{drawing_key}_raw")
+    drawing = _polygon_drawing(returned.get("last_active_drawing"))
+    new_drawing = drawing is not None and drawing != state.get(f"{drawing_key}_raw")
     if new_drawing:
         state[f"{drawing_key}_raw"] = drawing
         state[drawing_key] = drawing.get("geometry", drawing)
-    return record_click(state, returned.get("last_clicked"), ignore=new_drawing)
+    # a click on a feature (an elderly dot, a street) comes as last_object_clicked: a site there too
+    seen = f"{LAST_MAP_CLICK}_object"
+    clicked_object = returned.get("last_object_clicked")
+    new_object = bool(clicked_object) and clicked_object != state.get(seen)
+    if new_object:
+        state[seen] = clicked_object
+    changed = record_click(state, returned.get("last_clicked"), ignore=new_drawing)
+    if new_object and not new_drawing:
+        changed = record_click(state, clicked_object) or changed
+    return changed
 
 
 __all__ = [
@@ -215,4 +242,5 @@ __all__ = [
     "reset_changes",
     "record_click",
     "handle_map_return",
+    "DISTRICT_GEOMETRY_TYPES",
 ]
