@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import EmptyLayerError
-from layers.osm_xml import _parse
+from layers.osm_xml import _parse, way_node_refs
 from layers.population import BUILDING_TAG_FIELD, HEIGHT_FIELD_NAMES, STOREYS_FIELD_NAMES
 from layers.projection import WGS84
 
@@ -81,16 +81,10 @@ def read_osm_xml_buildings(path: Path) -> XmlBuildings:
         raise EmptyLayerError(
             "the OSM XML file has no ways with a 'building' tag", file=path, layer="buildings", field="building"
         )
-    node_id = np.asarray(parsed.node_id, dtype=np.int64)
-    ids, first = np.unique(node_id, return_index=True)
-    lon = np.asarray(parsed.node_lon, dtype=np.float64)[first]
-    lat = np.asarray(parsed.node_lat, dtype=np.float64)[first]
-
-    lengths = np.fromiter((len(r) for r in parsed.way_refs), dtype=np.int64, count=len(parsed.way_refs))
-    refs = np.fromiter((n for r in parsed.way_refs for n in r), dtype=np.int64, count=int(lengths.sum()))
-    way = np.repeat(np.arange(lengths.size), lengths)
-    pos = np.searchsorted(ids, refs).clip(max=max(ids.size - 1, 0))
-    present = ids[pos] == refs if ids.size else np.zeros(refs.size, dtype=bool)
+    refs_of = way_node_refs(parsed)
+    lon, lat, lengths, refs, way, pos, present = (
+        refs_of.lon, refs_of.lat, refs_of.lengths, refs_of.refs, refs_of.way, refs_of.pos, refs_of.present
+    )
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     ends = starts + lengths - 1
     all_present = np.bincount(way, weights=~present, minlength=lengths.size) == 0
