@@ -98,28 +98,24 @@ def read_candidates(path: str | Path, *, layer: str | None = None) -> gpd.GeoDat
     """
     if is_database_uri(path):  # a PostGIS table (layers.database): checked like a file's layer
         raw, path, layer = read_database_layer(str(path), layer, what="candidate")
-        name = ""
-    else:
-        path = Path(path)
-        if not path.exists():
-            raise InputError("the candidate file does not exist", file=path, layer="candidates")
-        name = path.name.lower()
-    if not name:
-        pass
-    elif name.endswith(".csv"):
+        return normalise_candidates(raw, file=path, layer=layer)
+    path = Path(path)
+    if not path.exists():
+        raise InputError("the candidate file does not exist", file=path, layer="candidates")
+    name = path.name.lower()
+    if name.endswith(".csv"):
         refuse_layer_choice(path, layer, option="--candidates-layer")
         points = read_facilities(path)
         frame = points.rename(columns={"facility_id": "candidate_id", "beds": "capacity"})
         return _schema(frame, "user", "U")
-    elif not name.endswith(VECTOR_SUFFIXES):
+    if not name.endswith(VECTOR_SUFFIXES):
         msg = "unknown candidate file type; use .gpkg, .geojson, .shp, a zipped Shapefile or .csv (lon/lat)"
         raise UnsupportedFileError(msg, file=path, layer="candidates")
-    else:
-        layer = resolve_layer(path, layer, what="candidate", option="--candidates-layer")
-        try:
-            raw = gpd.read_file(path, layer=layer)
-        except Exception as exc:  # pyogrio raises several types for unreadable files
-            raise InputError(f"cannot read the candidate layer: {exc}", file=path, layer=layer or "candidates") from exc
+    layer = resolve_layer(path, layer, what="candidate", option="--candidates-layer")
+    try:
+        raw = gpd.read_file(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"cannot read the candidate layer: {exc}", file=path, layer=layer or "candidates") from exc
     return normalise_candidates(raw, file=path, layer=layer)
 
 
