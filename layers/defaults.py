@@ -186,6 +186,10 @@ LP_BOUND_MAX_PAIRS: int = 100_000
 #: MCLPs with more pairs than this solve the LP relaxation first (interior point + crossover).
 LP_FIRST_MIN_PAIRS: int = 100_000
 
+#: Share of the MCLP time left after the LP that HiGHS's branch and bound gets; when it stops
+#: without proof, the rest goes to iterated swap search from the best solution (issue 14).
+MILP_BRANCH_TIME_SHARE: float = 0.5
+
 #: KMeans switches to MiniBatchKMeans above this many demand units.
 MINIBATCH_ABOVE: int = 20_000
 
@@ -285,6 +289,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "AUTO_EXACT_MAX_PAIRS": _TUNING,
         "LP_BOUND_MAX_PAIRS": _TUNING,
         "LP_FIRST_MIN_PAIRS": _TUNING,
+        "MILP_BRANCH_TIME_SHARE": _TUNING,
         "MINIBATCH_ABOVE": _TUNING,
         "TWO_THREAD_MIN_POINTS": _TUNING,
         "CHUNK_FLOATS": _TUNING,

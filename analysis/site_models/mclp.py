@@ -13,6 +13,7 @@ from scipy.optimize import linprog
 from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
+from analysis.site_models.local_search import iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
 from analysis.site_models.solver import (
     _TOL,
@@ -20,12 +21,13 @@ from analysis.site_models.solver import (
     _aggregate_rows,
     _as_csr,
     _coverage_oracle,
+    _gap,
     _highs,
     _lazy_greedy,
     _rows_matrix,
 )
 from coverage.circles import CoverageResult
-from layers.defaults import LP_FIRST_MIN_PAIRS
+from layers.defaults import LP_FIRST_MIN_PAIRS, MILP_BRANCH_TIME_SHARE
 
 #: Shrink the exact model first (dominated candidates dropped, identical rows merged); exact either way.
 REDUCE_MODEL: bool = True
@@ -41,6 +43,8 @@ class MCLP(_SiteModel):
 
     model = "mclp"
     maximise = True
+    #: Where the incumbent handed to HiGHS came from (greedy, local search, LP rounding).
+    _incumbent_solver: str = "greedy"
 
     @classmethod
     def from_cost_matrix(
@@ -212,24 +216,58 @@ class MCLP(_SiteModel):
         return small.columns[np.asarray(chosen, dtype=np.int64)]
 
     def _solve_reduced(self, a, w, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
-        """Greedy incumbent, LP-first for big models, then branch and bound (columns of ``a``)."""
+        """Greedy + swap incumbent, LP-first for big models, branch and bound, then iterated swaps (columns of ``a``)."""
         greedy, greedy_value, greedy_bound = self._greedy_core(a, w, groups)
+        incumbent, incumbent_value = swap_search(a, w, greedy, groups)
+        self._incumbent_solver = "greedy"
+        if incumbent_value > greedy_value + _TOL * max(1.0, greedy_value):
+            self._incumbent_solver = "local search"
+            self.notes.append(
+                f"swap search: the greedy's {greedy_value:.1f} persons raised to {incumbent_value:.1f} by "
+                "exchanging sites one at a time"
+            )
+        else:
+            incumbent, incumbent_value = greedy, greedy_value
+        answer = None
         if a.nnz >= LP_FIRST_MIN_PAIRS:
-            answer = self._lp_first(a, w, greedy, greedy_value, deadline, mip_rel_gap, groups)
-            if answer is not None:
-                return answer
-        return self._branch(
-            a,
-            w,
-            np.arange(a.shape[1]),
-            np.zeros(a.shape[1], bool),
-            greedy,
-            greedy_value,
-            min(greedy_bound, np.inf),
-            deadline,
-            mip_rel_gap,
-            groups,
-        )
+            answer = self._lp_first(a, w, incumbent, incumbent_value, deadline, mip_rel_gap, groups)
+        if answer is None:
+            answer = self._branch(
+                a,
+                w,
+                np.arange(a.shape[1]),
+                np.zeros(a.shape[1], bool),
+                incumbent,
+                incumbent_value,
+                min(greedy_bound, np.inf),
+                self._branch_deadline(deadline),
+                mip_rel_gap,
+                groups,
+            )
+        return self._polish(a, w, answer, groups, deadline, mip_rel_gap)
+
+    @staticmethod
+    def _branch_deadline(deadline: float) -> float:
+        """When HiGHS's branch and bound must stop: its share of the time left (the rest polishes)."""
+        now = time.perf_counter()
+        return now + MILP_BRANCH_TIME_SHARE * max(deadline - now, 0.0)
+
+    def _polish(self, a, w, chosen, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
+        """Not proven optimal: iterated swap search from the best solution until the deadline or the gap asked."""
+        if self.optimal or time.perf_counter() >= deadline - 0.05:
+            return chosen
+        start_value = self.objective
+        stop_at = self.bound * (1.0 - mip_rel_gap) if np.isfinite(self.bound) else np.inf
+        chosen, value = swap_search(a, w, np.asarray(chosen, dtype=np.int64), groups)
+        better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=deadline, stop_at=stop_at)
+        if value > start_value + _TOL * max(1.0, start_value):
+            self._record(value, self.bound, False, "local search")
+            self.notes.append(
+                f"iterated swap search ({kicks} kicks in the time left): {start_value:.1f} → {value:.1f} persons; "
+                f"gap {self.gap:.2%} to the bound {self.bound:.1f}"
+            )
+            return better
+        return chosen
 
     def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
         n_rows = a.shape[0]
@@ -277,12 +315,18 @@ class MCLP(_SiteModel):
                 self._record(value, lp_value, True, "highs")
                 self.notes.append("HiGHS: the LP relaxation was integral (optimal without branching)")
                 return chosen
+        if _gap(greedy_value, lp_value, maximise=True) <= mip_rel_gap:
+            self._record(greedy_value, lp_value, False, self._incumbent_solver)
+            self.notes.append(f"the {self._incumbent_solver} solution is within the gap asked of the LP bound {lp_value:.1f}")
+            return np.asarray(greedy, dtype=np.int64)
         # reduced-cost fixing against the best known solution (greedy or LP rounding)
         top = np.argsort(-x)[: self.p]
         rounded_value = float(w[np.asarray(a[:, top].sum(axis=1)).ravel() > 0].sum())
         if groups:  # the rounding may miss a township: keep the greedy incumbent
             rounded_value = -np.inf
         incumbent, incumbent_value = (greedy, greedy_value) if greedy_value >= rounded_value else (top, rounded_value)
+        if incumbent_value > greedy_value:
+            self._incumbent_solver = "LP rounding"
         lower_rc = res.lower.marginals[:n_cols]
         upper_rc = res.upper.marginals[:n_cols]
         tol = 1e-6 * max(1.0, lp_value)
@@ -297,7 +341,16 @@ class MCLP(_SiteModel):
             f"HiGHS: LP bound {lp_value:.1f}; {int(fix_zero.sum())} of {n_cols} sites ruled out by reduced costs"
         )
         return self._branch(
-            a, w, keep, fix_one[keep], incumbent, incumbent_value, lp_value, deadline, mip_rel_gap, groups
+            a,
+            w,
+            keep,
+            fix_one[keep],
+            incumbent,
+            incumbent_value,
+            lp_value,
+            self._branch_deadline(deadline),
+            mip_rel_gap,
+            groups,
         )
 
     def _branch(self, a, w, keep, force_one, incumbent, incumbent_value, outer_bound, deadline, mip_rel_gap, groups=None):
@@ -339,15 +392,19 @@ class MCLP(_SiteModel):
             if answer.status == "infeasible":
                 raise InfeasibleError("the MCLP has no solution: the T3 township groups need more sites than p")
             bound = outer_bound if np.isfinite(outer_bound) else np.nan
-            self._record(incumbent_value, bound, False, "greedy")
-            self.notes.append(f"HiGHS stopped without a solution ({answer.status}); the greedy solution is kept")
+            self._record(incumbent_value, bound, False, self._incumbent_solver)
+            self.notes.append(
+                f"HiGHS stopped without a solution ({answer.status}); the {self._incumbent_solver} solution is kept"
+            )
             return np.asarray(incumbent, dtype=np.int64)
         chosen = keep[np.flatnonzero(answer.x[:n_cols] > 0.5)]
         value = float(w[np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0].sum()) if chosen.size else 0.0
         bound = min(answer.bound, outer_bound) if np.isfinite(outer_bound) else answer.bound
         if value + _TOL < incumbent_value:
-            self._record(incumbent_value, bound, False, "greedy")
-            self.notes.append("HiGHS stopped at its time limit; the greedy solution was better and is kept")
+            self._record(incumbent_value, bound, False, self._incumbent_solver)
+            self.notes.append(
+                f"HiGHS stopped at its time limit; the {self._incumbent_solver} solution was better and is kept"
+            )
             return np.asarray(incumbent, dtype=np.int64)
         self._record(value, bound, answer.optimal, "highs")
         if not answer.optimal:

@@ -1,0 +1,174 @@
+"""Swap local search for the MCLP: improve a set of sites by exchanging one site for another.
+
+The MCLP's LP bound can stay a few per cent above the optimum where ``p`` circles are about enough
+to cover the gap area (issue 14: 10 000 demand × 2 000 candidates, p = 50); HiGHS then spends its
+whole time limit at the root and finds nothing better than the greedy solution. A stronger
+incumbent narrows the reported (honest) gap: :func:`swap_search` makes the best 1-exchange
+(one site out, one in) while one gains, every exchange of a round scored at once with sparse
+products; :func:`iterated_swap_search` kicks the best solution (a few sites replaced at random) and
+searches again until a deadline. Neither proves anything: the bound comes from the LP or HiGHS.
+
+Weights are elderly persons; ``a`` is demand rows × candidate columns (non-zero = within the walk).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+#: Relative improvement (of the total weight) below which an exchange does not count as a gain.
+_GAIN_TOL = 1e-9
+
+
+def _cover_matrix(a) -> sparse.csc_array:
+    cover = sparse.csc_array(a, dtype=float)
+    cover.eliminate_zeros()
+    cover.data[:] = 1.0
+    cover.sort_indices()
+    return cover
+
+
+def _member_matrix(groups: Sequence[tuple[str, np.ndarray]], n_cols: int) -> np.ndarray:
+    """Columns × groups membership (bool, dense: groups are townships, a few dozen at most)."""
+    member = np.zeros((n_cols, len(groups)), dtype=bool)
+    for k, (_, g) in enumerate(groups):
+        member[np.asarray(g, dtype=np.int64), k] = True
+    return member
+
+
+def covered_weight(a, weights: np.ndarray, chosen: np.ndarray) -> float:
+    """Weight (persons) of the rows of ``a`` that at least one column of ``chosen`` covers."""
+    cover = _cover_matrix(a)
+    chosen = np.asarray(chosen, dtype=np.int64)
+    if chosen.size == 0:
+        return 0.0
+    hit = np.asarray(cover[:, chosen].sum(axis=1)).ravel() > 0
+    return float(np.asarray(weights, dtype=float)[hit].sum())
+
+
+def _best_exchange(
+    cover: sparse.csc_array, cover_t: sparse.csr_array, w: np.ndarray, chosen: np.ndarray, member: np.ndarray
+) -> tuple[float, int, int]:
+    """The best single exchange: (gain in persons, position in ``chosen`` to drop, column to add)."""
+    in_s = cover[:, chosen]
+    count = np.asarray(in_s.sum(axis=1)).ravel()
+    open_w = np.where(count == 0, w, 0.0)  # rows nobody covers: any added site gains them
+    alone_w = np.where(count == 1, w, 0.0)  # rows one chosen site covers alone
+    lose = in_s.T @ alone_w  # what dropping each chosen site loses
+    # an added site k regains the rows the dropped site j covered alone that k covers too
+    regain = (cover_t @ sparse.csc_array(in_s.multiply(alone_w[:, None]))).toarray()
+    delta = (cover_t @ open_w)[:, None] + regain - lose[None, :]
+    delta[chosen, :] = -np.inf
+    if member.shape[1]:
+        # a township group must keep a site: the chosen site alone in a group leaves only for one of the group
+        in_group = member[chosen].sum(axis=0)
+        sole = member[chosen] & (in_group == 1)[None, :]
+        allowed = (member.astype(np.int32) @ sole.T.astype(np.int32)) == sole.sum(axis=1)[None, :]
+        delta[~allowed] = -np.inf
+    k, position = np.unravel_index(int(np.argmax(delta)), delta.shape)
+    return float(delta[k, position]), int(position), int(k)
+
+
+def swap_search(
+    a, weights: np.ndarray, chosen: np.ndarray, groups: Sequence[tuple[str, np.ndarray]] = (), *, max_rounds: int = 10_000
+) -> tuple[np.ndarray, float]:
+    """Best-improvement 1-exchange local search from ``chosen`` (a feasible set of columns).
+
+    Parameters
+    ----------
+    a : sparse array
+        Demand rows × candidate columns (non-zero = the candidate covers the row).
+    weights : ndarray
+        Persons per row.
+    chosen : ndarray of int
+        Start solution (columns of ``a``); it must already hold a site of every group.
+    groups : list of (name, columns), optional
+        Required groups (T3 townships): every exchange keeps a site in each.
+    max_rounds : int
+        Most exchanges made.
+
+    Returns
+    -------
+    chosen : ndarray of int
+        A solution no single exchange improves (or the one after ``max_rounds`` exchanges).
+    value : float
+        Its covered weight (persons).
+    """
+    cover = _cover_matrix(a)
+    cover_t = sparse.csr_array(cover.T)
+    w = np.asarray(weights, dtype=float)
+    chosen = np.asarray(chosen, dtype=np.int64).copy()
+    member = _member_matrix(groups, cover.shape[1])
+    tol = _GAIN_TOL * max(1.0, float(w.sum()))
+    if chosen.size == 0 or chosen.size >= cover.shape[1]:
+        return chosen, covered_weight(cover, w, chosen)
+    for _ in range(max_rounds):
+        gain, position, k = _best_exchange(cover, cover_t, w, chosen, member)
+        if not gain > tol:
+            break
+        chosen[position] = k
+    return chosen, covered_weight(cover, w, chosen)
+
+
+def iterated_swap_search(
+    a,
+    weights: np.ndarray,
+    chosen: np.ndarray,
+    groups: Sequence[tuple[str, np.ndarray]] = (),
+    *,
+    deadline: float,
+    stop_at: float = np.inf,
+    max_kicks: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, float, int]:
+    """Iterated local search: kick the best solution (2-7 sites replaced at random), swap-search, keep the better.
+
+    Parameters
+    ----------
+    a, weights, chosen, groups
+        As :func:`swap_search`; ``chosen`` should be a swap-search optimum already.
+    deadline : float
+        ``time.perf_counter()`` value at which to stop.
+    stop_at : float
+        Stop once a solution covers at least this weight (persons), e.g. the bound minus the gap asked.
+    max_kicks : int, optional
+        Most kicks (for tests; default: until the deadline).
+    seed : int
+        Random seed of the kicks.
+
+    Returns
+    -------
+    chosen : ndarray of int
+    value : float
+        Covered weight (persons).
+    kicks : int
+        Kicks tried.
+    """
+    cover = _cover_matrix(a)
+    w = np.asarray(weights, dtype=float)
+    best = np.asarray(chosen, dtype=np.int64).copy()
+    best_value = covered_weight(cover, w, best)
+    useful = np.flatnonzero(np.diff(cover.indptr) > 0)  # columns covering something
+    member = _member_matrix(groups, cover.shape[1])
+    rng = np.random.default_rng(seed)
+    tol = _GAIN_TOL * max(1.0, float(w.sum()))
+    kicks = 0
+    while best.size >= 2 and time.perf_counter() < deadline and best_value < stop_at:
+        if max_kicks is not None and kicks >= max_kicks:
+            break
+        kicks += 1
+        outside = np.setdiff1d(useful, best, assume_unique=False)
+        if outside.size == 0:
+            break
+        size = int(rng.integers(2, min(7, best.size, outside.size) + 1))
+        trial = best.copy()
+        trial[rng.choice(best.size, size, replace=False)] = rng.choice(outside, size, replace=False)
+        if member.shape[1] and not member[trial].any(axis=0).all():
+            continue  # the kick emptied a township group: try another
+        trial, value = swap_search(cover, w, trial, groups)
+        if value > best_value + tol:
+            best, best_value = trial, value
+    return best, best_value, kicks
