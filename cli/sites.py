@@ -180,6 +180,11 @@ def _print_text(report: dict, out: Path) -> None:
     print(f"  facilities  {report['sources']['facilities']}")
     print(f"  population  {report['sources']['population']}")
     total = report["total_elderly"] or float("nan")
+    if report["model"] == "mclp" and not report["optimal"] and report.get("bound") is not None and report.get("gap") is not None:
+        print(
+            f"  gap         {report['gap']:.2%}: at most {report['bound']:.0f} elderly can be newly covered with "
+            f"{report['p']} sites (proven bound), these sites cover {report['objective']:.0f}"
+        )
     if report.get("target_coverage") is not None:
         print(f"  target      {report['target_coverage']:.1%} of the elderly within the walk → p = {report['p']}")
     print(

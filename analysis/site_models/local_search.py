@@ -163,7 +163,8 @@ def iterated_swap_search(
         outside = np.setdiff1d(useful, best, assume_unique=False)
         if outside.size == 0:
             break
-        size = int(rng.integers(2, min(7, best.size, outside.size) + 1))
+        most = min(7, best.size, outside.size)
+        size = int(rng.integers(min(2, most), most + 1))
         trial = best.copy()
         trial[rng.choice(best.size, size, replace=False)] = rng.choice(outside, size, replace=False)
         if member.shape[1] and not member[trial].any(axis=0).all():

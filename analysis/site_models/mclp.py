@@ -32,6 +32,9 @@ from layers.defaults import LP_FIRST_MIN_PAIRS, MILP_BRANCH_TIME_SHARE
 #: Shrink the exact model first (dominated candidates dropped, identical rows merged); exact either way.
 REDUCE_MODEL: bool = True
 
+#: Swap search on the greedy incumbent and iterated swaps in the time HiGHS leaves unproven (issue 14).
+LOCAL_SEARCH: bool = True
+
 
 class MCLP(_SiteModel):
     """Maximal covering location problem: ``p`` new sites, most elderly newly within the walk.
@@ -218,7 +221,7 @@ class MCLP(_SiteModel):
     def _solve_reduced(self, a, w, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
         """Greedy + swap incumbent, LP-first for big models, branch and bound, then iterated swaps (columns of ``a``)."""
         greedy, greedy_value, greedy_bound = self._greedy_core(a, w, groups)
-        incumbent, incumbent_value = swap_search(a, w, greedy, groups)
+        incumbent, incumbent_value = swap_search(a, w, greedy, groups) if LOCAL_SEARCH else (greedy, greedy_value)
         self._incumbent_solver = "greedy"
         if incumbent_value > greedy_value + _TOL * max(1.0, greedy_value):
             self._incumbent_solver = "local search"
@@ -250,11 +253,13 @@ class MCLP(_SiteModel):
     def _branch_deadline(deadline: float) -> float:
         """When HiGHS's branch and bound must stop: its share of the time left (the rest polishes)."""
         now = time.perf_counter()
+        if not LOCAL_SEARCH:
+            return deadline
         return now + MILP_BRANCH_TIME_SHARE * max(deadline - now, 0.0)
 
     def _polish(self, a, w, chosen, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
         """Not proven optimal: iterated swap search from the best solution until the deadline or the gap asked."""
-        if self.optimal or time.perf_counter() >= deadline - 0.05:
+        if not LOCAL_SEARCH or self.optimal or time.perf_counter() >= deadline - 0.05:
             return chosen
         start_value = self.objective
         stop_at = self.bound * (1.0 - mip_rel_gap) if np.isfinite(self.bound) else np.inf
