@@ -51,18 +51,42 @@ def covered_weight(a, weights: np.ndarray, chosen: np.ndarray) -> float:
     return float(np.asarray(weights, dtype=float)[hit].sum())
 
 
+def _gather(indptr: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a compressed matrix's ``indices`` of the rows (CSR) or columns (CSC) ``which``, and their lengths."""
+    starts = indptr[which]
+    lengths = indptr[which + 1] - starts
+    positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    return positions, lengths
+
+
 def _best_exchange(
-    cover: sparse.csc_array, cover_t: sparse.csr_array, w: np.ndarray, chosen: np.ndarray, member: np.ndarray
+    cover: sparse.csc_array,
+    cover_rows: sparse.csr_array,
+    cover_t: sparse.csr_array,
+    w: np.ndarray,
+    chosen: np.ndarray,
+    member: np.ndarray,
 ) -> tuple[float, int, int]:
-    """The best single exchange: (gain in persons, position in ``chosen`` to drop, column to add)."""
-    in_s = cover[:, chosen]
-    count = np.asarray(in_s.sum(axis=1)).ravel()
-    open_w = np.where(count == 0, w, 0.0)  # rows nobody covers: any added site gains them
-    alone_w = np.where(count == 1, w, 0.0)  # rows one chosen site covers alone
-    lose = in_s.T @ alone_w  # what dropping each chosen site loses
-    # an added site k regains the rows the dropped site j covered alone that k covers too
-    regain = (cover_t @ sparse.csc_array(in_s.multiply(alone_w[:, None]))).toarray()
-    delta = (cover_t @ open_w)[:, None] + regain - lose[None, :]
+    """The best single exchange: (gain in persons, position in ``chosen`` to drop, column to add).
+
+    Every (add ``k``, drop ``j``) pair is scored at once: gain = weight nobody covers that ``k``
+    covers + weight ``j`` covers alone that ``k`` covers too − weight ``j`` covers alone.
+    """
+    n_rows, n_cols = cover.shape
+    size = chosen.size
+    positions, lengths = _gather(cover.indptr, chosen)
+    rows = cover.indices[positions]  # rows of every chosen site
+    owner = np.repeat(np.arange(size), lengths)  # ... and which chosen site
+    count = np.bincount(rows, minlength=n_rows)
+    alone = count[rows] == 1
+    alone_rows, alone_owner = rows[alone], owner[alone]
+    lose = np.bincount(alone_owner, weights=w[alone_rows], minlength=size)  # what dropping each site loses
+    gain_now = cover_t @ np.where(count == 0, w, 0.0)  # rows nobody covers: any added site gains them
+    # an added site k regains the rows the dropped site covered alone that k covers too
+    positions, lengths = _gather(cover_rows.indptr, alone_rows)
+    flat = cover_rows.indices[positions].astype(np.int64) * size + np.repeat(alone_owner, lengths)
+    regain = np.bincount(flat, weights=np.repeat(w[alone_rows], lengths), minlength=n_cols * size)
+    delta = gain_now[:, None] + regain.reshape(n_cols, size) - lose[None, :]
     delta[chosen, :] = -np.inf
     if member.shape[1]:
         # a township group must keep a site: the chosen site alone in a group leaves only for one of the group
@@ -102,21 +126,27 @@ def swap_search(
     cover = _cover_matrix(a)
     w = np.asarray(weights, dtype=float)
     member = _member_matrix(groups, cover.shape[1])
-    chosen = _swap(cover, sparse.csr_array(cover.T), w, np.asarray(chosen, dtype=np.int64), member, max_rounds)
+    chosen = np.asarray(chosen, dtype=np.int64)
+    chosen = _swap(cover, sparse.csr_array(cover), sparse.csr_array(cover.T), w, chosen, member, max_rounds)
     return chosen, covered_weight(cover, w, chosen)
 
 
 def _swap(
-    cover: sparse.csc_array, cover_t: sparse.csr_array, w: np.ndarray, chosen: np.ndarray, member: np.ndarray,
+    cover: sparse.csc_array,
+    cover_rows: sparse.csr_array,
+    cover_t: sparse.csr_array,
+    w: np.ndarray,
+    chosen: np.ndarray,
+    member: np.ndarray,
     max_rounds: int = 10_000,
 ) -> np.ndarray:
-    """:func:`swap_search` on prepared matrices (0/1 ``cover``, its transpose, groups as ``member``)."""
+    """:func:`swap_search` on prepared matrices (0/1 ``cover`` as CSC and CSR, its transpose, groups as ``member``)."""
     chosen = chosen.copy()
     if chosen.size == 0 or chosen.size >= cover.shape[1]:
         return chosen
     tol = _GAIN_TOL * max(1.0, float(w.sum()))
     for _ in range(max_rounds):
-        gain, position, k = _best_exchange(cover, cover_t, w, chosen, member)
+        gain, position, k = _best_exchange(cover, cover_rows, cover_t, w, chosen, member)
         if not gain > tol:
             break
         chosen[position] = k
@@ -158,6 +188,7 @@ def iterated_swap_search(
         Kicks tried.
     """
     cover = _cover_matrix(a)
+    cover_rows = sparse.csr_array(cover)
     cover_t = sparse.csr_array(cover.T)
     w = np.asarray(weights, dtype=float)
     best = np.asarray(chosen, dtype=np.int64).copy()
@@ -184,7 +215,7 @@ def iterated_swap_search(
             trial[position] = rng.choice(moves) if moves.size else rng.choice(np.setdiff1d(outside, trial))
         if member.shape[1] and not member[trial].any(axis=0).all():
             continue  # the kick emptied a township group: try another
-        trial = _swap(cover, cover_t, w, trial, member)
+        trial = _swap(cover, cover_rows, cover_t, w, trial, member)
         value = covered_weight(cover, w, trial)
         if value > best_value + tol:
             best, best_value = trial, value
