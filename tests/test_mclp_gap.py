@@ -134,6 +134,22 @@ def test_gap_without_proof_is_against_a_true_bound(monkeypatch, seed, lp_first):
     assert float(model.weights[hit & model.open_demand].sum()) == pytest.approx(model.objective)
 
 
+def test_small_model_highs_gives_up_gap_against_the_lp_bound(monkeypatch):
+    """A small model HiGHS does not finish: the gap is against the LP bound, not the loose greedy one."""
+    cost, existing, weights, radius = _random_instance(91, n_demand=60, n_sites=12)
+    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    lp = MCLP.from_cost_matrix(cost, weights, radius, 3, existing_cost_matrix=existing).solve("milp", time_limit_s=1.0)
+    monkeypatch.setattr(mclp_module, "LP_BOUND_MAX_PAIRS", 0)
+    loose = MCLP.from_cost_matrix(cost, weights, radius, 3, existing_cost_matrix=existing).solve(
+        "milp", time_limit_s=1.0
+    )
+    best = _brute(cost, existing, weights, radius, 3)
+    assert best - 1e-6 <= lp.bound < loose.bound
+    assert any("LP bound" in note for note in lp.notes)
+    assert lp.objective <= best + 1e-9 and loose.objective <= best + 1e-9
+    assert lp.gap == pytest.approx(max(0.0, 1 - lp.objective / lp.bound), abs=1e-12)
+
+
 def test_iterated_swaps_take_the_time_highs_leaves(monkeypatch):
     """On a mid-sized instance whose greedy is not optimal, a HiGHS that gives up still ends near the optimum."""
     rng = np.random.default_rng(3)
@@ -190,7 +206,8 @@ def test_cli_nanjing_same_optimum_as_the_solve_before_issue_14(tmp_path, capsys,
 def test_cli_nanjing_reports_a_proven_gap_when_highs_gives_up(tmp_path, capsys, monkeypatch):
     args = _nanjing_args(tmp_path, 8)
     optimum = _sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)  # bound: the greedy's submodular one
+    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "LP_BOUND_MAX_PAIRS", 0)  # bound: the greedy's submodular one, never tight
     report = _sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
     keys = {"model", "p", "sites", "covered_before", "covered_after", "solver", "optimal", "gap", "objective", "bound"}
     assert keys <= set(report)

@@ -259,6 +259,14 @@ class MCLP(_SiteModel):
 
     def _polish(self, a, w, chosen, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
         """Not proven optimal: iterated swap search from the best solution until the deadline or the gap asked."""
+        if self.optimal:
+            return chosen
+        if a.nnz < LP_FIRST_MIN_PAIRS and a.nnz <= LP_BOUND_MAX_PAIRS:
+            # HiGHS gave up on a small model: the LP bound is cheap and usually tighter than the greedy's
+            res = self._lp_relaxation(a, w, max(deadline - time.perf_counter(), 1.0), groups)
+            if res is not None and -float(res.fun) < self.bound:
+                self._record(self.objective, -float(res.fun), False, self.solver)
+                self.notes.append(f"LP bound {self.bound:.1f}: the gap is measured against it")
         if not LOCAL_SEARCH or self.optimal or time.perf_counter() >= deadline - 0.05:
             return chosen
         start_value = self.objective
