@@ -49,6 +49,11 @@ SERVICE_AREA_BUFFER_M: float = 50.0
 #: Longest straight piece (metres) a street is cut into when drawing service areas.
 SERVICE_AREA_PIECE_M: float = 25.0
 
+#: Lattice spacing (metres) of the distance field a service area's band is traced on: the band's
+#: straight sides are exact, its round ends within cell² / (8 × band) (6 cm at 5 m around 50 m).
+#: Project parameter, chosen by the benchmark of issue 14 (benchmarks/README.md).
+SERVICE_AREA_CELL_M: float = 5.0
+
 #: Edges shorter than this (metres) are given this length so zero-length OSM segments stay edges.
 MIN_EDGE_LENGTH_M: float = 0.01
 
