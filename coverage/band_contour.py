@@ -95,6 +95,9 @@ def band_rings(
     ny = int(np.ceil((maxy + r + 2.5 * h - y0) / h)) + 1
     d2 = np.full((ny, nx), np.inf)
     reach = r + 1.5 * h  # every neighbour of a vertex inside the band gets its exact distance
+    # a vertex nearer than r - h to a segment has only neighbours inside the band: its exact
+    # distance is never used (crossings interpolate between an inside and an outside vertex)
+    deep2 = max(0.0, r - 1.5 * h) ** 2
     for s in range(n):
         ax = segments[s, 0, 0]
         ay = segments[s, 0, 1]
@@ -103,6 +106,7 @@ def band_rings(
         dx = bx - ax
         dy = by - ay
         ll = dx * dx + dy * dy
+        inv = 1.0 / ll if ll > 0.0 else 0.0  # a point (ll = 0) projects onto its one end
         i0 = max(0, int(np.floor((min(ax, bx) - reach - x0) / h)))
         i1 = min(nx - 1, int(np.ceil((max(ax, bx) + reach - x0) / h)))
         j0 = max(0, int(np.floor((min(ay, by) - reach - y0) / h)))
@@ -117,11 +121,12 @@ def band_rings(
             if lo > hi:
                 continue
             py = yy - ay
+            t_row = py * dy * inv
             for i in range(max(i0, int(np.floor((lo - x0) / h))), min(i1, int(np.ceil((hi - x0) / h))) + 1):
+                if d2[j, i] <= deep2:
+                    continue  # inside whatever this segment adds, and no neighbour is outside
                 px = x0 + i * h - ax
-                t = 0.0
-                if ll > 0.0:
-                    t = min(1.0, max(0.0, (px * dx + py * dy) / ll))
+                t = min(1.0, max(0.0, px * dx * inv + t_row))
                 qx = px - t * dx
                 qy = py - t * dy
                 dd = qx * qx + qy * qy
@@ -142,6 +147,7 @@ def band_rings(
             count += inside[j, i] != inside[j + 1, i]
     cx = np.empty(count)
     cy = np.empty(count)
+    cedge = np.empty(count, dtype=np.int64)
     k = 0
     for j in range(ny):
         for i in range(nx - 1):
@@ -151,6 +157,7 @@ def band_rings(
                 cx[k] = x0 + (i + a / (a - b)) * h
                 cy[k] = y0 + j * h
                 slot[j * (nx - 1) + i] = k
+                cedge[k] = j * (nx - 1) + i
                 k += 1
     for j in range(ny - 1):
         for i in range(nx):
@@ -160,47 +167,53 @@ def band_rings(
                 cx[k] = x0 + i * h
                 cy[k] = y0 + (j + a / (a - b)) * h
                 slot[nh + j * nx + i] = k
+                cedge[k] = nh + j * nx + i
                 k += 1
     # each cell, walked counter-clockwise, leaves the band at "exit" crossings and enters it at
-    # "entry" crossings; the boundary (band on its left) runs from each exit to an entry
+    # "entry" crossings; the boundary (band on its left) runs from each exit to an entry. Every
+    # crossing is the exit of exactly one of its two cells: only those cells are looked at.
     nxt = np.full(count, -1, dtype=np.int64)
-    corner_j = np.array([0, 0, 1, 1])
-    corner_i = np.array([0, 1, 1, 0])
     edge_id = np.empty(4, dtype=np.int64)
     is_in = np.empty(4, dtype=np.bool_)
-    for j in range(ny - 1):
-        for i in range(nx - 1):
-            k = 0
-            for c in range(4):
-                is_in[c] = inside[j + corner_j[c], i + corner_i[c]]
-                k += is_in[c]
-            if k == 0 or k == 4:
-                continue
-            edge_id[0] = j * (nx - 1) + i  # bottom, corner 0 -> 1
-            edge_id[1] = nh + j * nx + i + 1  # right, corner 1 -> 2
-            edge_id[2] = (j + 1) * (nx - 1) + i  # top, corner 2 -> 3
-            edge_id[3] = nh + j * nx + i  # left, corner 3 -> 0
-            if k == 2 and is_in[0] == is_in[2]:
-                # saddle: the cell centre decides whether the inside corners connect
-                centre = 0.25 * (
-                    np.sqrt(d2[j, i]) + np.sqrt(d2[j, i + 1]) + np.sqrt(d2[j + 1, i + 1]) + np.sqrt(d2[j + 1, i])
-                ) - r
-                for c in range(4):
-                    if is_in[c] and not is_in[(c + 1) % 4]:  # exit on edge c
-                        # centre inside: join the next entry (edge c+1); else the previous (c-1)
-                        e = (c + 1) % 4 if centre < 0.0 else (c + 3) % 4
-                        nxt[slot[edge_id[c]]] = slot[edge_id[e]]
+    for k in range(count):
+        e = cedge[k]
+        if e < nh:
+            j = e // (nx - 1)
+            i = e % (nx - 1)
+            if inside[j, i]:
+                c = 0  # bottom edge of cell (j, i)
             else:
-                out_edge = -1
-                in_edge = -1
-                for c in range(4):
-                    a = is_in[c]
-                    b = is_in[(c + 1) % 4]
-                    if a and not b:
-                        out_edge = c
-                    elif b and not a:
-                        in_edge = c
-                nxt[slot[edge_id[out_edge]]] = slot[edge_id[in_edge]]
+                j -= 1
+                c = 2  # top edge of cell (j - 1, i)
+        else:
+            j = (e - nh) // nx
+            i = (e - nh) % nx
+            if inside[j + 1, i]:
+                c = 3  # left edge of cell (j, i)
+            else:
+                i -= 1
+                c = 1  # right edge of cell (j, i - 1)
+        is_in[0] = inside[j, i]
+        is_in[1] = inside[j, i + 1]
+        is_in[2] = inside[j + 1, i + 1]
+        is_in[3] = inside[j + 1, i]
+        edge_id[0] = j * (nx - 1) + i  # bottom, corner 0 -> 1
+        edge_id[1] = nh + j * nx + i + 1  # right, corner 1 -> 2
+        edge_id[2] = (j + 1) * (nx - 1) + i  # top, corner 2 -> 3
+        edge_id[3] = nh + j * nx + i  # left, corner 3 -> 0
+        if is_in[0] == is_in[2] and is_in[1] == is_in[3]:
+            # saddle: the cell centre decides whether the inside corners connect; if so the
+            # boundary turns to the next entry (edge c + 1), else to the previous one (c - 1)
+            centre = 0.25 * (
+                np.sqrt(d2[j, i]) + np.sqrt(d2[j, i + 1]) + np.sqrt(d2[j + 1, i + 1]) + np.sqrt(d2[j + 1, i])
+            ) - r
+            entry = (c + 1) % 4 if centre < 0.0 else (c + 3) % 4
+        else:
+            entry = -1
+            for q in range(4):
+                if is_in[(q + 1) % 4] and not is_in[q]:
+                    entry = q
+        nxt[k] = slot[edge_id[entry]]
     # follow the links into rings
     coords = np.empty((count, 2))
     start = np.empty(count + 1, dtype=np.int64)
