@@ -82,8 +82,9 @@ class _PieceReach:
     l1: np.ndarray
 
 
-def _piece_reach(result: CoverageResult, reach: float) -> _PieceReach:
-    pieces = street_pieces(result.graph, _candidate_edges(result, reach))
+def _piece_reach(result: CoverageResult, reach: float, edges: np.ndarray | None = None) -> _PieceReach:
+    """Distances at both ends of every piece of ``edges`` (default: every candidate edge)."""
+    pieces = street_pieces(result.graph, _candidate_edges(result, reach) if edges is None else edges)
     args = (result.nodes, result.facility_snap, result.labels)
     # both ends in one call of the (parallel) kernel
     n = pieces.edge.size
@@ -128,13 +129,26 @@ def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tupl
     return _cut(pr, np.flatnonzero(np.minimum(pr.d0, pr.d1) <= reach), reach)
 
 
+def _node_labels(result: CoverageResult, node: np.ndarray) -> np.ndarray:
+    """Facility label of the given nodes (``-1`` where none is in reach), without labelling them all."""
+    source, offset, table = result.nodes.label_lookup()
+    found = source[node]
+    if table.size == 0:
+        return found
+    return np.where(found >= offset, table[np.maximum(found - offset, 0)], -1)
+
+
 def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The reached pieces of :func:`reached_pieces`, with straight runs of whole pieces joined.
 
-    Consecutive pieces that are reached end to end, belong to the same facility, touch and point
-    the same way (pieces of one straight stretch of street, also across a junction) become one
-    segment: the same lines, so the same band around them, in far fewer segments. Pieces cut by
-    the walk limit stay as they are.
+    An edge whose two ends belong to the same facility, with no facility on it and walked end to
+    end within reach (its farthest point, (d_u + d_v + length) / 2, within reach), has all its
+    pieces whole and of that facility: it is taken as its own straight segments without cutting.
+    Other edges are cut into pieces as :func:`reached_pieces` does. Then consecutive segments
+    that are reached end to end, belong to the same facility, touch and point the same way
+    (one straight stretch of street, also across a junction) become one segment: the same lines,
+    so the same band around them, in far fewer segments. Pieces cut by the walk limit stay as
+    they are.
 
     Returns
     -------
@@ -144,16 +158,33 @@ def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[
         Facility label of each segment.
     """
     reach = result.reach_m if reach_m is None else reach_m
-    pr = _piece_reach(result, reach)
-    whole = np.maximum(pr.d0, pr.d1) <= reach
-    part = np.flatnonzero((np.minimum(pr.d0, pr.d1) <= reach) & ~whole)
-    label = np.where(pr.d0 <= pr.d1, pr.l0, pr.l1)
-    xy0, xy1 = pr.pieces.xy0, pr.pieces.xy1
+    graph = result.graph
+    edges = _candidate_edges(result, reach)
+    u, v = graph.edge_u[edges], graph.edge_v[edges]
+    label_u = _node_labels(result, u)
+    dist = result.nodes.distance_m
+    carries = np.zeros(graph.n_edges, dtype=bool)
+    carries[result.facility_snap.edge[result.facility_snap.on_network]] = True
+    simple = (
+        (label_u >= 0)
+        & (label_u == _node_labels(result, v))
+        & (dist[u] + dist[v] + graph.edge_length_m[edges] <= 2 * reach)
+        & ~carries[edges]
+    )
+    coords, owner = shapely.get_coordinates(graph.edge_geometry[edges[simple]], return_index=True)
+    same = owner[1:] == owner[:-1]
+    pr = _piece_reach(result, reach, edges[~simple])
+    whole_piece = np.maximum(pr.d0, pr.d1) <= reach
+    part = np.flatnonzero((np.minimum(pr.d0, pr.d1) <= reach) & ~whole_piece)
+    xy0 = np.concatenate([coords[:-1][same], pr.pieces.xy0])
+    xy1 = np.concatenate([coords[1:][same], pr.pieces.xy1])
+    label = np.concatenate([label_u[simple][owner[:-1][same]], np.where(pr.d0 <= pr.d1, pr.l0, pr.l1)])
+    whole = np.concatenate([np.ones(int(same.sum()), dtype=bool), whole_piece])
     step = xy1 - xy0
     cross = step[1:, 0] * step[:-1, 1] - step[1:, 1] * step[:-1, 0]
     dot = np.einsum("ij,ij->i", step[1:], step[:-1])
     norm = np.hypot(*step.T)
-    # piece k continues piece k - 1: both whole, one facility, touching, the same direction
+    # segment k continues segment k - 1: both whole, one facility, touching, the same direction
     joins = (
         whole[1:]
         & whole[:-1]
