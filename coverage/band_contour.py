@@ -16,11 +16,28 @@ clockwise. Compiled with numba (``nogil``: one facility per thread).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import shapely
+
+#: Crossings keep clear of the lattice vertices (an inside one may lie at exactly r): crossings on
+#: different lattice edges never coincide, so the rings are simple and never touch.
+_FIRST = 1e-7
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A thread pool kept for the process (starting threads per call cost milliseconds)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < workers:
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="band")
+        return _POOL
 
 
 @numba.njit(inline="always")
@@ -133,7 +150,7 @@ def band_rings(
                 if dd < d2[j, i]:
                     d2[j, i] = dd
     r2 = r * r
-    inside = d2 < r2
+    inside = d2 <= r2  # the closed band: bands that just touch are joined, as a union of buffers does
     # crossing points on lattice edges: horizontal edge (j, i)-(j, i+1) has id j*(nx-1)+i,
     # vertical edge (j, i)-(j+1, i) has id nh + j*nx + i
     nh = ny * (nx - 1)
@@ -154,7 +171,7 @@ def band_rings(
             if inside[j, i] != inside[j, i + 1]:
                 a = np.sqrt(d2[j, i]) - r
                 b = np.sqrt(d2[j, i + 1]) - r
-                cx[k] = x0 + (i + a / (a - b)) * h
+                cx[k] = x0 + (i + min(max(a / (a - b), _FIRST), 1.0 - _FIRST)) * h
                 cy[k] = y0 + j * h
                 slot[j * (nx - 1) + i] = k
                 cedge[k] = j * (nx - 1) + i
@@ -165,7 +182,7 @@ def band_rings(
                 a = np.sqrt(d2[j, i]) - r
                 b = np.sqrt(d2[j + 1, i]) - r
                 cx[k] = x0 + i * h
-                cy[k] = y0 + (j + a / (a - b)) * h
+                cy[k] = y0 + (j + min(max(a / (a - b), _FIRST), 1.0 - _FIRST)) * h
                 slot[nh + j * nx + i] = k
                 cedge[k] = nh + j * nx + i
                 k += 1
@@ -293,8 +310,7 @@ def band_polygons(
         return band_rings(np.ascontiguousarray(rows), float(r), float(cell_m))
 
     if workers > 1 and groups > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            traced = list(pool.map(one, range(groups)))
+        traced = list(_pool(workers).map(one, range(groups)))
     else:
         traced = [one(i) for i in range(groups)]
     polygons = np.empty(groups, dtype=object)
@@ -312,7 +328,7 @@ def _assemble(traced: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cell_m: f
     area = np.concatenate([a for _, _, a in traced])
     group = np.repeat(np.arange(len(traced)), [a.size for _, _, a in traced])
     rings = shapely.linearrings(coords, indices=np.repeat(np.arange(size.size), size))
-    # rings of no area (crossings that met at one lattice vertex) are dropped
+    # rings of no area (a single vertex at exactly distance r) are dropped
     keep = np.abs(area) > 1e-9 * cell_m * cell_m
     rings, area, group = rings[keep], area[keep], group[keep]
     shell = area > 0
@@ -336,7 +352,4 @@ def _assemble(traced: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cell_m: f
         owner = np.argmin(np.where(around, outer_area[:, None], np.inf), axis=0)
         parts = [shapely.Polygon(outer[k], holes[owner == k]) for k in range(outer.size)]
         out[g] = shapely.MultiPolygon(parts)
-    bad = ~shapely.is_valid(out)
-    if bad.any():
-        out[bad] = shapely.make_valid(out[bad])
     return out

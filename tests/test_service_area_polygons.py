@@ -135,6 +135,18 @@ def test_block_holes_and_nested_bands_are_kept():
         assert shapely.area(hole) == pytest.approx(300.0 * 300.0, rel=2e-3)
 
 
+def test_bands_that_just_touch_are_joined():
+    """Streets 2r apart put lattice vertices at exactly r from both: one valid polygon, as the union gives."""
+    r, cell = 51.25, 5.0  # the lattice starts r + 2.5 cells below the lower street: its row 23 is the midline
+    segments = np.array([[[0.0, 0.0], [200.0, 0.0]], [[0.0, 2 * r], [200.0, 2 * r]]]) + 600_000.0
+    poly = band_polygons(segments, np.array([0, 2]), r, cell)[0]
+    exact = shapely.union_all(shapely.buffer(shapely.linestrings(segments), r, quad_segs=64))
+    assert shapely.is_valid(poly)
+    assert poly.geom_type == "Polygon" and len(poly.interiors) == 0
+    area_error, symdiff = errors(np.array([poly]), np.array([exact]))
+    assert area_error[0] < 1e-3 and symdiff[0] < 2e-3
+
+
 def test_oversized_lattice_falls_back_to_geos():
     """A group too large for the lattice is drawn by GEOS with fine arcs: the same polygon."""
     segments = np.array([[[0.0, 0.0], [300.0, 0.0]], [[300.0, 0.0], [300.0, 200.0]]]) + 4_000_000.0
