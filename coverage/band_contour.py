@@ -111,6 +111,9 @@ def band_rings(
     nx = int(np.ceil((maxx + r + 2.5 * h - x0) / h)) + 1
     ny = int(np.ceil((maxy + r + 2.5 * h - y0) / h)) + 1
     d2 = np.full((ny, nx), np.inf)
+    # visited columns of each row: every vertex inside the band lies within them
+    row_lo = np.full(ny, nx, dtype=np.int64)
+    row_hi = np.full(ny, -1, dtype=np.int64)
     reach = r + 1.5 * h  # every neighbour of a vertex inside the band gets its exact distance
     # a vertex nearer than r - h to a segment has only neighbours inside the band: its exact
     # distance is never used (crossings interpolate between an inside and an outside vertex)
@@ -139,7 +142,11 @@ def band_rings(
                 continue
             py = yy - ay
             t_row = py * dy * inv
-            for i in range(max(i0, int(np.floor((lo - x0) / h))), min(i1, int(np.ceil((hi - x0) / h))) + 1):
+            first = max(i0, int(np.floor((lo - x0) / h)))
+            last = min(i1, int(np.ceil((hi - x0) / h)))
+            row_lo[j] = min(row_lo[j], first)
+            row_hi[j] = max(row_hi[j], last)
+            for i in range(first, last + 1):
                 if d2[j, i] <= deep2:
                     continue  # inside whatever this segment adds, and no neighbour is outside
                 px = x0 + i * h - ax
@@ -155,19 +162,20 @@ def band_rings(
     # vertical edge (j, i)-(j+1, i) has id nh + j*nx + i
     nh = ny * (nx - 1)
     slot = np.full(nh + (ny - 1) * nx, -1, dtype=np.int32)
+    # a crossing has an inside end, so only the lattice edges touching visited columns are looked at
     count = 0
     for j in range(ny):
-        for i in range(nx - 1):
+        for i in range(max(0, row_lo[j] - 1), min(nx - 1, row_hi[j] + 1)):
             count += inside[j, i] != inside[j, i + 1]
     for j in range(ny - 1):
-        for i in range(nx):
+        for i in range(min(row_lo[j], row_lo[j + 1]), max(row_hi[j], row_hi[j + 1]) + 1):
             count += inside[j, i] != inside[j + 1, i]
     cx = np.empty(count)
     cy = np.empty(count)
     cedge = np.empty(count, dtype=np.int64)
     k = 0
     for j in range(ny):
-        for i in range(nx - 1):
+        for i in range(max(0, row_lo[j] - 1), min(nx - 1, row_hi[j] + 1)):
             if inside[j, i] != inside[j, i + 1]:
                 a = np.sqrt(d2[j, i]) - r
                 b = np.sqrt(d2[j, i + 1]) - r
@@ -177,7 +185,7 @@ def band_rings(
                 cedge[k] = j * (nx - 1) + i
                 k += 1
     for j in range(ny - 1):
-        for i in range(nx):
+        for i in range(min(row_lo[j], row_lo[j + 1]), max(row_hi[j], row_hi[j + 1]) + 1):
             if inside[j, i] != inside[j + 1, i]:
                 a = np.sqrt(d2[j, i]) - r
                 b = np.sqrt(d2[j + 1, i]) - r
