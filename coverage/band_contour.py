@@ -318,7 +318,9 @@ def band_polygons(
         return band_rings(np.ascontiguousarray(rows), float(r), float(cell_m))
 
     if workers > 1 and groups > 1:
-        traced = list(_pool(workers).map(one, range(groups)))
+        # a few tasks per thread (handing over each group costs more than small groups take)
+        tasks = np.array_split(np.arange(groups), min(groups, 4 * workers))
+        traced = [t for part in _pool(workers).map(lambda rows: [one(i) for i in rows], tasks) for t in part]
     else:
         traced = [one(i) for i in range(groups)]
     polygons = np.empty(groups, dtype=object)
