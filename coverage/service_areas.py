@@ -18,7 +18,9 @@ import os
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numba
 import numpy as np
+import pandas as pd
 import shapely
 
 from coverage.band_contour import band_polygons
@@ -71,6 +73,10 @@ def _candidate_edges(result: CoverageResult, reach: float) -> np.ndarray:
     return np.flatnonzero(candidate)
 
 
+#: Below this many positions the walk to street pieces runs on the calling thread only.
+SERIAL_POSITIONS = 200_000
+
+
 @dataclass(frozen=True)
 class _PieceReach:
     """Every candidate piece with its walking distance at both ends (m) and each end's facility."""
@@ -86,10 +92,17 @@ def _piece_reach(result: CoverageResult, reach: float, edges: np.ndarray | None 
     """Distances at both ends of every piece of ``edges`` (default: every candidate edge)."""
     pieces = street_pieces(result.graph, _candidate_edges(result, reach) if edges is None else edges)
     args = (result.nodes, result.facility_snap, result.labels)
-    # both ends in one call of the (parallel) kernel
+    # both ends in one call of the (parallel) kernel; a small call runs on this thread alone: waking
+    # the kernel's thread pool costs more, and its threads then spin for milliseconds beside ours
     n = pieces.edge.size
     both = np.concatenate([pieces.edge, pieces.edge])
-    d, lab = distances_on_edges(result.graph, both, np.concatenate([pieces.start_m, pieces.end_m]), *args)
+    threads = numba.get_num_threads()
+    if 2 * n < SERIAL_POSITIONS:
+        numba.set_num_threads(1)  # for this thread only
+    try:
+        d, lab = distances_on_edges(result.graph, both, np.concatenate([pieces.start_m, pieces.end_m]), *args)
+    finally:
+        numba.set_num_threads(threads)
     return _PieceReach(pieces, d[:n], d[n:], lab[:n], lab[n:])
 
 
@@ -243,8 +256,13 @@ def service_areas(
     street_m = np.bincount(group, weights=np.hypot(*(segments[:, 1] - segments[:, 0]).T))
     bounds = np.searchsorted(group, np.arange(present.size + 1))
     polygons = band_polygons(segments, bounds, buffer_m, cell_m, workers=_cpu_count())
-    return gpd.GeoDataFrame(
-        {"facility_label": present, "reached_street_m": street_m, "area_m2": shapely.area(polygons)},
-        geometry=polygons,
-        crs=crs,
+    # the frame is built around a geometry array that already has its CRS (twice as fast)
+    frame = pd.DataFrame(
+        {
+            "facility_label": present,
+            "reached_street_m": street_m,
+            "area_m2": shapely.area(polygons),
+            "geometry": gpd.array.from_shapely(polygons, crs=crs),
+        }
     )
+    return gpd.GeoDataFrame(frame, geometry="geometry")
