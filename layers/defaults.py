@@ -276,6 +276,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "REPORTED_WALK_FACTOR": "project: issue 10 asks for walking times up to at least twice the minutes",
         "SERVICE_AREA_BUFFER_M": "project: drawing of service areas only (not used in any count)",
         "SERVICE_AREA_PIECE_M": "project: drawing of service areas only (not used in any count)",
+        "SERVICE_AREA_CELL_M": "tuning: lattice of the service-area contour (issue 14 benchmark; drawing only)",
         "MIN_EDGE_LENGTH_M": _TOLERANCE,
         "DEFAULT_ELDERLY_SHARE": f"{_SEED_000}: 93 384 aged 60+ = 25.22 % of residents",
         "DEFAULT_BASE_YEAR": "standard: 7th national census (2020)",
