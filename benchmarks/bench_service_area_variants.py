@@ -1,24 +1,34 @@
-"""Street-following service areas (issue 14): the current engine against faster variants and the hull.
+"""Street-following service areas (issue 14): the engine against the convex hull and the buffered unions.
 
 Run from the project root (real data from ``../shared/data``)::
 
-    .venv/bin/python benchmarks/bench_service_area_variants.py [--cases helsinki,nanjing,grid1e4]
+    .venv/bin/python benchmarks/bench_service_area_variants.py [--cases helsinki,nanjing,grid1e5,grid1e6]
 
-Each case builds the same walk result as ``bench_engine.py`` (its facilities and population), then
-times, best of ``--repeats`` runs on a loaded machine, the engine's ``service_areas`` (reached
-street pieces, ``line_merge``, one 50 m buffer per merged line, union per facility), the convex hull of
-each facility's reached nodes (the cheap peer the target is set against: ≤ 10× the hull) and
-variants of the polygon step on the same reached pieces. For every variant it reports the largest
-per-facility area error and symmetric difference against the engine's polygons (tolerance of issue
-14: areas within 0.5 %, symmetric difference < 1 % of the area).
+Each case builds the same walk result as ``bench_engine.py`` (its facilities and population; the
+10⁶-node grid needs ~3 GB and minutes), then times, best of ``--repeats`` runs:
+
+- the convex hull of each facility's reached nodes (the cheap peer the target is set against:
+  ≤ 10× the hull);
+- the engine's ``service_areas`` (reached pieces, straight runs joined, the 50 m band traced on a
+  5 m distance lattice), on all CPUs and on one thread, and its two steps;
+- the engine before issue 14's change: the same pieces merged into lines (``line_merge``), one
+  GEOS buffer per line (arcs of 4 segments per quarter circle) and a union per facility, on all CPUs;
+- the straightforward construction: each reached piece buffered on its own (arcs of 16 segments
+  per quarter circle, within 0.2 % of true circles) and the buffers unioned per facility.
+
+For each polygon construction it reports the largest per-facility area error and symmetric
+difference against the straightforward one (issue 14's tolerance: area within 0.5 %, symmetric
+difference < 1 % of the area), and the load average before the case.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,23 +44,27 @@ BUFFER_M = 50.0
 
 
 def best_of(fn, repeats: int):
-    """(fastest seconds, last output) over ``repeats`` calls."""
-    fastest, out = np.inf, None
+    """(fastest wall seconds, its CPU seconds, last output) over ``repeats`` calls."""
+    fastest, cpu, out = np.inf, np.inf, None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        fastest = min(fastest, time.perf_counter() - t0)
-    return fastest, out
+        wall = time.perf_counter() - t0
+        if wall < fastest:
+            fastest, cpu = wall, time.process_time() - c0
+    return fastest, cpu, out
 
 
 def run(name: str, repeats: int) -> list[tuple]:
     import bench_engine as bench
-    from rasterio import features
-    from rasterio.transform import from_origin
 
+    import coverage.service_areas as module
+    from coverage.band_contour import band_polygons
     from coverage.circles import compute_coverage
-    from coverage.service_areas import reached_pieces, service_areas
+    from coverage.service_areas import reached_pieces, reached_runs, service_areas
+    from coverage.settings import SERVICE_AREA_CELL_M
 
+    load = os.getloadavg()[0]
     graph, node_xy, fac_pts, pop_pts, *_ = bench.make_case(name)
     fac = gpd.GeoDataFrame({"name": np.arange(fac_pts.size)}, geometry=fac_pts, crs=graph.crs)
     pop = gpd.GeoDataFrame(
@@ -59,6 +73,8 @@ def run(name: str, repeats: int) -> list[tuple]:
     )
     result = compute_coverage(graph, fac, pop, speed="general")
     reach, dist, owner = result.reach_m, result.nodes.distance_m, result.nodes.facility
+    big = name == "grid1e6"
+    slow_repeats = 1 if big else repeats
 
     def hull():
         ok = (dist <= reach) & (owner >= 0)
@@ -67,81 +83,90 @@ def run(name: str, repeats: int) -> list[tuple]:
             shapely.multipoints(node_xy[ok][order], indices=np.unique(owner[ok][order], return_inverse=True)[1])
         )
 
+    service_areas(result)  # compiles / loads the kernels
     rows = []
-    t_hull, _ = best_of(hull, max(repeats, 5))
-    t_engine, areas = best_of(lambda: service_areas(result), repeats)
-    ref = areas.geometry.to_numpy()
-    ref_area = shapely.area(ref)
-    t_pieces, _ = best_of(lambda: reached_pieces(result), repeats)
-    rows.append((name, "convex hull (peer)", t_hull, t_hull, np.nan, np.nan))
-    rows.append((name, "engine service_areas (current)", t_engine, t_hull, 0.0, 0.0))
-    rows.append((name, "  of which reached_pieces", t_pieces, t_hull, np.nan, np.nan))
-
-    segments, label = reached_pieces(result)
+    t_hull, c_hull, _ = best_of(hull, max(repeats, 5))
+    t_engine, c_engine, areas = best_of(lambda: service_areas(result), repeats)
+    labels = areas["facility_label"].to_numpy()
+    engine = areas.geometry.to_numpy()
+    real_count = module._cpu_count
+    module._cpu_count = lambda: 1
+    try:
+        t_one, c_one, _ = best_of(lambda: service_areas(result), repeats)
+    finally:
+        module._cpu_count = real_count
+    t_runs, c_runs, (segments, label) = best_of(lambda: reached_runs(result), repeats)
     order = np.argsort(label, kind="stable")
-    lines = shapely.linestrings(segments[order])
-    present, group = np.unique(label[order], return_inverse=True)
-    merged = shapely.line_merge(shapely.multilinestrings(lines, indices=group))
-    parts, part_owner = shapely.get_parts(merged, return_index=True)
-    bounds = np.searchsorted(part_owner, np.arange(present.size + 1))
+    segments, label = segments[order], label[order]
+    present, group = np.unique(label, return_inverse=True)
+    bounds = np.searchsorted(group, np.arange(present.size + 1))
+    t_trace, c_trace, _ = best_of(lambda: band_polygons(segments, bounds, BUFFER_M, SERVICE_AREA_CELL_M), repeats)
 
-    def per_facility(pieces, quad_segs=4, **union_kw):
-        bands = shapely.buffer(pieces, BUFFER_M, quad_segs=quad_segs)
-        return np.array(
-            [shapely.union_all(bands[bounds[i] : bounds[i + 1]], **union_kw) for i in range(present.size)], dtype=object
+    pieces, piece_label = reached_pieces(result)
+    p_order = np.argsort(piece_label, kind="stable")
+    lines = shapely.linestrings(pieces[p_order])
+    p_present, p_group = np.unique(piece_label[p_order], return_inverse=True)
+    p_bounds = np.searchsorted(p_group, np.arange(p_present.size + 1))
+    assert np.array_equal(p_present, labels)
+
+    def before():  # the engine's polygon step before issue 14's change (pieces found as now)
+        merged = shapely.line_merge(shapely.multilinestrings(lines, indices=p_group))
+        parts, part_owner = shapely.get_parts(merged, return_index=True)
+        cut = np.searchsorted(part_owner, np.arange(p_present.size + 1))
+        workers = module._cpu_count()
+        with ThreadPoolExecutor(workers) as pool:
+            chunks = np.array_split(np.arange(parts.size), workers)
+            bands = np.concatenate(list(pool.map(lambda r: shapely.buffer(parts[r], BUFFER_M, quad_segs=4), chunks)))
+            return np.array(list(pool.map(lambda i: shapely.union_all(bands[cut[i] : cut[i + 1]]), range(p_present.size))))
+
+    def straightforward():
+        bands = shapely.buffer(lines, BUFFER_M, quad_segs=16)
+        return np.array([shapely.union_all(bands[p_bounds[i] : p_bounds[i + 1]]) for i in range(p_present.size)])
+
+    t_before, c_before, old = best_of(before, slow_repeats)
+    t_ref, c_ref, ref = best_of(straightforward, slow_repeats)
+    ref_area = shapely.area(ref)
+
+    def errors(polys):
+        return (
+            float(np.max(np.abs(shapely.area(polys) / ref_area - 1))),
+            float(np.max(shapely.area(shapely.symmetric_difference(polys, ref)) / ref_area)),
+            float(shapely.area(polys).sum() / ref_area.sum() - 1),
         )
 
-    def raster(cell_m: float):
-        bands = shapely.buffer(parts, BUFFER_M, quad_segs=4)
-        out = []
-        for i in range(present.size):
-            b = bands[bounds[i] : bounds[i + 1]]
-            x0, y0, x1, y1 = shapely.total_bounds(b)
-            shape = (int(np.ceil((y1 - y0) / cell_m)) + 1, int(np.ceil((x1 - x0) / cell_m)) + 1)
-            transform = from_origin(x0, y1, cell_m, cell_m)
-            mask = features.rasterize(((g, 1) for g in b), out_shape=shape, transform=transform, dtype="uint8")
-            polys = [shapely.geometry.shape(g) for g, _ in features.shapes(mask, mask=mask.astype(bool), transform=transform)]
-            out.append(shapely.union_all(polys))
-        return np.array(out, dtype=object)
-
-    simplified = shapely.simplify(parts, 0.5)
-    variants = {
-        "buffer + union, one thread (the engine's core)": lambda: per_facility(parts),
-        "simplify merged lines 0.5 m first": lambda: per_facility(simplified),
-        "quad_segs=2": lambda: per_facility(simplified, 2),
-        "union with grid_size=1 m": lambda: per_facility(simplified, 4, grid_size=1.0),
-        "buffer a MultiLineString per facility": lambda: shapely.buffer(
-            shapely.multilinestrings(simplified, indices=part_owner), BUFFER_M, quad_segs=4
-        ),
-        "rasterise 5 m + vectorise": lambda: raster(5.0),
-        "rasterise 2 m + vectorise": lambda: raster(2.0),
-    }
-    for label_, fn in variants.items():
-        slow = "MultiLineString" in label_ and name.startswith("grid")
-        t, polys = best_of(fn, 1 if slow or "MultiLineString" in label_ else repeats)
-        area_err = float(np.max(np.abs(shapely.area(polys) / ref_area - 1)))
-        sym = float(np.max(shapely.area(shapely.symmetric_difference(polys, ref)) / ref_area))
-        rows.append((name, label_, t, t_hull, area_err, sym))
+    nan3 = (np.nan, np.nan, np.nan)
+    rows.append((name, load, "convex hull of reached nodes (peer)", t_hull, c_hull, (t_hull, c_hull), nan3))
+    rows.append((name, load, "engine service_areas (2 threads)", t_engine, c_engine, (t_hull, c_hull), errors(engine)))
+    rows.append((name, load, "engine service_areas, one thread", t_one, c_one, (t_hull, c_hull), errors(engine)))
+    rows.append((name, load, "  of which reached_runs", t_runs, c_runs, (t_hull, c_hull), nan3))
+    rows.append((name, load, "  of which band tracing, one thread", t_trace, c_trace, (t_hull, c_hull), nan3))
+    rows.append((name, load, "engine before (line_merge, buffer, union; 2 threads)", t_before, c_before, (t_hull, c_hull), errors(old)))
+    rows.append((name, load, "straightforward union of buffered pieces (reference)", t_ref, c_ref, (t_hull, c_hull), errors(ref)))
+    print(f"{name}: {graph.n_nodes} nodes, {present.size} facilities, {piece_label.size} pieces, "
+          f"{label.size} runs", file=sys.stderr, flush=True)
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="helsinki,nanjing,grid1e4")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cases", default="helsinki,nanjing,grid1e5")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     rows = []
     for name in args.cases.split(","):
         print(f"{name} ...", file=sys.stderr, flush=True)
         rows += run(name, args.repeats)
-    print("\n| case | polygons by | seconds (best of N) | × hull | max area error | max sym. difference |")
-    print("|---|---|---:|---:|---:|---:|")
-    def fmt(v: float) -> str:
+
+    def pct(v: float) -> str:
         return "—" if not np.isfinite(v) else f"{v:.2%}"
 
-    for name, label_, t, t_hull, area_err, sym in rows:
-        print(f"| {name} | {label_} | {t:.4f} | {t / t_hull:.0f}× | {fmt(area_err)} | {fmt(sym)} |")
+    print("\n| case | load avg | polygons by | wall s (best) | CPU s | × hull (wall) | × hull (CPU) | max area error "
+          "| max sym. diff. | total area |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, load, label_, t, c, (t_hull, c_hull), (area_err, sym, total) in rows:
+        print(f"| {name} | {load:.1f} | {label_} | {t:.4f} | {c:.4f} | {t / t_hull:.1f}× | {c / c_hull:.1f}× | "
+              f"{pct(area_err)} | {pct(sym)} | {pct(total)} |")
     return 0
 
 

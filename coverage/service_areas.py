@@ -4,27 +4,30 @@ Each street is cut once into straight pieces of at most ``SERVICE_AREA_PIECE_M``
 distance along a piece changes by at most one metre per metre, so the distances at its two ends,
 computed in one vectorised call, tell whether the piece is reached, missed, or reached up to a
 point, where it is cut by linear interpolation. Each piece goes to the facility nearest to its
-nearer end (the facility's catchment; together they make up the covered area). A facility's
-reached pieces are merged into long lines (``line_merge``), which are buffered in one vectorised
-call and unioned per facility: far fewer, larger buffers than one per edge, and no noding of all
-lines at once (which buffering a whole MultiLineString does, ~30× slower). Buffers and unions run
-on one thread per CPU (GEOS releases the GIL; 1.8× faster on 2 cores). See ``benchmarks/``.
+nearer end (the facility's catchment; together they make up the covered area). Straight runs of
+whole pieces of one facility are joined into single segments, and the polygon, every point within
+``SERVICE_AREA_BUFFER_M`` of the facility's segments, is traced as a contour of their distance
+field on a ``SERVICE_AREA_CELL_M`` lattice (:mod:`coverage.band_contour`, one facility per thread).
+That replaced buffering the lines and unioning the buffers in GEOS, which cost 100-450× a convex
+hull of the reached nodes (issue 14; measurements in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numba
 import numpy as np
+import pandas as pd
 import shapely
 
+from coverage.band_contour import band_polygons
 from coverage.circles import CoverageResult
 from coverage.engine import distances_on_edges
 from coverage.graph import WalkGraph
-from coverage.settings import SERVICE_AREA_BUFFER_M, SERVICE_AREA_PIECE_M
+from coverage.settings import SERVICE_AREA_BUFFER_M, SERVICE_AREA_CELL_M, SERVICE_AREA_PIECE_M
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,63 @@ def _candidate_edges(result: CoverageResult, reach: float) -> np.ndarray:
     return np.flatnonzero(candidate)
 
 
+#: Below this many positions the walk to street pieces runs on the calling thread only.
+SERIAL_POSITIONS = 200_000
+
+
+@dataclass(frozen=True)
+class _PieceReach:
+    """Every candidate piece with its walking distance at both ends (m) and each end's facility."""
+
+    pieces: StreetPieces
+    d0: np.ndarray
+    d1: np.ndarray
+    l0: np.ndarray
+    l1: np.ndarray
+
+
+def _piece_reach(result: CoverageResult, reach: float, edges: np.ndarray | None = None) -> _PieceReach:
+    """Distances at both ends of every piece of ``edges`` (default: every candidate edge)."""
+    pieces = street_pieces(result.graph, _candidate_edges(result, reach) if edges is None else edges)
+    args = (result.nodes, result.facility_snap, result.labels)
+    # both ends in one call of the (parallel) kernel; a small call runs on this thread alone: waking
+    # the kernel's thread pool costs more, and its threads then spin for milliseconds beside ours
+    n = pieces.edge.size
+    both = np.concatenate([pieces.edge, pieces.edge])
+    threads = numba.get_num_threads()
+    if 2 * n < SERIAL_POSITIONS:
+        numba.set_num_threads(1)  # for this thread only
+    try:
+        d, lab = distances_on_edges(result.graph, both, np.concatenate([pieces.start_m, pieces.end_m]), *args)
+    finally:
+        numba.set_num_threads(threads)
+    return _PieceReach(pieces, d[:n], d[n:], lab[:n], lab[n:])
+
+
+def _cut(pr: _PieceReach, rows: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces ``rows`` from their nearer end, cut where the walk runs out; and their facility labels."""
+    d0, d1 = pr.d0[rows], pr.d1[rows]
+    near0 = d0 <= d1
+    d_near = np.where(near0, d0, d1)
+    d_far = np.where(near0, d1, d0)
+    label = np.where(near0, pr.l0[rows], pr.l1[rows])
+    xy0, xy1 = pr.pieces.xy0[rows], pr.pieces.xy1[rows]
+    start = np.where(near0[:, None], xy0, xy1)
+    end = np.where(near0[:, None], xy1, xy0)
+    length = np.hypot(*(end - start).T)
+    # cut partly reached pieces where the walk runs out (distance grows 1 m per m from the near end)
+    fraction = np.ones_like(length)
+    partial = d_far > reach
+    fraction[partial] = np.clip((reach - d_near[partial]) / np.maximum(length[partial], 1e-9), 0.0, 1.0)
+    end = start + (end - start) * fraction[:, None]
+    return np.stack([start, end], axis=1), label
+
+
 def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return reached street pieces as an (n, 2, 2) coordinate array and each piece's facility label.
+
+    A piece is reached when its nearer end is within reach; it is cut where the walk runs out, and
+    belongs to the facility nearest to its nearer end.
 
     Parameters
     ----------
@@ -80,25 +138,79 @@ def reached_pieces(result: CoverageResult, reach_m: float | None = None) -> tupl
         Walking metres that count as reached; default the result's minutes × speed.
     """
     reach = result.reach_m if reach_m is None else reach_m
-    pieces = street_pieces(result.graph, _candidate_edges(result, reach))
-    labels = result.labels
-    args = (result.nodes, result.facility_snap, labels)
-    d0, l0 = distances_on_edges(result.graph, pieces.edge, pieces.start_m, *args)
-    d1, l1 = distances_on_edges(result.graph, pieces.edge, pieces.end_m, *args)
-    near0 = d0 <= d1
-    d_near = np.where(near0, d0, d1)
-    keep = d_near <= reach
-    d_near, d_far, near0 = d_near[keep], np.where(near0, d1, d0)[keep], near0[keep]
-    label = np.where(near0, l0[keep], l1[keep])
-    start = np.where(near0[:, None], pieces.xy0[keep], pieces.xy1[keep])
-    end = np.where(near0[:, None], pieces.xy1[keep], pieces.xy0[keep])
-    length = np.hypot(*(end - start).T)
-    # cut partly reached pieces where the walk runs out (distance grows 1 m per m from the near end)
-    fraction = np.ones_like(length)
-    partial = d_far > reach
-    fraction[partial] = np.clip((reach - d_near[partial]) / np.maximum(length[partial], 1e-9), 0.0, 1.0)
-    end = start + (end - start) * fraction[:, None]
-    return np.stack([start, end], axis=1), label
+    pr = _piece_reach(result, reach)
+    return _cut(pr, np.flatnonzero(np.minimum(pr.d0, pr.d1) <= reach), reach)
+
+
+def _node_labels(result: CoverageResult, node: np.ndarray) -> np.ndarray:
+    """Facility label of the given nodes (``-1`` where none is in reach), without labelling them all."""
+    source, offset, table = result.nodes.label_lookup()
+    found = source[node]
+    if table.size == 0:
+        return found
+    return np.where(found >= offset, table[np.maximum(found - offset, 0)], -1)
+
+
+def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The reached pieces of :func:`reached_pieces`, with straight runs of whole pieces joined.
+
+    An edge whose two ends belong to the same facility, with no facility on it and walked end to
+    end within reach (its farthest point, (d_u + d_v + length) / 2, within reach), has all its
+    pieces whole and of that facility: it is taken as its own straight segments without cutting.
+    Other edges are cut into pieces as :func:`reached_pieces` does. Then consecutive segments
+    that are reached end to end, belong to the same facility, touch and point the same way
+    (one straight stretch of street, also across a junction) become one segment: the same lines,
+    so the same band around them, in far fewer segments. Pieces cut by the walk limit stay as
+    they are.
+
+    Returns
+    -------
+    segments : ndarray (n, 2, 2)
+        Coordinates (metres, the graph's CRS).
+    label : ndarray of int64
+        Facility label of each segment.
+    """
+    reach = result.reach_m if reach_m is None else reach_m
+    graph = result.graph
+    edges = _candidate_edges(result, reach)
+    u, v = graph.edge_u[edges], graph.edge_v[edges]
+    label_u = _node_labels(result, u)
+    dist = result.nodes.distance_m
+    carries = np.zeros(graph.n_edges, dtype=bool)
+    carries[result.facility_snap.edge[result.facility_snap.on_network]] = True
+    simple = (
+        (label_u >= 0)
+        & (label_u == _node_labels(result, v))
+        & (dist[u] + dist[v] + graph.edge_length_m[edges] <= 2 * reach)
+        & ~carries[edges]
+    )
+    coords, owner = shapely.get_coordinates(graph.edge_geometry[edges[simple]], return_index=True)
+    same = owner[1:] == owner[:-1]
+    pr = _piece_reach(result, reach, edges[~simple])
+    whole_piece = np.maximum(pr.d0, pr.d1) <= reach
+    part = np.flatnonzero((np.minimum(pr.d0, pr.d1) <= reach) & ~whole_piece)
+    xy0 = np.concatenate([coords[:-1][same], pr.pieces.xy0])
+    xy1 = np.concatenate([coords[1:][same], pr.pieces.xy1])
+    label = np.concatenate([label_u[simple][owner[:-1][same]], np.where(pr.d0 <= pr.d1, pr.l0, pr.l1)])
+    whole = np.concatenate([np.ones(int(same.sum()), dtype=bool), whole_piece])
+    step = xy1 - xy0
+    cross = step[1:, 0] * step[:-1, 1] - step[1:, 1] * step[:-1, 0]
+    dot = np.einsum("ij,ij->i", step[1:], step[:-1])
+    norm = np.hypot(*step.T)
+    # segment k continues segment k - 1: both whole, one facility, touching, the same direction
+    joins = (
+        whole[1:]
+        & whole[:-1]
+        & (label[1:] == label[:-1])
+        & np.all(xy0[1:] == xy1[:-1], axis=1)
+        & (dot > 0)
+        & (np.abs(cross) <= 1e-9 * norm[1:] * norm[:-1])
+    )
+    first = whole & ~np.concatenate([[False], joins])
+    last = whole & ~np.concatenate([joins, [False]])
+    runs = np.stack([xy0[first], xy1[last]], axis=1)
+    cut, cut_label = _cut(pr, part, reach)
+    return np.concatenate([runs, cut]), np.concatenate([label[first], cut_label])
 
 
 def _cpu_count() -> int:
@@ -109,9 +221,24 @@ def _cpu_count() -> int:
 
 
 def service_areas(
-    result: CoverageResult, *, buffer_m: float = SERVICE_AREA_BUFFER_M, reach_m: float | None = None
+    result: CoverageResult,
+    *,
+    buffer_m: float = SERVICE_AREA_BUFFER_M,
+    reach_m: float | None = None,
+    cell_m: float = SERVICE_AREA_CELL_M,
 ) -> gpd.GeoDataFrame:
-    """Service-area polygon of each facility: its reached streets buffered by ``buffer_m`` metres.
+    """Service-area polygon of each facility: the points within ``buffer_m`` metres of its reached streets.
+
+    Parameters
+    ----------
+    result : CoverageResult
+    buffer_m : float
+        Half-width of the band around the reached streets (metres).
+    reach_m : float, optional
+        Walking metres that count as reached; default the result's minutes × speed.
+    cell_m : float
+        Lattice spacing (metres) of the distance field the band is traced on
+        (:mod:`coverage.band_contour`).
 
     Returns
     -------
@@ -119,29 +246,23 @@ def service_areas(
         One row per facility with reached streets (metric CRS): ``facility_label``,
         ``reached_street_m`` (metres of street in its catchment), ``area_m2`` and the polygon.
     """
-    segments, label = reached_pieces(result, reach_m)
+    segments, label = reached_runs(result, reach_m)
     crs = result.graph.crs
     if label.size == 0:
         return gpd.GeoDataFrame({"facility_label": [], "reached_street_m": [], "area_m2": []}, geometry=[], crs=crs)
     order = np.argsort(label, kind="stable")
     segments, label = segments[order], label[order]
-    lines = shapely.linestrings(segments)
     present, group = np.unique(label, return_inverse=True)
-    street_m = np.bincount(group, weights=shapely.length(lines))
-    # Merge each facility's pieces into long lines, buffer those (vectorised), then union per facility.
-    # Buffering a whole MultiLineString at once is ~30x slower: GEOS nodes all lines together first.
-    merged = shapely.line_merge(shapely.multilinestrings(lines, indices=group))
-    parts, owner = shapely.get_parts(merged, return_index=True)
-    bounds = np.searchsorted(owner, np.arange(present.size + 1))
-    workers = _cpu_count()
-    with ThreadPoolExecutor(workers) as pool:
-        chunks = np.array_split(np.arange(parts.size), workers)
-        bands = np.concatenate(list(pool.map(lambda rows: shapely.buffer(parts[rows], buffer_m, quad_segs=4), chunks)))
-        unions = pool.map(lambda i: shapely.union_all(bands[bounds[i] : bounds[i + 1]]), range(present.size))
-        polygons = np.empty(present.size, dtype=object)
-        polygons[:] = list(unions)
-    return gpd.GeoDataFrame(
-        {"facility_label": present, "reached_street_m": street_m, "area_m2": shapely.area(polygons)},
-        geometry=polygons,
-        crs=crs,
+    street_m = np.bincount(group, weights=np.hypot(*(segments[:, 1] - segments[:, 0]).T))
+    bounds = np.searchsorted(group, np.arange(present.size + 1))
+    polygons = band_polygons(segments, bounds, buffer_m, cell_m, workers=_cpu_count())
+    # the frame is built around a geometry array that already has its CRS (twice as fast)
+    frame = pd.DataFrame(
+        {
+            "facility_label": present,
+            "reached_street_m": street_m,
+            "area_m2": shapely.area(polygons),
+            "geometry": gpd.array.from_shapely(polygons, crs=crs),
+        }
     )
+    return gpd.GeoDataFrame(frame, geometry="geometry")

@@ -14,6 +14,7 @@ from layers.defaults import (
     MIN_EDGE_LENGTH_M,
     REPORTED_WALK_FACTOR,
     SERVICE_AREA_BUFFER_M,
+    SERVICE_AREA_CELL_M,
     SERVICE_AREA_PIECE_M,
     SPEED_PRESETS,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "MIN_EDGE_LENGTH_M",
     "REPORTED_WALK_FACTOR",
     "SERVICE_AREA_BUFFER_M",
+    "SERVICE_AREA_CELL_M",
     "SERVICE_AREA_PIECE_M",
     "SPEED_PRESETS",
     "resolve_speed",

@@ -49,6 +49,11 @@ SERVICE_AREA_BUFFER_M: float = 50.0
 #: Longest straight piece (metres) a street is cut into when drawing service areas.
 SERVICE_AREA_PIECE_M: float = 25.0
 
+#: Lattice spacing (metres) of the distance field a service area's band is traced on: the band's
+#: straight sides are exact, its round ends within cell² / (8 × band) (6 cm at 5 m around 50 m).
+#: Project parameter, chosen by the benchmark of issue 14 (benchmarks/README.md).
+SERVICE_AREA_CELL_M: float = 5.0
+
 #: Edges shorter than this (metres) are given this length so zero-length OSM segments stay edges.
 MIN_EDGE_LENGTH_M: float = 0.01
 
@@ -275,6 +280,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "REPORTED_WALK_FACTOR": "project: issue 10 asks for walking times up to at least twice the minutes",
         "SERVICE_AREA_BUFFER_M": "project: drawing of service areas only (not used in any count)",
         "SERVICE_AREA_PIECE_M": "project: drawing of service areas only (not used in any count)",
+        "SERVICE_AREA_CELL_M": "tuning: lattice of the service-area contour (issue 14 benchmark; drawing only)",
         "MIN_EDGE_LENGTH_M": _TOLERANCE,
         "DEFAULT_ELDERLY_SHARE": f"{_SEED_000}: 93 384 aged 60+ = 25.22 % of residents",
         "DEFAULT_BASE_YEAR": "standard: 7th national census (2020)",
