@@ -59,12 +59,22 @@ source = translated_choice(
     ["default", "upload", "database"],
     key="data_source",
     format_func=lambda v: {
-        "default": t("Embedded demo: Helsinki streets, DEMO sites"),
+        "default": t("Embedded demo: real streets, DEMO sites"),
         "upload": t("Upload my own layers"),
         "database": t("Tables of a PostGIS database"),
     }[v],
     lang=lang,
 )
+embedded = ss.DataChoice().embedded
+if source == "default":
+    embedded = translated_choice(
+        st.sidebar.selectbox,
+        t("Embedded area"),
+        list(ss.EMBEDDED_LABELS),
+        key="embedded",
+        format_func=lambda k: t(ss.EMBEDDED_LABELS[k]),
+        lang=lang,
+    )
 uploads = {}
 database_layers = database_sidebar(st, t, session) if source == "database" else None
 if source == "upload":
@@ -130,7 +140,7 @@ show_tiles = st.sidebar.checkbox(t("OpenStreetMap tiles under the map (needs int
 def data_choice() -> ss.DataChoice | None:
     """The layers chosen in the sidebar, uploads saved; None while an upload is still missing."""
     if source == "default":
-        return ss.DataChoice()
+        return ss.DataChoice(embedded=embedded)
     if source == "database":  # tables read and kept like uploads (ui/database_source.py)
         return None if database_layers is None else ss.DataChoice(**database_layers)
     if uploads["network"] is None or uploads["facilities"] is None:
@@ -184,13 +194,8 @@ if error or (choice is None and source == "upload"):
 inputs = analysis.inputs
 result = ss.current_result(session, analysis)
 changes = session[ss.CHANGES]
-if analysis.data_key == "default":
-    st.info(
-        t(
-            "Demo data: real streets of central Helsinki (© OpenStreetMap contributors) with four made-up "
-            "DEMO sites and population estimated from buildings. These are not real facilities."
-        )
-    )
+if analysis.choice.is_default:
+    st.info(t(ss.EMBEDDED_NOTES[analysis.choice.embedded]))
 
 
 # ----- headline numbers -------------------------------------------------------------------------

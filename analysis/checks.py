@@ -1,9 +1,10 @@
 """All planning checks in one run: walking coverage, districts, townships, capacity, co-location.
 
 :func:`run_checks` is what ``python -m coverage check`` and the app call. With no input files it
-runs on the embedded default: the real Helsinki streets, their buildings as population, the OSM
-``landuse=residential`` areas as residential districts, the demo facilities and demo townships
-(both labelled DEMO), and the extract's clinics as health facilities.
+runs on the embedded default (:mod:`layers.embedded`): the real streets of central Nanjing, their
+buildings as population, the OSM ``landuse=residential`` areas as residential districts, the demo
+facilities and demo townships (both labelled DEMO), and the extract's hospitals and clinics as
+health facilities (``embedded="helsinki"``: the same for Helsinki, with the HSY population grid).
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ from coverage.circles import CoverageResult
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
 from coverage.pipeline import DATA_DIR, Inputs, run_circles
 from coverage.settings import DEFAULT_ELDERLY_SHARE, resolve_speed
+from layers.embedded import embedded_data
 from layers.errors import EmptyLayerError, InputError
 from layers.facilities import check_points_near_extent, read_facilities
 from layers.projection import WGS84
 
+#: The Helsinki choice's DEMO townships (the name is from when Helsinki was the only embedded data;
+#: each choice's townships are ``layers.embedded.embedded_data(name).townships``).
 DEMO_TOWNSHIPS = DATA_DIR / "demo_townships_helsinki.geojson"
 
 
@@ -439,8 +443,13 @@ def run_checks(
         if township_frame is not None:
             notes.append(f"no township layer given: administrative boundaries of {network_path.name} are used")
         elif options.get("embedded"):
-            township_frame = read_townships(DEMO_TOWNSHIPS)
-            notes.append("townships are DEMO quadrants of the embedded extract (it has no administrative boundaries)")
+            chosen = options["embedded"] if isinstance(options["embedded"], str) else None  # True: the default
+            demo_townships = embedded_data(chosen).townships
+            township_frame = read_townships(demo_townships)
+            notes.append(
+                f"townships are DEMO areas drawn by the project ({demo_townships.name}): the embedded extract "
+                "has no 街道 administrative boundaries"
+            )
     if township_frame is None:
         notes.append("no township boundaries given or found in the extract: T1-T6 not checked")
         township_check = None

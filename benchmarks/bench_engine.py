@@ -148,10 +148,10 @@ def make_case(name: str):
     t0 = time.perf_counter()
     if name in ("helsinki", "nanjing"):
         from coverage.graph import build_walk_graph
-        from layers.network import read_network
+        from layers.network import embedded_network_path, read_network
 
         t_read = time.perf_counter()
-        network = read_network() if name == "helsinki" else read_network(NANJING_PBF)
+        network = read_network(embedded_network_path() if name == "helsinki" else NANJING_PBF)
         read_s = time.perf_counter() - t_read
         t0 = time.perf_counter()  # graph build excludes reading the file
         graph = build_walk_graph(network)

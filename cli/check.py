@@ -31,7 +31,8 @@ def add_check_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         "check",
         help="planning checks: districts (Q1-Q5), townships (T1-T6), capacity (C1-C7), with a report",
         description="Run every planning check and write a report folder (GeoPackage, CSV, Excel, HTML). "
-        "With no input files it runs on the embedded default.",
+        "With no input files it runs on the embedded default (central Nanjing, DEMO sites and townships; "
+        "--embedded helsinki for Helsinki).",
     )
     p.add_argument("--rules", default=DEFAULT_RULE_SET, help=f"rule set {available_rule_sets()} or a .toml file")
     add_input_arguments(p)

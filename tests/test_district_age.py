@@ -161,7 +161,7 @@ def test_app_planning_call_shows_the_new_old_split_of_uploaded_districts(tmp_pat
         crs=4326,
     )
     upload = save_upload("districts.geojson", districts.to_json().encode(), "districts", root=tmp_path)
-    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    result = ss.build_analysis(ss.DataChoice(embedded="helsinki"), 15, "elderly").result  # the blocks lie in Helsinki
     run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", districts=upload, year=2025)
     sections = dict(planning.year_sections(run))
     split = sections["新建/老旧小区 New and old districts"].set_index("age_class")

@@ -164,11 +164,11 @@ def test_helsinki_grid_library_equals_cli(capsys, tmp_path):
 
 def test_street_lines_and_osmnx_graph_in_memory(tmp_path):
     """Street lines given in memory walk exactly like the same lines read from a file."""
-    edges = read_network(None).edges
+    edges = read_network(embedded_network_path()).edges  # Helsinki, where DEMO lies
     lines = edges[["highway", "name", "geometry"]].to_crs(3067)
     path = tmp_path / "streets.gpkg"
     lines.to_file(path)
-    people = walk_coverage().inputs.population
+    people = walk_coverage(embedded="helsinki").inputs.population
     a = walk_coverage(lines, DEMO, people)
     b = walk_coverage(path, DEMO, people)
     assert a.graph.n_nodes == b.graph.n_nodes and a.covered_share() == b.covered_share() > 0
@@ -179,7 +179,7 @@ def test_osmnx_graph_in_memory():
     pytest.importorskip("osmnx")
     import networkx as nx
 
-    edges = read_network(None).edges
+    edges = read_network(embedded_network_path()).edges  # Helsinki, where DEMO lies
     nodes_xy = {}
 
     graph = nx.MultiDiGraph(crs="EPSG:4326")
@@ -190,7 +190,7 @@ def test_osmnx_graph_in_memory():
         graph.add_edge(row.u, row.v, highway=row.highway, geometry=row.geometry, length=1.0, osmid=row.u)
     for node, (x, y) in nodes_xy.items():
         graph.nodes[node].update(x=x, y=y)
-    people = walk_coverage().inputs.population
+    people = walk_coverage(embedded="helsinki").inputs.population
     result = walk_coverage(graph, DEMO, people)
     assert result.covered_share() > 0 and result.inputs.sources["network"].startswith("osmnx graph")
 

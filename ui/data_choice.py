@@ -17,6 +17,7 @@ from typing import Any
 from coverage.circles import CoverageResult
 from coverage.pipeline import Inputs, load_inputs, run_circles
 from coverage.settings import SPEED_PRESETS
+from layers.defaults import DEFAULT_EMBEDDED
 from layers.errors import InputError
 from ui.uploads import SavedUpload, save_upload
 
@@ -35,6 +36,20 @@ COORDINATE_SYSTEMS: dict[str, str] = {
 CUSTOM_SPEED = "custom"
 SPEED_CHOICES: tuple[str, ...] = (*SPEED_PRESETS, CUSTOM_SPEED)
 
+#: The embedded data sets the sidebar offers: id → label (the default, central Nanjing, first).
+EMBEDDED_LABELS: dict[str, str] = {
+    "nanjing": "Nanjing centre (Xuanwu/Gulou)",
+    "helsinki": "Helsinki centre (HSY population grid)",
+}
+#: What the page says above the map on embedded data: DEMO sites, sources and licences.
+EMBEDDED_NOTES: dict[str, str] = {
+    "nanjing": "Demo data: real streets and buildings of central Nanjing, Xuanwu/Gulou (© OpenStreetMap "
+    "contributors, ODbL) with five DEMO elderly-service sites and four DEMO 街道 placed by this project, "
+    "population estimated from buildings. These are not real facilities or boundaries.",
+    "helsinki": "Demo data: real streets of central Helsinki (© OpenStreetMap contributors, ODbL) with four "
+    "made-up DEMO sites and the real HSY 2020 population grid (© HSY, CC BY 4.0). These are not real facilities.",
+}
+
 @dataclass(frozen=True)
 class DataChoice:
     """Which layers to read: the embedded default (no network) or saved uploads.
@@ -42,11 +57,13 @@ class DataChoice:
     Attributes
     ----------
     network, facilities, population : SavedUpload or None
-        Uploaded layers; no network means the embedded Helsinki default with its DEMO sites.
+        Uploaded layers; no network means the embedded data ``embedded`` with its DEMO sites.
     facilities_crs, population_crs : {"wgs84", "gcj02", "bd09"}
         Coordinate system the uploaded points were captured in.
     population_elderly : bool
         Uploaded rasters count people aged 60+ already.
+    embedded : {"nanjing", "helsinki"}
+        The embedded data used without an uploaded network (:mod:`layers.embedded`).
     """
 
     network: SavedUpload | None = None
@@ -55,6 +72,7 @@ class DataChoice:
     facilities_crs: str = "wgs84"
     population_crs: str = "wgs84"
     population_elderly: bool = False
+    embedded: str = DEFAULT_EMBEDDED
 
     @property
     def is_default(self) -> bool:
@@ -62,8 +80,8 @@ class DataChoice:
 
     def key(self) -> str:
         """Cache key: the uploads' content hashes and the options (not their temporary paths)."""
-        if self.is_default:
-            return "default"
+        if self.is_default:  # "default" for the default embedded data, "default:helsinki" for another
+            return "default" if self.embedded == DEFAULT_EMBEDDED else f"default:{self.embedded}"
         parts = [
             f"{role}={upload.sha256}:{upload.path.name}" if upload else f"{role}=-"
             for role, upload in (("network", self.network), ("facilities", self.facilities), ("population", self.population))
@@ -74,7 +92,7 @@ class DataChoice:
     def layer_arguments(self) -> dict[str, Any]:
         """Keyword arguments of ``load_inputs`` (and ``analysis.checks.run_checks``) for these layers."""
         if self.is_default:
-            return {}
+            return {} if self.embedded == DEFAULT_EMBEDDED else {"embedded": self.embedded}
         if self.facilities is None:
             raise InputError("upload a facility layer too (CSV, GeoPackage, GeoJSON or zipped Shapefile)")
         return {
@@ -235,6 +253,8 @@ __all__ = [
     "COORDINATE_SYSTEMS",
     "CUSTOM_SPEED",
     "SPEED_CHOICES",
+    "EMBEDDED_LABELS",
+    "EMBEDDED_NOTES",
     "DataChoice",
     "saved_upload",
     "Analysis",

@@ -286,14 +286,14 @@ def proposed_sites_table(sites: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def whatif_townships(choice: DataChoice, uploaded: SavedUpload | None) -> gpd.GeoDataFrame | None:
     """Townships for the per-township what-if table: an uploaded layer, the DEMO ones of the
-    embedded default, else ``None``."""
-    from analysis.checks import DEMO_TOWNSHIPS
+    embedded data chosen, else ``None``."""
     from analysis.townships import read_townships
+    from layers.embedded import embedded_data
 
     if uploaded is not None:
         return read_townships(uploaded.path)
     if choice.is_default:
-        return read_townships(DEMO_TOWNSHIPS)
+        return read_townships(embedded_data(choice.embedded).townships)
     return None
 
 
