@@ -179,7 +179,11 @@ def render(page: PageContext) -> None:
             if skipped:
                 st.caption(t("Settings not applied (not offered here): {what}", what=skipped))
         if page.changes:
-            st.dataframe(translated_table(change_rows(page.changes, t), t), hide_index=True, width="stretch")
+            lines = [
+                f"{row.number}. {row.change}: {row.facility_id} · {row.name}" + (f" ({row.detail})" if row.detail else "")
+                for row in change_rows(page.changes, t).itertuples(index=False)
+            ]
+            st.markdown("\n".join(lines))
         else:
             st.caption(t("No what-if changes yet: add or remove a site on the map, or load a scenario file."))
         scenario = ss.session_scenario(session, page_settings(page, session))
