@@ -391,3 +391,24 @@ def test_out_may_not_overwrite_the_scenario_file(capsys, nanjing, tmp_path):
     )
     assert code == 2 and "--scenario" in stderr and len(stderr.strip().splitlines()) == 1
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_loaded_scenario_sets_the_sidebar_settings_it_can():
+    from ui.scenario_panel import apply_settings, file_name
+
+    state = {"speed_choice__en": "elderly", "check_year__zh": "now", "other": 1}
+    skipped = apply_settings(state, ScenarioSettings(minutes=10.0, speed="frail", rules="hebei-2022", year=2027))
+    assert skipped == []
+    assert (state["minutes"], state["speed_choice"], state["rule_set"], state["check_year"]) == (10, "frail", "hebei-2022", 2027)
+    assert "speed_choice__en" not in state and "check_year__zh" not in state and state["other"] == 1
+    state = {}
+    skipped = apply_settings(state, ScenarioSettings(minutes=12.5, speed=0.9, rules="my-rules.toml"))
+    assert (state["speed_choice"], state["speed_custom"]) == ("custom", 0.9)
+    assert skipped == ["minutes 12.5", "rule set my-rules.toml"] and "minutes" not in state
+    assert file_name("西街道 新中心/2025") == "西街道_新中心_2025.scenario.geojson"
+
+
+def test_check_help_says_the_scenario_settings_are_defaults(capsys):
+    code, stdout, _ = run_cli(capsys, "check", "--help")
+    text = " ".join(stdout.split())
+    assert code == 0 and "--scenario FILE" in text and "flags given explicitly override" in text
