@@ -283,7 +283,7 @@ def _feature(change: Change) -> dict[str, Any]:
     point = None
     properties: dict[str, Any] = {"change": CHANGE_TYPES[type(change)], "facility_id": change.facility_id, "name": change.name}
     if isinstance(change, AddSite | MoveSite):
-        point = {"type": "Point", "coordinates": [round(float(change.lon), 7), round(float(change.lat), 7)]}
+        point = {"type": "Point", "coordinates": [float(change.lon), float(change.lat)]}  # not rounded: re-runs exactly
     if isinstance(change, AddSite):
         properties.update(kind=change.kind, floor_area_m2=change.floor_area_m2, beds=change.beds)
     return {"type": "Feature", "geometry": point, "properties": properties}

@@ -412,3 +412,23 @@ def test_check_help_says_the_scenario_settings_are_defaults(capsys):
     code, stdout, _ = run_cli(capsys, "check", "--help")
     text = " ".join(stdout.split())
     assert code == 0 and "--scenario FILE" in text and "flags given explicitly override" in text
+
+
+def test_a_site_moved_in_the_app_session_re_runs_the_same_from_its_file(capsys, baseline, nanjing, tmp_path):
+    analysis = _analysis(baseline)
+    state: dict = {}
+    whatif.changes_for(state, analysis)
+    label = int(baseline.facilities.loc[baseline.facilities["facility_id"] == "NJ2", "facility_label"].iloc[0])
+    moved = whatif.move_site(state, analysis, label, *WEST_CENTRE)
+    assert isinstance(state[whatif.CHANGES][0], MoveSite) and state[whatif.CHANGES][0].facility_id == "NJ2"
+    assert elderly_covered(moved) != elderly_covered(baseline)
+    saved = save_scenario(whatif.session_scenario(state), tmp_path / "moved.geojson")
+    from_cli = circles_json(capsys, nanjing, tmp_path / "moved.gpkg", "--scenario", saved)
+    assert from_cli["scenario"]["moved"] == 1 and from_cli["facilities"] == len(baseline.facilities)
+    assert from_cli["covered_elderly_population"] == round(elderly_covered(moved), 1)
+    new_label = int(moved.facilities.loc[moved.facilities["facility_id"] == "NJ2", "facility_label"].iloc[0])
+    with pytest.raises(KeyError):
+        whatif.move_site(state, analysis, label, *WEST_CENTRE)  # the label it had before the move is gone
+    with pytest.raises(InputError, match="outside the street network"):
+        whatif.move_site(state, analysis, new_label, *FAR_AWAY)
+    assert len(state[whatif.CHANGES]) == 1  # the failed move changed nothing

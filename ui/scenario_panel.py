@@ -109,6 +109,23 @@ def uploaded_boundaries() -> dict[str, Any]:
     return found
 
 
+def move_choice_key(analysis: ss.Analysis) -> str:
+    """The "facility to move" widget's key: one per loaded data."""
+    return f"scenario_move_choice_{ss.data_widget_suffix(analysis.data_key)}"
+
+
+def on_move(analysis: ss.Analysis) -> None:
+    """Move the chosen facility to the proposed site (the last map click)."""
+    site, label = session.get(ss.PROPOSED_SITE), session.get(move_choice_key(analysis))
+    session.pop(ss.WHATIF_ERROR, None)
+    if not site or label is None:
+        return
+    try:
+        ss.move_site(session, analysis, int(label), site["lng"], site["lat"])
+    except (KeyError, ValueError, TypeError) as exc:  # off the network, or a facility of other data
+        session[ss.WHATIF_ERROR] = ss.readable_message(exc)
+
+
 def change_rows(changes: list[ss.Change], t: Translator) -> pd.DataFrame:
     """One row per change, numbered in order, in the page's language."""
     rows = []
@@ -186,6 +203,13 @@ def render(page: PageContext) -> None:
             st.markdown("\n".join(lines))
         else:
             st.caption(t("No what-if changes yet: add or remove a site on the map, or load a scenario file."))
+        names = ss.facility_names(page.result)
+        move_col, move_button = st.columns([2, 1])
+        move_col.selectbox(t("Facility to move"), list(names), format_func=lambda k: names.get(k, str(k)), key=move_choice_key(analysis))
+        move_button.button(
+            t("Move it to the proposed site"), key="scenario_move", on_click=on_move, args=(analysis,),
+            disabled=not names or not session.get(ss.PROPOSED_SITE),
+        )
         scenario = ss.session_scenario(session, page_settings(page, session))
         b1, b2, b3 = st.columns(3)
         b1.button(t("Undo last change"), key="scenario_undo", on_click=ss.undo_last_change, args=(session,), disabled=not page.changes)

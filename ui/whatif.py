@@ -107,6 +107,28 @@ def remove_site(state: MutableMapping[str, Any], analysis: Analysis, label: int)
     return new
 
 
+def move_site(state: MutableMapping[str, Any], analysis: Analysis, label: int, lon: float, lat: float) -> CoverageResult:
+    """Move the facility ``label`` (existing or proposed) to ``lon``/``lat`` in the session's what-if changes.
+
+    Raises
+    ------
+    KeyError
+        No facility ``label`` in the current result.
+    layers.errors.InputError
+        The new place is farther than the snapping limit from any walkable street (nothing changes).
+    """
+    result = current_result(state, analysis)
+    row = result.facilities.loc[result.facilities["facility_label"] == label]
+    if row.empty:
+        raise KeyError(f"no facility with label {label}")
+    change = MoveSite(str(row["facility_id"].iloc[0]), float(lon), float(lat), str(row["name"].iloc[0]))
+    new = apply_change(result, change)
+    state[CHANGES] = [*state[CHANGES], change]
+    state[WHATIF_MEMO] = ((analysis.key, tuple(state[CHANGES])), new)
+    state.pop(PROPOSED_SITE, None)
+    return new
+
+
 def reset_changes(state: MutableMapping[str, Any]) -> None:
     """Forget every what-if change and the proposed site."""
     state[CHANGES] = []
@@ -232,6 +254,7 @@ __all__ = [
     "SCENARIO_NAME",
     "DEFAULT_SCENARIO_NAME",
     "undo_last_change",
+    "move_site",
     "session_scenario",
     "load_scenario",
     "metric_point",
