@@ -91,6 +91,15 @@ def test_load_list_undo_save_and_compare_a_scenario(page, scenario_file):
     assert saved.settings.minutes == 15.0 and saved.settings.rules
     assert json.loads(open(download.value.path(), encoding="utf-8").read())["version"] == 1
 
+    # keep it in the session's list of scenarios, to switch back to later
+    box.get_by_role("button", name="Keep in the list of scenarios").click()
+    box.get_by_role("button", name="Open scenario").wait_for(timeout=PAGE_WAIT_MS)
+    box.get_by_text("Scenarios kept").first.wait_for(timeout=PAGE_WAIT_MS)
+    box.get_by_role("button", name="Open scenario").click()  # the kept one: the same single change
+    page.wait_for_timeout(1500)
+    box.get_by_text("PLAN-1").first.wait_for(timeout=PAGE_WAIT_MS)
+    assert box.get_by_label("Scenario name").input_value() == "Browser plan, one centre"
+
     # compare with the baseline: covered elderly both ways, the verdicts that change, per township
     box.get_by_role("button", name="Compare with the baseline").click()
     box.get_by_text("Elderly covered, scenario").first.wait_for(timeout=PAGE_WAIT_MS * 2)

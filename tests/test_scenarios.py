@@ -432,3 +432,25 @@ def test_a_site_moved_in_the_app_session_re_runs_the_same_from_its_file(capsys, 
     with pytest.raises(InputError, match="outside the street network"):
         whatif.move_site(state, analysis, new_label, *FAR_AWAY)
     assert len(state[whatif.CHANGES]) == 1  # the failed move changed nothing
+
+
+def test_the_session_keeps_a_list_of_named_scenarios_to_switch_between(baseline):
+    analysis = _analysis(baseline)
+    state: dict = {}
+    whatif.changes_for(state, analysis)
+    whatif.add_site(state, analysis, *WEST_CENTRE, "西中心", "township_centre")
+    state[whatif.SCENARIO_NAME] = "方案甲"
+    whatif.keep_scenario(state)
+    whatif.reset_changes(state)
+    label = int(baseline.facilities.loc[baseline.facilities["facility_id"] == "NJ3", "facility_label"].iloc[0])
+    whatif.remove_site(state, analysis, label)
+    state[whatif.SCENARIO_NAME] = "方案乙"
+    whatif.keep_scenario(state)
+    kept = whatif.kept_scenarios(state)
+    assert list(kept) == ["方案甲", "方案乙"] and [len(s.changes) for s in kept.values()] == [1, 1]
+    whatif.load_scenario(state, analysis, kept["方案甲"])
+    assert state[whatif.SCENARIO_NAME] == "方案甲"
+    assert set(whatif.current_result(state, analysis).facilities["facility_id"]) == {"NJ1", "NJ2", "NJ3", "WHATIF-1"}
+    # other data: the list starts afresh
+    whatif.changes_for(state, Analysis("other data", 15.0, 0.8, baseline.inputs, baseline, 0.0))
+    assert whatif.kept_scenarios(state) == {}

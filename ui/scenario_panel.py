@@ -27,6 +27,7 @@ session = st.session_state
 #: Session keys of the panel.
 LOAD_MESSAGE = "scenario_load_message"  # (kind "error"/"success", text) of the last load
 COMPARE_RUN = "scenario_compare_run"
+OPEN_CHOICE = "scenario_open_choice"
 #: Sidebar widget keys a loaded scenario's settings go to (``app.py``).
 MINUTES_KEY, SPEED_KEY, RULES_KEY, YEAR_KEY = "minutes", "speed_choice", "rule_set", "check_year"
 
@@ -126,6 +127,19 @@ def on_move(analysis: ss.Analysis) -> None:
         session[ss.WHATIF_ERROR] = ss.readable_message(exc)
 
 
+def on_open(analysis: ss.Analysis) -> None:
+    """Open a kept scenario: its changes replace the session's (checked against the data first)."""
+    name = session.get(OPEN_CHOICE)
+    scenario = ss.kept_scenarios(session).get(name)
+    session.pop(LOAD_MESSAGE, None)
+    if scenario is None:
+        return
+    try:
+        ss.load_scenario(session, analysis, scenario)
+    except ValueError as exc:
+        session[LOAD_MESSAGE] = ("error", ss.readable_message(exc))
+
+
 def change_rows(changes: list[ss.Change], t: Translator) -> pd.DataFrame:
     """One row per change, numbered in order, in the page's language."""
     rows = []
@@ -221,6 +235,14 @@ def render(page: PageContext) -> None:
             key="scenario_download",
             on_click="ignore",
         )
+        # the session's list of scenarios: keep this one, open another
+        kept = ss.kept_scenarios(session)
+        k1, k2, k3 = st.columns([1, 1, 1])
+        k1.button(t("Keep in the list of scenarios"), key="scenario_keep", on_click=ss.keep_scenario, args=(session, scenario.settings))
+        if kept:
+            k2.selectbox(t("Scenarios kept"), list(kept), key=OPEN_CHOICE,
+                         format_func=lambda n: t("{name} ({count} changes)", name=n, count=len(kept[n].changes)))
+            k3.button(t("Open scenario"), key="scenario_open", on_click=on_open, args=(analysis,))
         compare_key = (analysis.key, page.rule_set_name, scenario.settings.year, tuple(page.changes))
         if b3.button(t("Compare with the baseline"), key="scenario_compare", disabled=not page.changes, type="primary"):
             from analysis.scenario_compare import compare_scenario

@@ -34,6 +34,7 @@ WHATIF_ERROR = "whatif_error"
 DISTRICT_DRAWING = "district_drawing"  # GeoJSON geometry (lon/lat) of the polygon drawn on the map
 WHATIF_ID_PREFIX = "WHATIF-"
 SCENARIO_NAME = "scenario_name"  # the name the planner gives the session's changes
+SCENARIOS = "scenarios_kept"  # name → Scenario: the scenarios of this session's data, to switch between
 DEFAULT_SCENARIO_NAME = "What-if scenario"
 
 
@@ -44,6 +45,7 @@ def changes_for(state: MutableMapping[str, Any], analysis: Analysis) -> list[Cha
         state[CHANGES] = []
         state.pop(WHATIF_MEMO, None)
         state.pop(PROPOSED_SITE, None)
+        state.pop(SCENARIOS, None)  # scenarios of other data
     return state.setdefault(CHANGES, [])
 
 
@@ -173,6 +175,20 @@ def load_scenario(
     return result
 
 
+def keep_scenario(state: MutableMapping[str, Any], settings: ScenarioSettings | None = None) -> Scenario:
+    """Keep the session's changes under their name in the list of scenarios (a kept one of that name is replaced)."""
+    scenario = session_scenario(state, settings)
+    kept = dict(state.get(SCENARIOS) or {})
+    kept[scenario.name] = scenario
+    state[SCENARIOS] = kept
+    return scenario
+
+
+def kept_scenarios(state: MutableMapping[str, Any]) -> dict[str, Scenario]:
+    """The scenarios kept in this session for the loaded data, by name, in the order kept."""
+    return dict(state.get(SCENARIOS) or {})
+
+
 def record_click(state: MutableMapping[str, Any], clicked: dict | None, *, ignore: bool = False) -> bool:
     """Store a new map click (``{"lat", "lng"}``) as the proposed site; True when it is new.
 
@@ -254,6 +270,9 @@ __all__ = [
     "SCENARIO_NAME",
     "DEFAULT_SCENARIO_NAME",
     "undo_last_change",
+    "SCENARIOS",
+    "keep_scenario",
+    "kept_scenarios",
     "move_site",
     "session_scenario",
     "load_scenario",
