@@ -11,7 +11,8 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from coverage.scenario import Scenario, load_scenario
+from coverage.scenario import Scenario
+from coverage.scenario_file import load_scenario
 
 SCENARIO_HELP = (
     "scenario file (GeoJSON saved by the app's scenario panel or coverage.scenario.save_scenario): its "

@@ -17,7 +17,8 @@ from pyproj import Transformer
 
 from coverage.circles import unit_points
 from coverage.pipeline import load_inputs, run_circles
-from coverage.scenario import AddSite, Scenario, ScenarioSettings, scenario_from_bytes
+from coverage.scenario import AddSite, Scenario, ScenarioSettings
+from coverage.scenario_file import scenario_from_bytes
 from tests.test_app_browser import PAGE_WAIT_MS, server  # noqa: F401  (fixture)
 from tests.test_app_browser import page as _page_fixture  # noqa: F401
 from tests.test_app_browser_broken import console_errors, relevant

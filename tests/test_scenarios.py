@@ -21,18 +21,8 @@ import shapely
 from analysis.scenario_compare import compare_scenario
 from cli.main import main
 from coverage import walk_coverage
-from coverage.scenario import (
-    SCENARIO_FORMAT,
-    SCENARIO_VERSION,
-    AddSite,
-    MoveSite,
-    RemoveSite,
-    Scenario,
-    ScenarioSettings,
-    load_scenario,
-    save_scenario,
-    scenario_from_bytes,
-)
+from coverage.scenario import AddSite, MoveSite, RemoveSite, Scenario, ScenarioSettings
+from coverage.scenario_file import SCENARIO_FORMAT, SCENARIO_VERSION, load_scenario, save_scenario, scenario_from_bytes
 from layers.errors import InputError
 from ui import whatif
 from ui.data_choice import Analysis

@@ -16,7 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis.rules import available_rule_sets
-from coverage.scenario import ScenarioSettings, scenario_from_bytes
+from coverage.scenario import ScenarioSettings
+from coverage.scenario_file import scenario_from_bytes
 from coverage.settings import SPEED_PRESETS
 from ui import state as ss
 from ui.i18n import Translator, translated_table
