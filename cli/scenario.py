@@ -15,7 +15,7 @@ from coverage.scenario import Scenario
 from coverage.scenario_file import load_scenario
 
 SCENARIO_HELP = (
-    "scenario file (GeoJSON saved by the app's scenario panel or coverage.scenario.save_scenario): its "
+    "scenario file (GeoJSON saved by the app's scenario panel or coverage.scenario_file.save_scenario): its "
     "what-if changes (sites added, removed, moved) are applied before computing, and its settings "
     "({settings}) are defaults that flags given explicitly override"
 )
