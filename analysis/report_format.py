@@ -106,6 +106,29 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "beds": ("床位（张）", "beds"),
     "sources": ("数据来源", "data sources"),
 }
+#: Columns of the scenario comparison (analysis/scenario_compare.py, ``check --scenario``).
+COLUMN_LABELS.update({
+    "elderly_covered_baseline": ("现状步行可达老年人（人）", "elderly within the walk, baseline (persons)"),
+    "elderly_covered_scenario": ("方案步行可达老年人（人）", "elderly within the walk, scenario (persons)"),
+    "elderly_covered_change": ("步行可达老年人变化（人）", "change in elderly within the walk (persons)"),
+    "covered_share_baseline": ("现状覆盖比例（%）", "covered share, baseline (%)"),
+    "covered_share_scenario": ("方案覆盖比例（%）", "covered share, scenario (%)"),
+    "status_baseline": ("现状结论", "verdict, baseline"),
+    "status_scenario": ("方案结论", "verdict, scenario"),
+    "measured_baseline": ("现状实测值", "measured, baseline"),
+    "measured_scenario": ("方案实测值", "measured, scenario"),
+    "changed": ("是否变化", "changed"),
+    "passed_baseline": ("现状通过", "passed, baseline"),
+    "failed_baseline": ("现状未通过", "failed, baseline"),
+    "not_assessable_baseline": ("现状无法评估", "not assessable, baseline"),
+    "passed_scenario": ("方案通过", "passed, scenario"),
+    "failed_scenario": ("方案未通过", "failed, scenario"),
+    "not_assessable_scenario": ("方案无法评估", "not assessable, scenario"),
+    "number": ("序号", "number"),
+    "change": ("调整", "change"),
+    "description": ("说明", "description"),
+    "facility_id": ("设施编号", "facility id"),
+})
 
 _SUFFIX_UNITS: tuple[tuple[str, str, str], ...] = (
     ("_m2", "m²", "m2"),

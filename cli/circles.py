@@ -17,9 +17,12 @@ from cli.args import add_input_arguments, layer_arguments, population_argument
 from cli.database_out import check_database_or_file, write_circles_result
 from cli.json_out import dumps
 from cli.numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, bounded_float, share, speed
+from cli.scenario import add_scenario_argument, read_scenario
 from coverage import walk_coverage
+from coverage.circles import CoverageResult
 from coverage.output import facilities_layer, network_layer, population_layer, service_area_layer
 from coverage.pipeline import summary
+from coverage.scenario import Scenario, scenario_summary
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
 DEFAULT_OUT = Path("out") / "circles.gpkg"
@@ -36,20 +39,21 @@ def add_circles_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     )
     add_input_arguments(p)
     p.add_argument("--population-field", help="count column of a polygon population layer")
+    # defaults None: filled by read_scenario (the flag, else the --scenario file's setting, else CIRCLES_DEFAULTS)
     p.add_argument(
-        "--elderly-share", type=share("--elderly-share"), default=DEFAULT_ELDERLY_SHARE, help="share aged 60+ (0-1)"
+        "--elderly-share",
+        type=share("--elderly-share"),
+        help=f"share aged 60+ (0-1; default {DEFAULT_ELDERLY_SHARE}, or the --scenario file's)",
     )
     p.add_argument(
         "--minutes",
         type=bounded_float("--minutes", *MINUTES_RANGE, unit="minutes"),
-        default=DEFAULT_MINUTES,
-        help="walking minutes (default 15, rule W1)",
+        help=f"walking minutes (default {DEFAULT_MINUTES:g}, rule W1, or the --scenario file's)",
     )
     p.add_argument(
         "--speed",
         type=speed(),
-        default="elderly",
-        help=f"walking speed in m/s or a preset {SPEED_PRESETS} (default elderly, rule W2)",
+        help=f"walking speed in m/s or a preset {SPEED_PRESETS} (default elderly, rule W2, or the --scenario file's)",
     )
     p.add_argument(
         "--max-snap",
@@ -59,6 +63,7 @@ def add_circles_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     )
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+    add_scenario_argument(p, "minutes, speed, elderly_share")
     return p
 
 
@@ -82,6 +87,25 @@ def walk_arguments(args: argparse.Namespace) -> dict:
     }
 
 
+#: The built-in defaults of the flags a ``--scenario`` file may set (``None`` in the parser).
+CIRCLES_DEFAULTS = {"minutes": DEFAULT_MINUTES, "speed": "elderly", "elderly_share": DEFAULT_ELDERLY_SHARE}
+
+
+def scenario_report(scenario: Scenario, baseline: CoverageResult, file: str) -> dict:
+    """The ``scenario`` key of ``circles --json``: name, changes, and the baseline's covered numbers."""
+    population = baseline.population["population"].to_numpy(dtype=float)
+    elderly = baseline.population["elderly_population"].to_numpy(dtype=float)
+    total = float(population.sum())
+    return {
+        **scenario_summary(scenario),
+        "file": Path(file).name,
+        "baseline_covered_population": round(float(population[baseline.covered].sum()), 1),
+        "baseline_covered_share": round(float(population[baseline.covered].sum() / total), 4) if total > 0 else None,
+        "baseline_covered_elderly_population": round(float(elderly[baseline.covered].sum()), 1),
+        "baseline_facilities": int(len(baseline.facilities)),
+    }
+
+
 def _print_text(result: dict, out: Path) -> None:
     share = result["covered_share"]
     print(f"Walking circles: {result['minutes']:g} min at {result['speed_mps']:g} m/s")
@@ -96,6 +120,12 @@ def _print_text(result: dict, out: Path) -> None:
     by_speed = ", ".join(f"{k} {v:.1%}" for k, v in result["covered_share_by_speed"].items())
     print(f"  by speed    {by_speed}")
     print(f"  off-network {result['off_network_facilities']} facilities, {result['off_network_population_units']} population units")
+    if "scenario" in result:
+        s = result["scenario"]
+        print(
+            f"  scenario    '{s['name']}' ({s['file']}): {s['changes']} changes; covered before them "
+            f"{s['baseline_covered_population']:.0f} persons, {s['baseline_facilities']} facilities"
+        )
     for note in result["notes"]:
         print(f"  note        {note}")
     print(f"  wrote       {out}  ({result['seconds']:.2f} s)")
@@ -104,10 +134,16 @@ def _print_text(result: dict, out: Path) -> None:
 def run_circles_command(args: argparse.Namespace) -> int:
     """Run ``circles``: compute, write the GeoPackage atomically, print the summary."""
     layer_arguments(args)
+    scenario = read_scenario(args, CIRCLES_DEFAULTS)  # fills minutes, speed, elderly_share
     check_database_or_file(args.out, args, command="circles")
     start = time.perf_counter()
     result = walk_coverage(**walk_arguments(args), minutes=args.minutes, speed=args.speed, max_snap_m=args.max_snap)
+    baseline = result
+    if scenario is not None:  # the what-if changes, applied locally (no full recompute)
+        result = scenario.apply(baseline, source=args.scenario)
     report = summary(result, result.inputs, time.perf_counter() - start)
+    if scenario is not None:
+        report["scenario"] = scenario_report(scenario, baseline, args.scenario)
     out = write_circles_result(
         args.out,
         {

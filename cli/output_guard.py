@@ -20,6 +20,7 @@ from coverage.safe_write import OutputPathError, check_file_target, probe_writab
 #: The command-line flags that name input files, in the order messages list them.
 INPUT_FLAGS = (
     "network", "facilities", "population", "districts", "townships", "communities", "health", "candidates", "proposed_sites",
+    "scenario",
 )
 
 

@@ -11,7 +11,7 @@ import streamlit_folium  # called as streamlit_folium.st_folium: looked up at ea
 
 from coverage.output import facilities_layer, service_area_layer
 from layers.facilities import FACILITY_KINDS
-from ui import planning
+from ui import planning, scenario_panel
 from ui import state as ss
 from ui.i18n import translated_table
 from ui.map_layers import population_display, proposed_site_group
@@ -142,6 +142,8 @@ def render(page: PageContext) -> MapLayers:
             for change in changes:
                 if isinstance(change, ss.AddSite):
                     st.markdown(f"- {t('added')}: {change.facility_id} · {change.name} ({t(change.kind)})")
+                elif isinstance(change, ss.MoveSite):
+                    st.markdown(f"- {t('moved')}: {change.facility_id} · {change.name}")
                 else:
                     st.markdown(f"- {t('removed')}: {change.facility_id} · {change.name}")
             st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
@@ -157,4 +159,5 @@ def render(page: PageContext) -> MapLayers:
             st.markdown("**" + t("Elderly within the walk per township") + "**")
             table = planning.township_whatif_table(analysis.result, result, towns)
             st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
+    scenario_panel.render(page)  # name, save, load, undo, compare (ui/scenario_panel.py)
     return MapLayers(facility_layer, facility_table, population)

@@ -9,14 +9,19 @@ one the map, the checks and the site proposals all use.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import shapely
-from pyproj import Transformer
-
 from coverage.circles import CoverageResult
+from coverage.scenario import (  # the change records and their replay: shared with scenario files and the CLI
+    AddSite,
+    Change,
+    MoveSite,
+    RemoveSite,
+    Scenario,
+    ScenarioSettings,
+    apply_change,
+    metric_point,
+)
 from ui.data_choice import Analysis
 
 #: Session-state keys (also used by the tests to simulate a map click).
@@ -28,60 +33,9 @@ WHATIF_MEMO = "whatif_memo"
 WHATIF_ERROR = "whatif_error"
 DISTRICT_DRAWING = "district_drawing"  # GeoJSON geometry (lon/lat) of the polygon drawn on the map
 WHATIF_ID_PREFIX = "WHATIF-"
-
-
-@dataclass(frozen=True)
-class AddSite:
-    """A proposed facility at ``lon``/``lat`` (WGS84 degrees)."""
-
-    lon: float
-    lat: float
-    facility_id: str
-    name: str
-    kind: str = "community_station"
-
-
-@dataclass(frozen=True)
-class RemoveSite:
-    """An existing (or proposed) facility taken away, by its ``facility_label``."""
-
-    label: int
-    facility_id: str
-    name: str = ""
-
-
-Change = AddSite | RemoveSite
-
-
-def metric_point(result: CoverageResult, lon: float, lat: float) -> shapely.Point:
-    """The WGS84 point ``lon``/``lat`` in the result's metric CRS (metres)."""
-    transformer = Transformer.from_crs("EPSG:4326", result.graph.crs, always_xy=True)
-    x, y = transformer.transform(lon, lat)
-    return shapely.Point(x, y)
-
-
-def apply_change(result: CoverageResult, change: Change) -> CoverageResult:
-    """Return ``result`` with one what-if change applied (local update, no full recompute).
-
-    Raises
-    ------
-    ValueError
-        The new site is too far from any walkable street (W4).
-    KeyError
-        The facility to remove is not in the result.
-    """
-    if isinstance(change, AddSite):
-        attributes = {
-            "facility_id": change.facility_id,
-            "name": change.name,
-            "kind": change.kind,
-            "beds": np.nan,
-            "building_area_m2": np.nan,
-            "land_area_m2": np.nan,
-            "demo": False,
-        }
-        return result.with_facility_added(metric_point(result, change.lon, change.lat), attributes)
-    return result.with_facility_removed(change.label)
+SCENARIO_NAME = "scenario_name"  # the name the planner gives the session's changes
+SCENARIOS = "scenarios_kept"  # name → Scenario: the scenarios of this session's data, to switch between
+DEFAULT_SCENARIO_NAME = "What-if scenario"
 
 
 def changes_for(state: MutableMapping[str, Any], analysis: Analysis) -> list[Change]:
@@ -91,6 +45,7 @@ def changes_for(state: MutableMapping[str, Any], analysis: Analysis) -> list[Cha
         state[CHANGES] = []
         state.pop(WHATIF_MEMO, None)
         state.pop(PROPOSED_SITE, None)
+        state.pop(SCENARIOS, None)  # scenarios of other data
     return state.setdefault(CHANGES, [])
 
 
@@ -129,6 +84,9 @@ def add_site(
     """
     result = current_result(state, analysis)
     number = 1 + sum(isinstance(c, AddSite) for c in state[CHANGES])
+    taken = set(result.facilities["facility_id"].astype(str))
+    while f"{WHATIF_ID_PREFIX}{number}" in taken:  # a loaded scenario may have used the number
+        number += 1
     facility_id = f"{WHATIF_ID_PREFIX}{number}"
     change = AddSite(float(lon), float(lat), facility_id, name.strip() or f"What-if site {number}", kind)
     new = apply_change(result, change)
@@ -151,11 +109,84 @@ def remove_site(state: MutableMapping[str, Any], analysis: Analysis, label: int)
     return new
 
 
+def move_site(state: MutableMapping[str, Any], analysis: Analysis, label: int, lon: float, lat: float) -> CoverageResult:
+    """Move the facility ``label`` (existing or proposed) to ``lon``/``lat`` in the session's what-if changes.
+
+    Raises
+    ------
+    KeyError
+        No facility ``label`` in the current result.
+    layers.errors.InputError
+        The new place is farther than the snapping limit from any walkable street (nothing changes).
+    """
+    result = current_result(state, analysis)
+    row = result.facilities.loc[result.facilities["facility_label"] == label]
+    if row.empty:
+        raise KeyError(f"no facility with label {label}")
+    change = MoveSite(str(row["facility_id"].iloc[0]), float(lon), float(lat), str(row["name"].iloc[0]))
+    new = apply_change(result, change)
+    state[CHANGES] = [*state[CHANGES], change]
+    state[WHATIF_MEMO] = ((analysis.key, tuple(state[CHANGES])), new)
+    state.pop(PROPOSED_SITE, None)
+    return new
+
+
 def reset_changes(state: MutableMapping[str, Any]) -> None:
     """Forget every what-if change and the proposed site."""
     state[CHANGES] = []
     state.pop(WHATIF_MEMO, None)
     state.pop(PROPOSED_SITE, None)
+
+
+def undo_last_change(state: MutableMapping[str, Any]) -> Change | None:
+    """Take back the last what-if change (the result is replayed from the rest); the change, or None."""
+    changes = list(state.get(CHANGES) or [])
+    if not changes:
+        return None
+    undone = changes.pop()
+    state[CHANGES] = changes
+    state.pop(WHATIF_MEMO, None)
+    return undone
+
+
+def session_scenario(state: MutableMapping[str, Any], settings: ScenarioSettings | None = None) -> Scenario:
+    """The session's what-if changes as a named :class:`~coverage.scenario.Scenario` (to save or compare)."""
+    name = str(state.get(SCENARIO_NAME) or "").strip() or DEFAULT_SCENARIO_NAME
+    return Scenario(name, tuple(state.get(CHANGES) or []), settings or ScenarioSettings())
+
+
+def load_scenario(
+    state: MutableMapping[str, Any], analysis: Analysis, scenario: Scenario, source: str | None = None
+) -> CoverageResult:
+    """Replace the session's changes with ``scenario``'s, after checking that every one applies.
+
+    Raises
+    ------
+    layers.errors.InputError
+        A change does not apply to the loaded data (unknown facility id, a site off the network),
+        naming the file and the change; the session's changes stay as they were.
+    """
+    changes_for(state, analysis)
+    result = scenario.apply(analysis.result, source=source)
+    state[CHANGES] = list(scenario.changes)
+    state[SCENARIO_NAME] = scenario.name
+    state[WHATIF_MEMO] = ((analysis.key, tuple(state[CHANGES])), result)
+    state.pop(PROPOSED_SITE, None)
+    return result
+
+
+def keep_scenario(state: MutableMapping[str, Any], settings: ScenarioSettings | None = None) -> Scenario:
+    """Keep the session's changes under their name in the list of scenarios (a kept one of that name is replaced)."""
+    scenario = session_scenario(state, settings)
+    kept = dict(state.get(SCENARIOS) or {})
+    kept[scenario.name] = scenario
+    state[SCENARIOS] = kept
+    return scenario
+
+
+def kept_scenarios(state: MutableMapping[str, Any]) -> dict[str, Scenario]:
+    """The scenarios kept in this session for the loaded data, by name, in the order kept."""
+    return dict(state.get(SCENARIOS) or {})
 
 
 def record_click(state: MutableMapping[str, Any], clicked: dict | None, *, ignore: bool = False) -> bool:
@@ -232,7 +263,19 @@ __all__ = [
     "WHATIF_ID_PREFIX",
     "AddSite",
     "RemoveSite",
+    "MoveSite",
     "Change",
+    "Scenario",
+    "ScenarioSettings",
+    "SCENARIO_NAME",
+    "DEFAULT_SCENARIO_NAME",
+    "undo_last_change",
+    "SCENARIOS",
+    "keep_scenario",
+    "kept_scenarios",
+    "move_site",
+    "session_scenario",
+    "load_scenario",
     "metric_point",
     "apply_change",
     "changes_for",
