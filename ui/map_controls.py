@@ -222,3 +222,22 @@ class ExportPng(JSCSSMixin, MacroElement):
         self.title = title
         self.failed = failed
         self.filename = filename
+
+
+class Attribution(MacroElement):
+    """A line in Leaflet's attribution corner (the data's licence: © OpenStreetMap contributors)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text

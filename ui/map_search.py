@@ -111,7 +111,9 @@ def find(index: gpd.GeoDataFrame, text: str, limit: int = MAX_MATCHES) -> gpd.Ge
 
 def focus_of(row: pd.Series, label: str) -> Focus:
     """The :class:`Focus` of one row of :func:`search_index`."""
-    geometry = shapely.set_precision(shapely.simplify(row.geometry, 1e-5), 1e-5, mode="pointwise")
-    bounds = tuple(float(v) for v in shapely.bounds(row.geometry))
-    feature = {"type": "Feature", "properties": {}, "geometry": json.loads(shapely.to_geojson(geometry))}
-    return Focus(label=label, bounds=bounds, geojson={"type": "FeatureCollection", "features": [feature]})
+    parts = shapely.get_parts(row.geometry)  # a collection: one feature per part (folium cannot bound collections)
+    parts = shapely.set_precision(shapely.simplify(parts, 1e-5), 1e-5, mode="pointwise")
+    parts = parts[~shapely.is_empty(parts)]
+    bounds = tuple(float(v) for v in shapely.total_bounds(row.geometry))
+    features = [{"type": "Feature", "properties": {}, "geometry": json.loads(g)} for g in shapely.to_geojson(parts)]
+    return Focus(label=label, bounds=bounds, geojson={"type": "FeatureCollection", "features": features})

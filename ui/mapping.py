@@ -27,7 +27,7 @@ from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, CONTEXT_GROUPS, CONTEXT_STYLES, Basemap, rounded_geometry
 from ui.i18n import Translator
 from ui.map_assets import html_to_image_asset, leaflet_assets, leaflet_draw_assets
-from ui.map_controls import ClicksWhileDrawing, ExportPng, FitWhenShown, Legend, PlainPopup
+from ui.map_controls import Attribution, ClicksWhileDrawing, ExportPng, FitWhenShown, Legend, PlainPopup
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -86,6 +86,10 @@ def offline_map(
     return fmap
 
 
+#: Licence line of the basemap drawn from an OSM extract.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+
 def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
     """Draw the offline basemap: land use, water and buildings of the extract (when read), then the
     streets, each a non-interactive layer under whatever is added next.
@@ -119,6 +123,8 @@ def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
         interactive=False,
     ).add_to(street_group)
     street_group.add_to(fmap)
+    if context.features:
+        Attribution(OSM_ATTRIBUTION).add_to(fmap)
     return rows
 
 
