@@ -75,19 +75,18 @@ def search_box(page: PageContext, facility_layer: gpd.GeoDataFrame) -> Focus | N
     """A name field and the matching streets, facilities and areas; the chosen one is zoomed to."""
     t = page.t
     suffix = ss.data_widget_suffix(page.analysis.data_key)
-    left, right = st.columns([1, 2])
-    text = left.text_input(
+    text = st.text_input(
         t("Find on the map"), key=f"map_search_{suffix}", placeholder=t("street, facility, township or park"),
     )
     if not text.strip():
         return None
     matches = find(search_layers(page, facility_layer), text)
     if not len(matches):
-        right.caption(t("Nothing named like “{text}” in the loaded layers.", text=text.strip()))
+        st.caption(t("Nothing named like “{text}” in the loaded layers.", text=text.strip()))
         return None
     labels = [f"{name} · {t(KINDS[kind])}" for name, kind in zip(matches["name"], matches["kind"], strict=True)]
     options = [-1, *range(len(labels))]
-    pick = right.selectbox(
+    pick = st.selectbox(
         t("Zoom to"),
         options,
         index=1,
@@ -131,8 +130,9 @@ def render(page: PageContext) -> MapLayers:
     display, areas, facility_layer, facility_table, population = layers_for_display(page)
     streets = cached_basemap(analysis.data_key, inputs)
     map_col, panel = st.columns([3, 1])
-    with map_col:
+    with panel:  # first, so the map can zoom to the match; beside the map, so the map keeps its place
         focus = search_box(page, facility_layer)
+    with map_col:
         fmap = build_map(
             result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles, focus=focus
         )
