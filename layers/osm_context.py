@@ -297,11 +297,11 @@ def _read_xml(path: Path) -> OsmContext:
     # a closed way is an area, except a waterway line drawn as a loop
     is_area = closed[tagged] if tagged.size else np.zeros(0, dtype=bool)
     is_area &= ~tags["waterway"].isin(WATERWAY_LINES).to_numpy()
-    if is_area.any():
+    if is_area.any():  # closed ways: their lines become polygon shells
+        rings = geoms[is_area]
+        owner = np.repeat(np.arange(rings.size), shapely.get_num_coordinates(rings))
         geoms = geoms.copy()
-        geoms[is_area] = shapely.polygons(shapely.linearrings(shapely.get_coordinates(geoms[is_area]), indices=np.repeat(
-            np.arange(int(is_area.sum())), shapely.get_num_coordinates(geoms[is_area])
-        )))
+        geoms[is_area] = shapely.polygons(shapely.linearrings(shapely.get_coordinates(rings), indices=owner))
     if ctx.relations:
         lines_by_id = dict(zip(ctx.parsed.way_id, lines, strict=True))
         rel_tags = pd.DataFrame.from_records([r[0] for r in ctx.relations], columns=list(CONTEXT_TAGS))

@@ -54,11 +54,11 @@ def search_layers(page: PageContext, facility_layer: gpd.GeoDataFrame) -> gpd.Ge
     """The names to search (streets, facilities with what-if sites, townships, named parks, water
     and buildings of the extract), memoised for this result."""
     analysis, changes = page.analysis, page.changes
-    key = (analysis.key, tuple(changes))
+    township_file = session.get("up_townships")
+    key = (analysis.key, tuple(changes), getattr(township_file, "file_id", None))
     memo = session.get("search_memo")
     if memo is None or memo[0] != key:
         try:
-            township_file = session.get("up_townships")
             uploaded = ss.saved_upload(session, "townships", township_file) if township_file is not None else None
             towns = planning.whatif_townships(analysis.choice, uploaded)
         except Exception:  # a bad township upload is reported by the what-if panel; search without it
