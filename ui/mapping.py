@@ -4,9 +4,10 @@ No tile server and no CDN: Leaflet comes from ``ui/static`` (inlined as data URI
 :mod:`ui.map_assets`) and the basemap is drawn from the loaded extract (:mod:`ui.basemap`: land
 use, water, buildings and the streets in light colours), so the map is never a blank grey box
 offline. Online tiles are added only when the planner switches them on (:mod:`ui.online_tiles`).
-Every map has a "PNG" button that saves the view in the browser. This module holds the entry points: the offline base map, the coverage map, the
-proposed-sites map, the planning-checks map and the draw control; the layers and legend they draw
-are in :mod:`ui.map_layers`, the Leaflet scripts in :mod:`ui.map_controls`. Large layers are
+Every map has a "PNG" button that saves the view in the browser. This module holds the entry
+points: the offline base map, the coverage map, the proposed-sites map, the planning-checks map
+and the draw control; the layers and legend they draw are in :mod:`ui.map_layers`, the Leaflet
+scripts in :mod:`ui.map_controls`. Large layers are
 thinned *for display only* (:data:`ui.map_layers.MAX_DISPLAY_UNITS`); the numbers on the page
 always come from the full result.
 """
@@ -135,13 +136,19 @@ def add_png_export(fmap: folium.Map, t: Translator, filename: str = "map.png") -
     export.add_to(fmap)
 
 
-def add_focus(fmap: folium.Map, focus: Focus) -> None:
-    """Zoom the map to a searched feature and outline it (non-interactive: clicks still propose sites)."""
+#: Margin around a searched feature when the map zooms to it, degrees (~50 m).
+FOCUS_PAD_DEG = 0.0005
+
+
+def focus_view(focus: Focus) -> tuple[float, float, float, float]:
+    """The lon/lat box the map fits when zoomed to ``focus`` (its bounds with a margin)."""
     x0, y0, x1, y1 = focus.bounds
-    pad = 0.0005  # degrees (~50 m) around a point or a short street
-    box = [[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]]
-    fmap.fit_bounds(box)
-    FitWhenShown(box).add_to(fmap)
+    return (x0 - FOCUS_PAD_DEG, y0 - FOCUS_PAD_DEG, x1 + FOCUS_PAD_DEG, y1 + FOCUS_PAD_DEG)
+
+
+def add_focus(fmap: folium.Map, focus: Focus) -> None:
+    """Outline a searched feature (non-interactive: clicks still propose sites); the map is fitted
+    to :func:`focus_view` by :func:`offline_map`."""
     group = folium.FeatureGroup(name=focus.label, control=False)
     folium.GeoJson(
         focus.geojson,
@@ -189,7 +196,7 @@ def build_map(
     display = display if display is not None else population_display(result)
     service_areas = service_areas if service_areas is not None else service_area_layer(result)
     facilities = facilities if facilities is not None else facilities_layer(result)
-    fmap = offline_map(streets.bounds, tiles=tiles, t=t)
+    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
     basemap_rows = add_basemap(fmap, streets, t)
 
     colours = class_colours()
