@@ -24,6 +24,7 @@ from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 from ui import state as ss
 from ui.database_source import database_sidebar
 from ui.i18n import LANGUAGES, Translator
+from ui.online_tiles import tile_sidebar
 from ui.page import PageContext, pct, translated_choice
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
 
@@ -133,7 +134,7 @@ rule_sets = available_rule_sets()
 rule_set_name = st.sidebar.selectbox(
     t("Rule set"), rule_sets, index=rule_sets.index(DEFAULT_RULE_SET) if DEFAULT_RULE_SET in rule_sets else 0, key="rule_set"
 )
-show_tiles = st.sidebar.checkbox(t("OpenStreetMap tiles under the map (needs internet)"), value=False, key="show_tiles")
+show_tiles = tile_sidebar(st.sidebar, t, session)  # online tiles only when switched on (default: offline)
 
 
 # ----- the analysis (or the last good one when the new input is bad) ----------------------------

@@ -270,6 +270,10 @@ UPLOAD_MAX_TOTAL_BYTES: int = 2 * 1024**3
 MAX_DISPLAY_UNITS: int = 5000
 #: Above this many street edges the grey basemap is simplified more coarsely.
 MAX_DETAILED_EDGES: int = 30000
+#: At most this many building footprints are drawn on the offline basemap (the largest by area).
+MAX_BASEMAP_BUILDINGS: int = 15000
+#: At most this many land-use and water areas are drawn on the offline basemap (the largest).
+MAX_BASEMAP_AREAS: int = 5000
 
 # ----- where each value comes from ----------------------------------------------------------------
 
@@ -326,5 +330,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "UPLOAD_MAX_TOTAL_BYTES": "project: app upload housekeeping",
         "MAX_DISPLAY_UNITS": "project: map display only",
         "MAX_DETAILED_EDGES": "project: map display only",
+        "MAX_BASEMAP_BUILDINGS": "project: map display only",
+        "MAX_BASEMAP_AREAS": "project: map display only",
     }
 )

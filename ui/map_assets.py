@@ -45,3 +45,13 @@ def leaflet_assets() -> tuple[str, str]:
 def leaflet_draw_assets() -> tuple[str, str]:
     """Leaflet.draw's JavaScript and CSS (sprites inlined) as data URIs: drawing works offline."""
     return _inline_assets(LEAFLET_DRAW_DIR, "leaflet.draw.js", "leaflet.draw.css")
+
+
+HTML_TO_IMAGE_DIR = Path(__file__).resolve().parent / "static" / "html-to-image-1.11.13"
+
+
+@functools.cache
+def html_to_image_asset() -> str:
+    """html-to-image (MIT, vendored from npm ``html-to-image@1.11.13``) as a data URI: the map's
+    PNG export runs in the browser with nothing fetched."""
+    return _data_uri("text/javascript", (HTML_TO_IMAGE_DIR / "html-to-image.js").read_bytes())

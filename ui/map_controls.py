@@ -5,6 +5,7 @@ corner, and map clicks held back while a Leaflet.draw tool is active.
 from __future__ import annotations
 
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 
@@ -121,3 +122,122 @@ class PlainPopup(MacroElement):
         self._name = "PlainPopup"
         self.html = html
         self.options = {"maxWidth": int(max_width)}
+
+
+class TileErrorNotice(MacroElement):
+    """A message in a map corner as soon as an online tile fails to load (no internet, bad key):
+    the offline basemap stays drawn under the analysis layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var shown = false;
+            function show() {
+                if (shown) { return; }
+                shown = true;
+                var note = L.control({position: "bottomleft"});
+                note.onAdd = function () {
+                    var div = L.DomUtil.create("div", "circle-legend tile-offline-notice");
+                    div.innerHTML = {{ this.message|tojson }};
+                    return div;
+                };
+                note.addTo(map);
+            }
+            map.eachLayer(function (layer) { if (layer instanceof L.TileLayer) { layer.on("tileerror", show); } });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self._name = "TileErrorNotice"
+        self.message = message
+
+
+class ExportPng(JSCSSMixin, MacroElement):
+    """A "PNG" button (top left) that saves the map as shown, legend and scale included, as a PNG.
+
+    Runs in the browser with html-to-image (vendored in ``ui/static``, loaded as a data URI by
+    :func:`ui.map_assets.html_to_image_asset`): the map's own SVG and HTML are drawn onto a canvas,
+    so nothing is fetched and no server round trip is needed. The zoom, drawing and layer buttons
+    are left out of the picture. The download is named ``filename``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var skip = ["leaflet-control-zoom", "leaflet-draw", "png-export", "leaflet-control-layers"];
+            var Control = L.Control.extend({
+                options: {position: "topleft"},
+                onAdd: function () {
+                    var div = L.DomUtil.create("div", "leaflet-bar png-export");
+                    var button = L.DomUtil.create("a", "png-export-button", div);
+                    button.href = "#";
+                    button.title = {{ this.title|tojson }};
+                    button.setAttribute("role", "button");
+                    button.setAttribute("aria-label", {{ this.title|tojson }});
+                    button.innerHTML = "PNG";
+                    button.style.cssText = "width:auto;padding:0 6px;font:bold 11px/30px sans-serif;";
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.on(button, "click", function (event) {
+                        L.DomEvent.preventDefault(event);
+                        var box = map.getContainer();
+                        window.htmlToImage.toPng(box, {
+                            skipFonts: true,
+                            pixelRatio: 1,
+                            backgroundColor: "#f7f7f4",
+                            filter: function (node) {
+                                return !(node.classList && skip.some(function (c) { return node.classList.contains(c); }));
+                            }
+                        }).then(function (url) {
+                            var link = document.createElement("a");
+                            link.download = {{ this.filename|tojson }};
+                            link.href = url;
+                            document.body.appendChild(link);
+                            link.click();
+                            link.remove();
+                            button.setAttribute("data-exported", String(url.length));
+                        }).catch(function (error) {
+                            button.title = {{ this.failed|tojson }} + " " + error;
+                            button.setAttribute("data-export-error", String(error));
+                        });
+                    });
+                    return div;
+                }
+            });
+            new Control().addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, failed: str, filename: str = "map.png") -> None:
+        super().__init__()
+        self._name = "ExportPng"
+        self.title = title
+        self.failed = failed
+        self.filename = filename
+
+
+class Attribution(MacroElement):
+    """A line in Leaflet's attribution corner (the data's licence: © OpenStreetMap contributors)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text

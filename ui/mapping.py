@@ -1,11 +1,13 @@
 """The folium maps of a coverage result, drawn without any web service.
 
 No tile server and no CDN: Leaflet comes from ``ui/static`` (inlined as data URIs by
-:mod:`ui.map_assets`) and the basemap is the loaded street network in light grey
-(:mod:`ui.basemap`), so the map is never a blank grey box offline. A tile layer is added only when
-asked for. This module holds the entry points: the offline base map, the coverage map, the
-proposed-sites map, the planning-checks map and the draw control; the layers and legend they draw
-are in :mod:`ui.map_layers`, the Leaflet scripts in :mod:`ui.map_controls`. Large layers are
+:mod:`ui.map_assets`) and the basemap is drawn from the loaded extract (:mod:`ui.basemap`: land
+use, water, buildings and the streets in light colours), so the map is never a blank grey box
+offline. Online tiles are added only when the planner switches them on (:mod:`ui.online_tiles`).
+Every map has a "PNG" button that saves the view in the browser. This module holds the entry
+points: the offline base map, the coverage map, the proposed-sites map, the planning-checks map
+and the draw control; the layers and legend they draw are in :mod:`ui.map_layers`, the Leaflet
+scripts in :mod:`ui.map_controls`. Large layers are
 thinned *for display only* (:data:`ui.map_layers.MAX_DISPLAY_UNITS`); the numbers on the page
 always come from the full result.
 """
@@ -23,10 +25,10 @@ from branca.element import Element
 from coverage.circles import CoverageResult
 from coverage.output import facilities_layer, service_area_layer
 from layers.projection import WGS84
-from ui.basemap import BASEMAP_COLOUR, Basemap, rounded_geometry
+from ui.basemap import BASEMAP_COLOUR, CONTEXT_GROUPS, CONTEXT_STYLES, Basemap, rounded_geometry
 from ui.i18n import Translator
-from ui.map_assets import leaflet_assets, leaflet_draw_assets
-from ui.map_controls import ClicksWhileDrawing, FitWhenShown, Legend, PlainPopup
+from ui.map_assets import html_to_image_asset, leaflet_assets, leaflet_draw_assets
+from ui.map_controls import Attribution, ClicksWhileDrawing, ExportPng, FitWhenShown, Legend, PlainPopup
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -40,17 +42,27 @@ from ui.map_layers import (
     point_frame,
     population_display,
 )
+from ui.map_search import FOCUS_COLOUR, Focus
+from ui.online_tiles import TileSource, as_tile_source
 
 
-def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = False) -> folium.Map:
+def offline_map(
+    bounds: tuple[float, float, float, float],
+    *,
+    tiles: bool | TileSource | None = False,
+    t: Translator | None = None,
+) -> folium.Map:
     """An empty folium map fitted to lon/lat ``bounds`` that loads nothing from the internet.
 
     Parameters
     ----------
     bounds : tuple of float
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees.
-    tiles : bool
-        Add the OpenStreetMap tile layer (needs internet; off by default).
+    tiles : bool or TileSource or None
+        Online tiles under the map (:mod:`ui.online_tiles`; needs internet, off by default;
+        ``True`` means OpenStreetMap).
+    t : Translator, optional
+        Language of the message shown when the tiles cannot be loaded.
     """
     x0, y0, x1, y1 = bounds
     fmap = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=14, tiles=None, control_scale=True)
@@ -66,11 +78,85 @@ def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = Fals
             "vertical-align:-1px;border:1px solid #555}</style>"
         )
     )
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True).add_to(fmap)
+    source = as_tile_source(tiles)
+    if source is not None:
+        t = t or Translator("en")
+        source.add_to(fmap, t("Online tiles could not be loaded (no internet, or the key was refused): the offline basemap is shown."))
     fmap.fit_bounds([[y0, x0], [y1, x1]])
     FitWhenShown([[y0, x0], [y1, x1]]).add_to(fmap)
     return fmap
+
+
+#: Licence line of the basemap drawn from an OSM extract.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+
+def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
+    """Draw the offline basemap: land use, water and buildings of the extract (when read), then the
+    streets, each a non-interactive layer under whatever is added next.
+
+    Returns
+    -------
+    list of str
+        Legend rows (HTML) of the basemap classes drawn.
+    """
+    rows = []
+    context = streets.context
+    for group_name, classes in CONTEXT_GROUPS.items():
+        present = [name for name in classes if name in context.features]
+        if not present:
+            continue
+        group = folium.FeatureGroup(name=t(group_name), control=True)
+        for name in present:
+            style = CONTEXT_STYLES[name]
+            if name == "waterways":
+                css = {"color": style["line"], "weight": 2, "opacity": 0.9, "fill": False}
+            else:
+                css = {"color": style["line"], "weight": 0.6, "opacity": 0.9, "fillColor": style["fill"], "fillOpacity": 0.85, "fillRule": "nonzero"}
+            folium.GeoJson(context.features[name], style_function=lambda _, css=css: css, interactive=False).add_to(group)
+            if name != "waterways":
+                rows.append(f'<i style="background:{style["fill"]};border-color:{style["line"]}"></i>{t(style["label"])}')
+        group.add_to(fmap)
+    street_group = folium.FeatureGroup(name=t("Streets (basemap)"), control=True)
+    folium.GeoJson(
+        streets.geojson,
+        style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9},
+        interactive=False,
+    ).add_to(street_group)
+    street_group.add_to(fmap)
+    if context.features:
+        Attribution(OSM_ATTRIBUTION).add_to(fmap)
+    return rows
+
+
+def add_png_export(fmap: folium.Map, t: Translator, filename: str = "map.png") -> None:
+    """The "PNG" button that saves the map view as a PNG in the browser (no server, no CDN)."""
+    export = ExportPng(t("Save this map view as PNG"), t("The PNG export failed:"), filename)
+    export.default_js = [("html_to_image", html_to_image_asset())]
+    export.add_to(fmap)
+
+
+#: Margin around a searched feature when the map zooms to it, degrees (~50 m).
+FOCUS_PAD_DEG = 0.0005
+
+
+def focus_view(focus: Focus) -> tuple[float, float, float, float]:
+    """The lon/lat box the map fits when zoomed to ``focus`` (its bounds with a margin)."""
+    x0, y0, x1, y1 = focus.bounds
+    return (x0 - FOCUS_PAD_DEG, y0 - FOCUS_PAD_DEG, x1 + FOCUS_PAD_DEG, y1 + FOCUS_PAD_DEG)
+
+
+def add_focus(fmap: folium.Map, focus: Focus) -> None:
+    """Outline a searched feature (non-interactive: clicks still propose sites); the map is fitted
+    to :func:`focus_view` by :func:`offline_map`."""
+    group = folium.FeatureGroup(name=focus.label, control=False)
+    folium.GeoJson(
+        focus.geojson,
+        style_function=lambda _: {"color": FOCUS_COLOUR, "weight": 4, "opacity": 0.95, "fill": False, "dashArray": "6 4"},
+        marker=folium.CircleMarker(radius=12),
+        interactive=False,
+    ).add_to(group)
+    group.add_to(fmap)
 
 
 # ----- the map ---------------------------------------------------------------------------------
@@ -82,9 +168,11 @@ def build_map(
     display: PopulationDisplay | None = None,
     service_areas: gpd.GeoDataFrame | None = None,
     facilities: gpd.GeoDataFrame | None = None,
-    tiles: bool = False,
+    tiles: bool | TileSource | None = False,
+    focus: Focus | None = None,
+    export: bool = True,
 ) -> folium.Map:
-    """The coverage map: basemap streets, service areas, population by walking minutes, uncovered
+    """The coverage map: the offline basemap (land use, water, buildings, streets), service areas, population by walking minutes, uncovered
     elderly, facilities by kind (popups), a layer switcher and a legend.
 
     Parameters
@@ -98,21 +186,18 @@ def build_map(
     display, service_areas, facilities : optional
         Precomputed layers (:func:`population_display`, ``service_area_layer``,
         ``facilities_layer``); computed here when not given.
-    tiles : bool
-        Also offer the OpenStreetMap tile layer (needs internet).
+    tiles : bool or TileSource or None
+        Online tiles under the map (needs internet; off by default).
+    focus : Focus, optional
+        A searched feature to zoom to and outline (:mod:`ui.map_search`).
+    export : bool
+        Add the "PNG" button (:func:`add_png_export`).
     """
     display = display if display is not None else population_display(result)
     service_areas = service_areas if service_areas is not None else service_area_layer(result)
     facilities = facilities if facilities is not None else facilities_layer(result)
-    fmap = offline_map(streets.bounds, tiles=tiles)
-
-    street_group = folium.FeatureGroup(name=t("Streets (basemap)"), control=True)
-    folium.GeoJson(
-        streets.geojson,
-        style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9},
-        interactive=False,
-    ).add_to(street_group)
-    street_group.add_to(fmap)
+    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
+    basemap_rows = add_basemap(fmap, streets, t)
 
     colours = class_colours()
     labels = class_labels(result.minutes, t)
@@ -181,9 +266,13 @@ def build_map(
     uncovered_group.add_to(fmap)
 
     facility_group(facilities, t).add_to(fmap)
+    if focus is not None:
+        add_focus(fmap, focus)
 
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    Legend(legend_html(result, t, facilities)).add_to(fmap)
+    Legend("<br>".join([legend_html(result, t, facilities), *basemap_rows])).add_to(fmap)
+    if export:
+        add_png_export(fmap, t, "coverage-map.png")
     return fmap
 
 
@@ -198,9 +287,9 @@ def proposed_sites_map(
     facilities: gpd.GeoDataFrame,
     t: Translator,
     *,
-    tiles: bool = False,
+    tiles: bool | TileSource | None = False,
 ) -> folium.Map:
-    """Streets, the current facilities and the proposed sites as numbered markers (offline).
+    """The offline basemap, the current facilities and the proposed sites as numbered markers (offline).
 
     Parameters
     ----------
@@ -212,12 +301,8 @@ def proposed_sites_map(
     facilities : GeoDataFrame
         ``facilities_layer`` of the current result (what-if sites included).
     """
-    fmap = offline_map(streets.bounds, tiles=tiles)
-    street_group = folium.FeatureGroup(name=t("Streets (basemap)"))
-    folium.GeoJson(
-        streets.geojson, style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}, interactive=False
-    ).add_to(street_group)
-    street_group.add_to(fmap)
+    fmap = offline_map(streets.bounds, tiles=tiles, t=t)
+    basemap_rows = add_basemap(fmap, streets, t)
     facility_group(facilities, t).add_to(fmap)
     group = folium.FeatureGroup(name=t("Proposed sites (ranked)"))
     for row in sites.itertuples(index=False):
@@ -256,8 +341,10 @@ def proposed_sites_map(
     legend = [
         f'<i style="background:{RANKED_SITE_COLOUR};border-radius:50%;border:2px solid #000"></i>{t("Proposed sites (ranked)")}',
         f'<i style="background:{BASEMAP_COLOUR};height:3px;border:0"></i>{t("Streets (basemap)")}',
+        *basemap_rows,
     ]
     Legend("<br>".join(legend)).add_to(fmap)
+    add_png_export(fmap, t, "proposed-sites.png")
     return fmap
 
 
@@ -274,7 +361,9 @@ def share_colour(share: object) -> str:
     return next(colour for upper, colour in SHARE_CLASSES if float(share) < upper)
 
 
-def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "t1_status", tiles: bool = False) -> folium.Map:
+def checks_map(
+    run, streets: Basemap, t: Translator, *, township_colour: str = "t1_status", tiles: bool | TileSource | None = False
+) -> folium.Map:
     """Townships coloured by T1 status (or W1 elderly share) and districts by Q1-Q3, with a legend.
 
     Parameters
@@ -286,12 +375,8 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
     township_colour : {"t1_status", "w1_elderly_share"}
         What colours the townships.
     """
-    fmap = offline_map(streets.bounds, tiles=tiles)
-    street_group = folium.FeatureGroup(name=t("Streets (basemap)"))
-    folium.GeoJson(
-        streets.geojson, style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}, interactive=False
-    ).add_to(street_group)
-    street_group.add_to(fmap)
+    fmap = offline_map(streets.bounds, tiles=tiles, t=t)
+    add_basemap(fmap, streets, t)
     rows = []
     if run.townships is not None and len(run.townships.table):
         table = run.townships.table.to_crs(WGS84)
@@ -348,6 +433,7 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
         rows.append(t("No townships or districts were checked."))
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     Legend("<br>".join(rows)).add_to(fmap)
+    add_png_export(fmap, t, "planning-checks.png")
     return fmap
 
 

@@ -17,7 +17,9 @@ from coverage.circles import CoverageResult
 from coverage.pipeline import Inputs
 from ui import state as ss
 from ui.basemap import Basemap, basemap
+from ui.basemap_cache import extract_context
 from ui.i18n import Translator
+from ui.online_tiles import TileSource
 
 session = st.session_state
 
@@ -32,7 +34,7 @@ class PageContext:
     t: Translator
     lang: str
     rule_set_name: str
-    show_tiles: bool
+    show_tiles: TileSource | None  # online tiles chosen in the sidebar (None: offline, the default)
     speed_text: str  # the speed of the result shown (m/s), even if a new input failed
 
     @property
@@ -43,7 +45,7 @@ class PageContext:
 # ----- cached work shared by the tabs (keyed by content hashes and settings, never by widget clicks) --
 @st.cache_resource(show_spinner=False, max_entries=6)
 def cached_basemap(data_key: str, _inputs: Inputs) -> Basemap:
-    return basemap(_inputs.network.edges)
+    return basemap(_inputs.network.edges, extract_context(_inputs))
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,8 +13,10 @@ from coverage.output import facilities_layer, service_area_layer
 from layers.facilities import FACILITY_KINDS
 from ui import planning, scenario_panel
 from ui import state as ss
+from ui.basemap_cache import extract_context
 from ui.i18n import translated_table
 from ui.map_layers import population_display, proposed_site_group
+from ui.map_search import KINDS, Focus, find, focus_of, search_index
 from ui.mapping import add_draw_control, build_map
 from ui.page import PageContext, cached_basemap, translated_choice
 
@@ -46,6 +48,52 @@ def layers_for_display(page: PageContext):
             )
         session["display_memo"] = memo
     return memo[1:]
+
+
+def search_layers(page: PageContext, facility_layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The names to search (streets, facilities with what-if sites, townships, named parks, water
+    and buildings of the extract), memoised for this result."""
+    analysis, changes = page.analysis, page.changes
+    township_file = session.get("up_townships")
+    key = (analysis.key, tuple(changes), getattr(township_file, "file_id", None))
+    memo = session.get("search_memo")
+    if memo is None or memo[0] != key:
+        try:
+            uploaded = ss.saved_upload(session, "townships", township_file) if township_file is not None else None
+            towns = planning.whatif_townships(analysis.choice, uploaded)
+        except Exception:  # a bad township upload is reported by the what-if panel; search without it
+            towns = None
+        index = search_index(
+            edges=page.inputs.network.edges, facilities=facility_layer, townships=towns, context=extract_context(page.inputs)
+        )
+        memo = (key, index)
+        session["search_memo"] = memo
+    return memo[1]
+
+
+def search_box(page: PageContext, facility_layer: gpd.GeoDataFrame) -> Focus | None:
+    """A name field and the matching streets, facilities and areas; the chosen one is zoomed to."""
+    t = page.t
+    suffix = ss.data_widget_suffix(page.analysis.data_key)
+    text = st.text_input(
+        t("Find on the map"), key=f"map_search_{suffix}", placeholder=t("street, facility, township or park"),
+    )
+    if not text.strip():
+        return None
+    matches = find(search_layers(page, facility_layer), text)
+    if not len(matches):
+        st.caption(t("Nothing named like “{text}” in the loaded layers.", text=text.strip()))
+        return None
+    labels = [f"{name} · {t(KINDS[kind])}" for name, kind in zip(matches["name"], matches["kind"], strict=True)]
+    options = [-1, *range(len(labels))]
+    pick = st.selectbox(
+        t("Zoom to"),
+        options,
+        index=1,
+        format_func=lambda i: t("Whole area") if i < 0 else labels[i],
+        key=f"map_search_pick_{suffix}_{ss.data_widget_suffix(text.strip())}",
+    )
+    return None if pick < 0 else focus_of(matches.iloc[pick], labels[pick])
 
 
 def on_add(analysis: ss.Analysis) -> None:
@@ -82,8 +130,12 @@ def render(page: PageContext) -> MapLayers:
     display, areas, facility_layer, facility_table, population = layers_for_display(page)
     streets = cached_basemap(analysis.data_key, inputs)
     map_col, panel = st.columns([3, 1])
+    with panel:  # first, so the map can zoom to the match; beside the map, so the map keeps its place
+        focus = search_box(page, facility_layer)
     with map_col:
-        fmap = build_map(result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles)
+        fmap = build_map(
+            result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles, focus=focus
+        )
         site = session.get(ss.PROPOSED_SITE)
         proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
         add_draw_control(fmap)  # Leaflet.draw is served from ui/static: works offline
@@ -115,6 +167,18 @@ def render(page: PageContext) -> MapLayers:
             )
         if streets.coarse:
             notes.append(t("{edges:,} street edges: the grey basemap is simplified for drawing.", edges=streets.edges))
+        dropped = streets.context.dropped
+        if dropped.get("buildings") or dropped.get("land"):
+            notes.append(
+                t(
+                    "The basemap shows the largest {buildings:,} buildings and {areas:,} land-use and water areas of the extract.",
+                    buildings=streets.context.counts.get("buildings", 0) - dropped.get("buildings", 0),
+                    areas=sum(streets.context.counts.get(k, 0) for k in ("residential", "commercial", "industrial", "green", "water")) - dropped.get("land", 0),
+                )
+            )
+        if show_tiles is not None:
+            notes.append(t("Online tiles are on: the browser loads them from the provider; without internet the map says so and the offline basemap stays."))
+        notes.append(t("The PNG button on the map saves the view as an image."))
         notes.append(t("Click a layer name at the top right to show or hide it. Click the map to propose a what-if site."))
         st.caption(" ".join(notes))
 

@@ -1,0 +1,348 @@
+"""Land use, water and building footprints of an OSM extract: the geographic context of the map.
+
+The street network is only part of what a planner recognises on a map; parks, rivers, lakes,
+residential and commercial land and the buildings themselves are in the same extract. This module
+reads them from an ``.osm.pbf`` (pyrosm) or an OSM XML file (``.osm``/``.xml``, streamed with the
+helpers of :mod:`layers.osm_xml`) into three GeoDataFrames in EPSG:4326, for display only (never
+for any number of the analysis).
+
+Classes (:func:`classify`): ``water`` (``natural=water``, any ``water=*``, ``landuse=reservoir|basin``,
+``waterway=riverbank|dock``), ``green`` (parks, gardens, grass, woods, ...), ``residential``,
+``commercial`` (with retail) and ``industrial``; other tags are left out. Waterways
+(``waterway=river|stream|canal|drain|ditch``) are lines. Multipolygon relations (lakes, parks,
+buildings with courtyards) are assembled from their member ways: outer rings minus inner rings.
+An extract without any of these features gives empty layers, not an error.
+"""
+
+from __future__ import annotations
+
+import warnings
+import xml.etree.ElementTree as ET
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.errors import InputError
+from layers.osm_xml import _deleted, _Parsed, way_node_refs
+from layers.projection import WGS84
+
+#: OSM keys read for the context layers (``building`` for the footprints).
+CONTEXT_KEYS: tuple[str, ...] = ("landuse", "leisure", "natural", "water", "waterway")
+#: Tags kept as columns.
+CONTEXT_TAGS: tuple[str, ...] = (*CONTEXT_KEYS, "building", "name")
+
+#: Land classes drawn on the map, each as ``{key: values}`` (first class that matches wins).
+LAND_CLASSES: dict[str, dict[str, tuple[str, ...]]] = {
+    "water": {
+        "natural": ("water", "bay"),
+        "landuse": ("reservoir", "basin"),
+        "waterway": ("riverbank", "dock"),
+    },
+    "green": {
+        "leisure": ("park", "garden", "nature_reserve", "recreation_ground", "common", "golf_course", "playground"),
+        "landuse": (
+            "grass", "village_green", "recreation_ground", "forest", "meadow", "park",
+            "cemetery", "allotments", "orchard", "greenfield", "plant_nursery",
+        ),
+        "natural": ("wood", "scrub", "grassland", "heath", "wetland"),
+    },
+    "residential": {"landuse": ("residential",)},
+    "commercial": {"landuse": ("commercial", "retail")},
+    "industrial": {"landuse": ("industrial",)},
+}  # fmt: skip
+#: ``waterway`` values drawn as lines (rivers, streams, canals).
+WATERWAY_LINES: tuple[str, ...] = ("river", "stream", "canal", "drain", "ditch", "tidal_channel")
+
+
+@dataclass(frozen=True)
+class OsmContext:
+    """The context layers of one extract (EPSG:4326).
+
+    Attributes
+    ----------
+    land : GeoDataFrame
+        ``land_class`` (``water``, ``green``, ``residential``, ``commercial``, ``industrial``),
+        ``name`` and (Multi)Polygon geometry.
+    waterways : GeoDataFrame
+        ``waterway`` (river, stream, ...), ``name`` and (Multi)LineString geometry.
+    buildings : GeoDataFrame
+        ``name`` and (Multi)Polygon footprints.
+    """
+
+    land: gpd.GeoDataFrame
+    waterways: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+
+    def counts(self) -> dict[str, int]:
+        """Features per land class, plus ``waterways`` and ``buildings``."""
+        counts = {name: int((self.land["land_class"] == name).sum()) for name in LAND_CLASSES}
+        counts["waterways"] = len(self.waterways)
+        counts["buildings"] = len(self.buildings)
+        return counts
+
+    @property
+    def empty(self) -> bool:
+        return not (len(self.land) or len(self.waterways) or len(self.buildings))
+
+
+def _frame(columns: dict[str, object], geometry=None) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=geometry if geometry is not None else [], crs=WGS84)
+
+
+def empty_context() -> OsmContext:
+    """No context layers (a line-layer network, a database table, an extract without any)."""
+    return OsmContext(
+        land=_frame({"land_class": pd.Series(dtype=str), "name": pd.Series(dtype=object)}),
+        waterways=_frame({"waterway": pd.Series(dtype=str), "name": pd.Series(dtype=object)}),
+        buildings=_frame({"name": pd.Series(dtype=object)}),
+    )
+
+
+def _tag(frame: pd.DataFrame, key: str) -> pd.Series:
+    if key not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return frame[key].where(frame[key].notna(), None)
+
+
+def classify(tags: pd.DataFrame) -> np.ndarray:
+    """The land class of each row of OSM tags (``None`` where no class of :data:`LAND_CLASSES` fits).
+
+    Any ``water=*`` value (pond, lake, river) makes water as well.
+    """
+    out = np.full(len(tags), None, dtype=object)
+    water_tag = _tag(tags, "water").notna().to_numpy()
+    out[water_tag] = "water"
+    for name, rules in LAND_CLASSES.items():
+        hit = np.zeros(len(tags), dtype=bool)
+        for key, values in rules.items():
+            hit |= _tag(tags, key).isin(values).to_numpy()
+        out[hit & pd.isna(out)] = name
+    return out
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    kind = shapely.get_type_id(geoms)
+    return np.isin(kind, (3, 6)) & ~shapely.is_empty(geoms)
+
+
+def _lineal(geoms: np.ndarray) -> np.ndarray:
+    kind = shapely.get_type_id(geoms)
+    return np.isin(kind, (1, 5)) & ~shapely.is_empty(geoms)
+
+
+def _split(features: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> OsmContext:
+    """Classify tagged features (any geometry) and keep what the map draws."""
+    if not len(features):
+        context = empty_context()
+        land, waterways = context.land, context.waterways
+    else:
+        geoms = features.geometry.to_numpy()
+        land_class = classify(features)
+        keep = pd.notna(land_class) & _polygonal(geoms)
+        land = _frame(
+            {"land_class": land_class[keep].astype(str), "name": _tag(features, "name").to_numpy()[keep]},
+            geometry=geoms[keep],
+        )
+        waterway = _tag(features, "waterway")
+        lines = waterway.isin(WATERWAY_LINES).to_numpy() & _lineal(geoms)
+        waterways = _frame(
+            {"waterway": waterway.to_numpy()[lines].astype(str), "name": _tag(features, "name").to_numpy()[lines]},
+            geometry=geoms[lines],
+        )
+    if len(buildings):
+        geoms = buildings.geometry.to_numpy()
+        keep = _polygonal(geoms)
+        buildings = _frame({"name": _tag(buildings, "name").to_numpy()[keep]}, geometry=geoms[keep])
+    else:
+        buildings = empty_context().buildings
+    return OsmContext(land=land.reset_index(drop=True), waterways=waterways.reset_index(drop=True), buildings=buildings)
+
+
+# ----- .osm.pbf ---------------------------------------------------------------------------------
+def _read_pbf(path: Path) -> OsmContext:
+    import pyrosm
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            osm = pyrosm.OSM(str(path))
+            features = osm.get_data_by_custom_criteria(
+                custom_filter={key: True for key in CONTEXT_KEYS},
+                filter_type="keep",
+                keep_nodes=False,
+                keep_ways=True,
+                keep_relations=True,
+            )
+            buildings = osm.get_buildings()
+    except Exception as exc:  # pyrosm raises bare errors on corrupt files
+        raise InputError(f"cannot read land use, water and buildings of the OSM PBF file: {exc}", file=path) from exc
+    features = features if features is not None else gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    buildings = buildings if buildings is not None else gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    return _split(features, buildings)
+
+
+# ----- OSM XML ----------------------------------------------------------------------------------
+@dataclass
+class _XmlContext:
+    """One streamed pass: all nodes, every way's node references, the tagged ways and relations."""
+
+    parsed: _Parsed  # every way (tags empty for untagged ones), so relations can use any member
+    tagged: list[int]  # indexes of ways with a context key or ``building``
+    relations: list[tuple[dict[str, str], list[tuple[int, str]]]]  # (tags, [(way id, role)])
+
+
+def _parse_xml(path: Path) -> _XmlContext:
+    node_id: array = array("q")
+    node_lon: array = array("d")
+    node_lat: array = array("d")
+    way_id: list[int] = []
+    way_refs: list[array] = []
+    way_tags: list[dict[str, str]] = []
+    tagged: list[int] = []
+    relations: list[tuple[dict[str, str], list[tuple[int, str]]]] = []
+    wanted = (*CONTEXT_KEYS, "building")
+    root = None
+    try:
+        for event, elem in ET.iterparse(path, events=("start", "end")):
+            if event == "start":
+                if root is None:
+                    root = elem
+                continue
+            tag = elem.tag
+            if tag == "node":
+                if not _deleted(elem):
+                    node_id.append(int(elem.get("id")))
+                    node_lon.append(float(elem.get("lon")))
+                    node_lat.append(float(elem.get("lat")))
+            elif tag == "way":
+                if not _deleted(elem):
+                    tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                    keep = {k: tags[k] for k in CONTEXT_TAGS if k in tags}
+                    if any(k in keep for k in wanted):
+                        tagged.append(len(way_id))
+                    else:
+                        keep = {}
+                    way_id.append(int(elem.get("id")))
+                    way_refs.append(array("q", (int(nd.get("ref")) for nd in elem.iter("nd"))))
+                    way_tags.append(keep)
+            elif tag == "relation":
+                tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
+                if tags.get("type") == "multipolygon" and any(k in tags for k in wanted) and not _deleted(elem):
+                    members = [(int(m.get("ref")), m.get("role") or "outer") for m in elem.iter("member") if m.get("type") == "way"]
+                    relations.append(({k: tags[k] for k in CONTEXT_TAGS if k in tags}, members))
+            else:
+                continue
+            if elem is not root:
+                root.clear()  # memory stays flat on city-sized files
+    except (ET.ParseError, OSError) as exc:
+        raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot read the OSM XML file: a node, way or relation has a bad id or position ({exc})", file=path) from exc
+    parsed = _Parsed(node_id, node_lon, node_lat, way_id, way_refs, way_tags)
+    return _XmlContext(parsed=parsed, tagged=tagged, relations=relations)
+
+
+def _way_geometries(ctx: _XmlContext) -> tuple[np.ndarray, np.ndarray]:
+    """Per way: a Polygon when closed (≥ 4 refs, all nodes present), else the LineString of its
+    present nodes (``None`` below two), and whether it is closed."""
+    refs_of = way_node_refs(ctx.parsed)
+    lengths, refs, way, pos, present = refs_of.lengths, refs_of.refs, refs_of.way, refs_of.pos, refs_of.present
+    n = lengths.size
+    lines = np.full(n, None, dtype=object)
+    closed = np.zeros(n, dtype=bool)
+    if not n or not refs.size:
+        return lines, closed
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    nonempty = lengths > 0
+    ends = starts + lengths - 1
+    all_present = np.bincount(way, weights=~present, minlength=n) == 0
+    closed[nonempty] = refs[starts[nonempty]] == refs[ends[nonempty]]
+    closed &= all_present & (lengths >= 4)
+    points = np.bincount(way[present], minlength=n)
+    drawable = points >= 2
+    keep = present & drawable[way]
+    if keep.any():
+        coords = np.column_stack([refs_of.lon[pos[keep]], refs_of.lat[pos[keep]]])
+        index = np.searchsorted(np.flatnonzero(drawable), way[keep])
+        lines[drawable] = shapely.linestrings(coords, indices=index)
+    return lines, closed
+
+
+def _relation_polygon(members: list[tuple[int, str]], lines_by_id: dict[int, object]):
+    """Outer rings minus inner rings of a multipolygon relation (``None`` when nothing closes)."""
+    outer = [lines_by_id[w] for w, role in members if role != "inner" and lines_by_id.get(w) is not None]
+    inner = [lines_by_id[w] for w, role in members if role == "inner" and lines_by_id.get(w) is not None]
+    if not outer:
+        return None
+    shell = shapely.union_all(shapely.get_parts(shapely.polygonize(outer)))
+    if shell.is_empty:
+        return None
+    if inner:
+        holes = shapely.union_all(shapely.get_parts(shapely.polygonize(inner)))
+        shell = shell.difference(holes)
+    return None if shell.is_empty else shell
+
+
+def _read_xml(path: Path) -> OsmContext:
+    ctx = _parse_xml(path)
+    lines, closed = _way_geometries(ctx)
+    tagged = np.asarray(ctx.tagged, dtype=np.int64)
+    tags = pd.DataFrame.from_records([ctx.parsed.way_tags[i] for i in tagged], columns=list(CONTEXT_TAGS))
+    geoms = lines[tagged] if tagged.size else np.array([], dtype=object)
+    # a closed way is an area, except a waterway line drawn as a loop
+    is_area = closed[tagged] if tagged.size else np.zeros(0, dtype=bool)
+    is_area &= ~tags["waterway"].isin(WATERWAY_LINES).to_numpy()
+    if is_area.any():  # closed ways: their lines become polygon shells
+        rings = geoms[is_area]
+        owner = np.repeat(np.arange(rings.size), shapely.get_num_coordinates(rings))
+        geoms = geoms.copy()
+        geoms[is_area] = shapely.polygons(shapely.linearrings(shapely.get_coordinates(rings), indices=owner))
+    if ctx.relations:
+        lines_by_id = dict(zip(ctx.parsed.way_id, lines, strict=True))
+        rel_tags = pd.DataFrame.from_records([r[0] for r in ctx.relations], columns=list(CONTEXT_TAGS))
+        rel_geoms = np.array([_relation_polygon(r[1], lines_by_id) for r in ctx.relations], dtype=object)
+        tags = pd.concat([tags, rel_tags], ignore_index=True)
+        geoms = np.concatenate([geoms, rel_geoms])
+    valid = pd.notna(geoms)
+    tags, geoms = tags.loc[valid].reset_index(drop=True), geoms[valid]
+    frame = gpd.GeoDataFrame(tags, geometry=geoms if geoms.size else [], crs=WGS84)
+    building = _tag(frame, "building").notna().to_numpy()
+    context_keys = np.zeros(len(frame), dtype=bool)
+    for key in CONTEXT_KEYS:
+        context_keys |= _tag(frame, key).notna().to_numpy()
+    return _split(frame.loc[context_keys], frame.loc[building])
+
+
+def read_osm_context(path: str | Path) -> OsmContext:
+    """Read the land use, water and building footprints of an OSM extract.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.osm.pbf`` (pyrosm) or an OSM XML file (``.osm``/``.xml``).
+
+    Returns
+    -------
+    OsmContext
+        Land areas by class, waterway lines and buildings (EPSG:4326); empty frames when the
+        extract has none (or the file is another kind of layer, e.g. a GeoPackage of streets).
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not readable OSM data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("the OSM extract does not exist", file=path)
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return _read_pbf(path)
+    if name.endswith((".osm", ".xml")):
+        return _read_xml(path)
+    return empty_context()
