@@ -26,7 +26,7 @@ from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, Basemap, rounded_geometry
 from ui.i18n import Translator
 from ui.map_assets import leaflet_assets, leaflet_draw_assets
-from ui.map_controls import ClicksWhileDrawing, FitWhenShown, Legend, PlainPopup
+from ui.map_controls import ClicksWhileDrawing, DrawTexts, FitWhenShown, Legend, MetricScale, PlainPopup
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -53,7 +53,7 @@ def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = Fals
         Add the OpenStreetMap tile layer (needs internet; off by default).
     """
     x0, y0, x1, y1 = bounds
-    fmap = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=14, tiles=None, control_scale=True)
+    fmap = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=14, tiles=None, control_scale=False)
     js, css = leaflet_assets()
     fmap.default_js = [("leaflet", js)]
     fmap.default_css = [("leaflet_css", css)]
@@ -68,6 +68,7 @@ def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = Fals
     )
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True).add_to(fmap)
+    MetricScale().add_to(fmap)  # metres only: Leaflet's default scale bar also shows feet
     fmap.fit_bounds([[y0, x0], [y1, x1]])
     FitWhenShown([[y0, x0], [y1, x1]]).add_to(fmap)
     return fmap
@@ -114,7 +115,7 @@ def build_map(
     ).add_to(street_group)
     street_group.add_to(fmap)
 
-    colours = class_colours()
+    colours = class_colours(result.minutes)
     labels = class_labels(result.minutes, t)
 
     areas_group = folium.FeatureGroup(name=t("Service areas ({minutes:g} min)", minutes=result.minutes))
@@ -351,9 +352,53 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
     return fmap
 
 
-def add_draw_control(fmap: folium.Map) -> None:
-    """Polygon and rectangle drawing (Leaflet.draw from ``ui/static``, no CDN)."""
+def draw_texts(t: Translator) -> dict:
+    """Leaflet.draw's texts (toolbar buttons, actions, tooltips) for ``L.drawLocal``, in ``t``'s language."""
+    return {
+        "draw": {
+            "toolbar": {
+                "actions": {"title": t("Cancel drawing"), "text": t("Cancel")},
+                "finish": {"title": t("Finish drawing"), "text": t("Finish")},
+                "undo": {"title": t("Delete last point drawn"), "text": t("Delete last point")},
+                "buttons": {"polygon": t("Draw a polygon"), "rectangle": t("Draw a rectangle")},
+            },
+            "handlers": {
+                "polygon": {
+                    "tooltip": {
+                        "start": t("Click to start drawing shape."),
+                        "cont": t("Click to continue drawing shape."),
+                        "end": t("Click first point to close this shape."),
+                    }
+                },
+                "rectangle": {"tooltip": {"start": t("Click and drag to draw rectangle.")}},
+                "simpleshape": {"tooltip": {"end": t("Release mouse to finish drawing.")}},
+            },
+        },
+        "edit": {
+            "toolbar": {
+                "actions": {
+                    "save": {"title": t("Save changes"), "text": t("Save")},
+                    "cancel": {"title": t("Cancel editing, discards all changes"), "text": t("Cancel")},
+                    "clearAll": {"title": t("Clear all layers"), "text": t("Clear All")},
+                },
+                "buttons": {
+                    "edit": t("Edit layers"),
+                    "editDisabled": t("No layers to edit"),
+                    "remove": t("Delete layers"),
+                    "removeDisabled": t("No layers to delete"),
+                },
+            },
+            "handlers": {"remove": {"tooltip": {"text": t("Click on a feature to remove.")}}},
+        },
+    }
+
+
+def add_draw_control(fmap: folium.Map, t: Translator | None = None) -> None:
+    """Polygon and rectangle drawing (Leaflet.draw from ``ui/static``, no CDN), its texts in ``t``'s language."""
     from folium.plugins import Draw
+
+    if t is not None:
+        DrawTexts(draw_texts(t)).add_to(fmap)  # before the control: Leaflet.draw reads L.drawLocal when it builds it
 
     draw = Draw(
         export=False,

@@ -86,7 +86,7 @@ def render(page: PageContext) -> MapLayers:
         fmap = build_map(result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles)
         site = session.get(ss.PROPOSED_SITE)
         proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
-        add_draw_control(fmap)  # Leaflet.draw is served from ui/static: works offline
+        add_draw_control(fmap, t)  # Leaflet.draw is served from ui/static: works offline
         returned = streamlit_folium.st_folium(
             fmap,
             key="coverage_map",
