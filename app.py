@@ -24,7 +24,7 @@ from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 from ui import state as ss
 from ui.database_source import database_sidebar
 from ui.i18n import LANGUAGES, Translator
-from ui.page import PageContext, pct, translated_choice
+from ui.page import PageContext, pct, rule_set_label, translated_choice
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
 
 st.set_page_config(page_title="一刻钟养老服务圈 · 15-minute elderly-service circles", layout="wide")
@@ -121,7 +121,11 @@ if speed_choice == ss.CUSTOM_SPEED:
     )
 rule_sets = available_rule_sets()
 rule_set_name = st.sidebar.selectbox(
-    t("Rule set"), rule_sets, index=rule_sets.index(DEFAULT_RULE_SET) if DEFAULT_RULE_SET in rule_sets else 0, key="rule_set"
+    t("Rule set"),
+    rule_sets,
+    index=rule_sets.index(DEFAULT_RULE_SET) if DEFAULT_RULE_SET in rule_sets else 0,
+    key="rule_set",
+    format_func=lambda name: rule_set_label(name, lang),
 )
 show_tiles = st.sidebar.checkbox(t("OpenStreetMap tiles under the map (needs internet)"), value=False, key="show_tiles")
 

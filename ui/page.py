@@ -51,6 +51,17 @@ def cached_rule_set(name: str):
     return load_rule_set(name)
 
 
+def rule_set_label(name: str, lang: str) -> str:
+    """A rule set's name in the sidebar: its Chinese title in 中文 (``title_zh``), else the file name."""
+    if lang != "zh":
+        return name
+    try:
+        rules = cached_rule_set(name)
+    except Exception:  # a broken rule file says so when it is chosen (ui/tab_checks.py)
+        return name
+    return getattr(rules, "title_zh", None) or name
+
+
 def translated_choice(widget, label: str, options: list, *, key: str, format_func, lang: str, default=None):
     """A radio/selectbox whose option labels follow the language, keeping its choice when it changes.
 

@@ -133,7 +133,7 @@ def render(page: PageContext) -> MapLayers:
         )
         names = ss.facility_names(result)
         labels = list(names)
-        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: names.get(k, str(k)), key=remove_choice_key(analysis))
+        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: t.message(names.get(k, str(k))), key=remove_choice_key(analysis))
         st.button(t("Remove facility"), key="whatif_remove", on_click=on_remove, args=(analysis,), disabled=not labels)
         if session.get(ss.WHATIF_ERROR):
             st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state as ss
 from ui.page import PageContext
 
 
@@ -13,11 +12,11 @@ def render(page: PageContext) -> None:
     inputs, result, t = page.inputs, page.result, page.t
     st.markdown("**" + t("Sources") + "**")
     for role, text in inputs.sources.items():
-        st.markdown(f"- {t(role)}: {text}")
+        st.markdown(f"- {t(role)}: {t.message(text)}")
     if inputs.notes:
         st.markdown("**" + t("Notes") + "**")
         for note in inputs.notes:
-            st.markdown(f"- {ss.clean_paths(note)}")
+            st.markdown(f"- {t.message(note)}")
     st.caption(
         t("Walking graph: {nodes:,} nodes, {edges:,} edges.", nodes=result.graph.n_nodes, edges=result.graph.n_edges)
     )
