@@ -34,6 +34,7 @@ class PageContext:
     rule_set_name: str
     show_tiles: bool
     speed_text: str  # the speed of the result shown (m/s), even if a new input failed
+    headline: ss.Headline | None = None  # the numbers of ``result`` (ui/headline.py); the notes tab lists the rest
 
     @property
     def inputs(self) -> Inputs:
@@ -76,7 +77,8 @@ def translated_choice(widget, label: str, options: list, *, key: str, format_fun
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
+    """A share 0-1 as the page shows it: ``68.7 %``; "—" when unknown."""
+    return "—" if value is None or value != value else f"{100 * value:.1f} %"
 
 
 def keep_run(name: str, key: Hashable, run: Callable[[], Any]) -> None:
