@@ -24,7 +24,7 @@ from coverage.settings import DEFAULT_MINUTES, SPEED_PRESETS
 from ui import state as ss
 from ui.database_source import database_sidebar
 from ui.i18n import LANGUAGES, Translator
-from ui.page import PageContext, pct, rule_set_label, translated_choice
+from ui.page import PageContext, pct, rule_set_label, translated_choice, widget_texts_css
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
 
 st.set_page_config(page_title="一刻钟养老服务圈 · 15-minute elderly-service circles", layout="wide")
@@ -50,6 +50,8 @@ def cached_result(data_key: str, minutes: float, speed: str, _inputs: Inputs):
 # ----- sidebar: language, data, settings ------------------------------------------------------
 lang = st.sidebar.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
 t = Translator(lang)
+if lang != "en":
+    st.markdown(widget_texts_css(t, MAX_UPLOAD_MB), unsafe_allow_html=True)  # Streamlit's own uploader texts
 
 
 st.sidebar.header(t("Data"))

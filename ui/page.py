@@ -52,6 +52,28 @@ def cached_rule_set(name: str):
     return load_rule_set(name)
 
 
+def widget_texts_css(t: Translator, max_mb: int) -> str:
+    """CSS putting Streamlit's own uploader texts ("Upload", "200MB per file • ...") in ``t``'s language.
+
+    Streamlit does not translate the texts inside its file uploader; this hides them (font size 0)
+    and shows the translation in their place (``::after``). Empty in English.
+    """
+    if t.lang == "en":
+        return ""
+    button = t("Browse files").replace('"', "")
+    limit = t("Up to {mb} MB per file", mb=max_mb).replace('"', "")
+    return (
+        "<style>"
+        '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+        "{font-size:0 !important;}"
+        '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after'
+        f'{{content:"{button}";font-size:0.875rem;}}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0 !important;}'
+        f'[data-testid="stFileUploaderDropzoneInstructions"] span::after{{content:"{limit}";font-size:0.875rem;}}'
+        "</style>"
+    )
+
+
 def rule_set_label(name: str, lang: str) -> str:
     """A rule set's name in the sidebar: its Chinese title in 中文 (``title_zh``), else the file name."""
     if lang != "zh":
