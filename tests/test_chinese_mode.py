@@ -400,3 +400,136 @@ def test_every_new_label_has_a_chinese_entry():
     assert zh["unit"] == "单位"
     assert translate("status", "zh") == "结论" and zh["unit:status"] == "状态"
     assert set(FACILITY_KINDS) <= zh.keys()
+
+
+# ----- the browser: what AppTest cannot see (the map's own texts, Streamlit's uploader texts) --------
+CHROMIUM = Path("/usr/bin/chromium")
+MAP_FRAME = "iframe[title*='streamlit_folium']"
+WAIT_MS = 90_000
+#: Texts of the page not shown as text: icons (ligature names), styles, scripts, the visually hidden
+#: "Skip to main content" link of screen readers, and the uploader
+#: texts Streamlit writes in English and the page's CSS replaces (checked separately below).
+HIDDEN_JS = """() => {
+    const copy = document.body.cloneNode(true);
+    copy.querySelectorAll('style, script, noscript, iframe, [data-testid="stIconMaterial"], [data-testid="stSkipToContent"],'
+        + ' [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"],'
+        + ' [data-testid="stFileUploaderDropzoneInstructions"], [data-testid="stFileUploaderDropzoneInput"]')
+        .forEach(e => e.remove());
+    return copy.textContent;
+}"""
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """`streamlit run app.py` on a free port (skips without Chromium and Playwright); always stopped."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install it with 'apt-get install -y chromium'")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-zh-", suffix=".log", delete=False)
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer within 60 s: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def test_browser_map_tooltips_scale_bar_and_uploader_in_chinese(app_url):
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+            headless=True,
+            viewport={"width": 1500, "height": 1100},
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            errors: list[str] = []
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(app_url, timeout=WAIT_MS)
+            page.frame_locator(MAP_FRAME).locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
+            page.get_by_text("中文", exact=True).first.click()
+            page.get_by_role("heading", name="一刻钟养老服务圈").wait_for(timeout=WAIT_MS)
+            page.get_by_text("覆盖老年人口（60+）").first.wait_for(timeout=WAIT_MS)
+            frame = page.frame_locator(MAP_FRAME)
+            frame.get_by_text("5 分钟以内").wait_for(timeout=WAIT_MS)  # the map redrawn in Chinese
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=WAIT_MS)
+
+            # the scale bar: one line, metres or kilometres only (no feet, no miles)
+            scales = frame.locator(".leaflet-control-scale-line").all_inner_texts()
+            assert len(scales) == 1 and re.fullmatch(r"\d+ (m|km)", scales[0].strip()), scales
+            # the legend: 5/10/15-minute bands
+            legend = frame.locator(".circle-legend").inner_text()
+            assert "5 分钟以内" in legend and "5–10 分钟" in legend and "10–15 分钟" in legend, legend
+            # the drawing tools: button title, the tooltip while drawing and the actions, in Chinese
+            polygon = frame.locator(".leaflet-draw-draw-polygon")
+            assert polygon.get_attribute("title") == "绘制多边形"
+            assert frame.locator(".leaflet-draw-draw-rectangle").get_attribute("title") == "绘制矩形"
+            polygon.click()
+            frame.locator("#map_div").hover(position={"x": 400, "y": 300})
+            tooltip = frame.locator(".leaflet-draw-tooltip").first
+            tooltip.wait_for(timeout=WAIT_MS)
+            assert tooltip.inner_text().strip() == "单击开始绘制图形。"
+            actions = frame.locator(".leaflet-draw-actions a").all_inner_texts()
+            assert "取消" in [a.strip() for a in actions], actions
+            frame_text = frame.locator("body").inner_text()
+            assert not english_words(frame_text), english_words(frame_text)
+            frame.locator(".leaflet-draw-actions a", has_text="取消").first.click()
+
+            # the whole page's text, and Streamlit's uploader texts replaced by the page's CSS
+            page_text = page.evaluate(HIDDEN_JS)
+            assert not english_words(page_text), sorted(set(english_words(page_text)))
+            after = page.evaluate(
+                """() => [...document.querySelectorAll('[data-testid="stFileUploaderDropzone"]')].map(zone => [
+                    getComputedStyle(zone.querySelector('[data-testid="stBaseButton-secondary"] p'), '::after').content,
+                    getComputedStyle(zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'), '::after').content,
+                ])"""
+            )
+            assert after and all("选择文件" in b and "每个文件不超过" in i for b, i in after), after
+            assert not errors, errors
+        finally:
+            browser.close()
