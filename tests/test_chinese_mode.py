@@ -388,9 +388,27 @@ def test_map_html_in_chinese_has_bands_metric_scale_and_draw_texts():
     html = fmap.get_root().render()
     assert "15\\u201320 \\u5206\\u949f" in html or "15–20 分钟" in html  # the legend's 15-20 band
     assert "6.7" not in html.split("circle-legend", 1)[-1][:4000]
+    assert "not a real facility" not in html and "DEMO site" not in html  # names in the popups, in Chinese
     assert "imperial: false" in html and "L.control.scale()" not in html
     assert html.index("L.drawLocal, ") < html.index("L.Control.Draw")  # texts set before the control is built
     assert "\\u7ed8\\u5236\\u591a\\u8fb9\\u5f62" in html or "绘制多边形" in html  # "Draw a polygon"
+
+
+def test_checks_map_names_and_legend_in_chinese(swept):
+    """The planning-checks map of the swept run: township/district names in tooltips and the legend."""
+    import json
+
+    from ui.mapping import checks_map
+
+    run = swept.session_state["checks_run"][1]
+    analysis = swept.session_state[ss.LAST_GOOD]
+    for colour in ("t1_status", "w1_elderly_share"):
+        html = checks_map(run, basemap(analysis.inputs.network.edges), Translator("zh"), township_colour=colour).get_root().render()
+        names = [json.loads(f'"{raw}"') for raw in re.findall(r'"name": "((?:[^"\\]|\\.)*)"', html)]
+        legends = [json.loads(raw) for raw in re.findall(r"div.innerHTML = (\".*?\");", html)]
+        assert names and legends, colour
+        for text in [*names, *(re.sub(r"<[^>]+>", " ", legend) for legend in legends)]:
+            assert not english_words(text), (colour, text)
 
 
 def test_every_new_label_has_a_chinese_entry():

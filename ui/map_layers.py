@@ -206,7 +206,7 @@ def facility_group(facilities: gpd.GeoDataFrame, t: Translator) -> folium.Featur
         ]
         for column, digits in (("beds", 0), ("building_area_m2", 0), ("land_area_m2", 0), ("population_served", 0), ("elderly_served", 0)):
             popup[column] = [fmt_value(v, digits) for v in popup[column]]
-        popup["name"] = popup["name"].fillna(popup["facility_id"]).astype(str)
+        popup["name"] = [t.message(n) for n in popup["name"].fillna(popup["facility_id"]).astype(str)]
         fields = ["name", "facility_id", "kind_label", "beds", "building_area_m2", "land_area_m2", "population_served", "elderly_served"]
         aliases = [
             t("Name"),

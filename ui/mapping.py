@@ -122,7 +122,7 @@ def build_map(
     if len(service_areas):
         areas = service_areas[["name", "geometry"]].copy()
         areas["geometry"] = rounded_geometry(areas.geometry, 1e-5)
-        areas["name"] = areas["name"].fillna("").astype(str)
+        areas["name"] = [t.message(n) for n in areas["name"].fillna("").astype(str)]
         folium.GeoJson(
             areas.to_json(drop_id=True),
             style_function=lambda _: {
@@ -299,7 +299,7 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
         name_col = next((c for c in ("township", "name") if c in table.columns), None)
         shown = gpd.GeoDataFrame(
             {
-                "name": table[name_col].astype(str) if name_col else [str(i + 1) for i in range(len(table))],
+                "name": [t.message(n) for n in table[name_col].astype(str)] if name_col else [str(i + 1) for i in range(len(table))],
                 "status": [t(str(s)) for s in table.get("t1_status", pd.Series(["not_assessable"] * len(table)))],
                 "share": [fmt_value(100 * v if isinstance(v, float | int) else v, 1) for v in table.get("w1_elderly_share", pd.Series([None] * len(table)))],
             },
@@ -311,7 +311,7 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
             rows.append(f"<b>{t('Townships: elderly within the walk (W1)')}</b>")
             lower = 0.0
             for upper, colour in SHARE_CLASSES:
-                label = f"≥ {lower:.0%}" if not math.isfinite(upper) else f"{lower:.0%}–{upper:.0%}"
+                label = f"≥ {100 * lower:.0f} %" if not math.isfinite(upper) else f"{100 * lower:.0f} %–{100 * upper:.0f} %"
                 rows.append(f'<i style="background:{colour}"></i>{label}')
                 lower = upper
         else:
@@ -329,7 +329,7 @@ def checks_map(run, streets: Basemap, t: Translator, *, township_colour: str = "
         table = run.districts.table.to_crs(WGS84)
         shown = gpd.GeoDataFrame(
             {
-                "name": table["district"].astype(str),
+                "name": [t.message(n) for n in table["district"].astype(str)],
                 "status": [t(str(s)) for s in table["meets_q1_q3"]],
                 "colour": [STATUS_COLOURS.get(str(s), STATUS_COLOURS["not_assessable"]) for s in table["meets_q1_q3"]],
             },
