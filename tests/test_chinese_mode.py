@@ -281,6 +281,26 @@ def test_common_input_errors_are_chinese_with_the_file_name(tmp_path, name, data
     assert not english_words(shown.split("；文件中的列为")[0]), shown
 
 
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("the drawing holds Point, not a district polygon", "所绘图形为点，不是居住区多边形"),
+        ("the new site is more than 300 m from any walkable street", "新站点距最近的可步行道路超过 300 米"),
+        ("give the planned households or residents of the district", "请填写居住区的规划户数或规划居民人数"),
+        (
+            "file '/srv/u/8f/c.osm.pbf': cannot read the OSM PBF file: '/srv/u/8f/c.osm.pbf' is not a valid OSM PBF file. "
+            "Pyrosm reads OpenStreetMap data (https://wiki.openstreetmap.org/wiki/PBF_Format); this file does not follow it.",
+            "文件“c.osm.pbf”：无法读取 OSM PBF 文件：“c.osm.pbf”不是有效的 OSM PBF 文件",
+        ),
+        ("file 'a.gpkg', layer 'population', field 'population': 2 features have a negative count (lowest -3): counts must be >= 0",
+         "文件“a.gpkg”，图层“人口”，字段“人口”：2 个要素的人数为负（最小 -3）：人数必须 ≥ 0"),
+    ],
+)
+def test_message_frames(english, chinese):
+    assert message(english, "zh") == chinese
+    assert message(english, "en") == file_names_only(english)
+
+
 def test_rule_sources_in_chinese_name_the_documents():
     from analysis.rules import load_rule_set
 
