@@ -431,6 +431,37 @@ def test_checks_map_names_and_legend_in_chinese(swept):
             assert not english_words(text), (colour, text)
 
 
+def _chinese_strings(html: str) -> list[str]:
+    """The texts of a map's HTML holding Chinese (JSON strings and popup templates), tags removed."""
+    import json
+
+    found = []
+    for raw in re.findall(r'"((?:[^"\\\n]|\\.)*)"', html):
+        try:
+            text = json.loads(f'"{raw}"')
+        except ValueError:
+            continue
+        if re.search(r"[\u4e00-\u9fff]", text):
+            found.append(re.sub(r"<[^>]+>", " ", text))
+    found += [re.sub(r"<[^>]+>", " ", b) for b in re.findall(r"`([^`]*)`", html) if re.search(r"[\u4e00-\u9fff]", b)]
+    return found
+
+
+def test_proposed_sites_map_in_chinese(swept):
+    from coverage.output import facilities_layer
+    from ui import planning
+    from ui.mapping import proposed_sites_map
+
+    _, proposed = swept.session_state["sites_run"][1]
+    analysis = swept.session_state[ss.LAST_GOOD]
+    table = planning.proposed_sites_table(proposed)
+    html = proposed_sites_map(table, basemap(analysis.inputs.network.edges), facilities_layer(analysis.result), Translator("zh"))
+    texts = _chinese_strings(html.get_root().render())
+    assert any("建议站点 #1" in text for text in texts)
+    for text in texts:
+        assert not english_words(text), text
+
+
 def test_every_new_label_has_a_chinese_entry():
     zh = chinese_labels()
     for key in ("Elderly not covered", "Largest gap", "More numbers", "Draw a polygon", "unit:share", "unit:m2", "yes", "no"):

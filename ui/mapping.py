@@ -229,10 +229,10 @@ def proposed_sites_map(
         ]
         share = getattr(row, "covered_share", None)
         if share is not None and isinstance(share, float | int | np.floating) and math.isfinite(float(share)):
-            lines.append(t("Elderly covered with sites up to this rank: {share:.1%}", share=float(share)))
+            lines.append(t("Elderly covered with sites up to this rank: {share}", share=f"{100 * float(share):.1f} %"))
         name = getattr(row, "name", None)
         if isinstance(name, str) and name.strip():
-            lines.append(name.strip())
+            lines.append(t.message(name.strip()))
         marker = folium.Marker(
             location=[float(row.lat), float(row.lon)],
             icon=folium.DivIcon(
