@@ -71,6 +71,8 @@ def english_words(text: str) -> list[str]:
         word = token.strip(".-/=+")
         if not word or word in ALLOWED or any(ch.isdigit() for ch in word):
             continue
+        if re.fullmatch(r"[A-Z]", word):  # a letter naming an area or a site: DEMO 街道 A
+            continue
         if _FILE_NAME.fullmatch(word) or _OSM_TAG.fullmatch(word):
             continue
         found.append(word)
@@ -292,6 +294,19 @@ def test_common_input_errors_are_chinese_with_the_file_name(tmp_path, name, data
             "Pyrosm reads OpenStreetMap data (https://wiki.openstreetmap.org/wiki/PBF_Format); this file does not follow it.",
             "文件“c.osm.pbf”：无法读取 OSM PBF 文件：“c.osm.pbf”不是有效的 OSM PBF 文件",
         ),
+        # the sources and notes of the embedded choices (Nanjing by default, Helsinki)
+        (
+            "embedded nanjing (default): nanjing_xuanwu.osm.pbf (OpenStreetMap, central Nanjing, Xuanwu/Gulou; "
+            "© OpenStreetMap contributors, ODbL)",
+            "内置数据 南京（默认）：nanjing_xuanwu.osm.pbf（OpenStreetMap，南京市中心，玄武区/鼓楼区；© OpenStreetMap 贡献者，ODbL）",
+        ),
+        ("DEMO sites placed by the project (not real facilities): demo_facilities_nanjing.geojson",
+         "本项目放置的演示站点（非真实设施）：demo_facilities_nanjing.geojson"),
+        ("townships are DEMO areas drawn by the project (demo_townships_nanjing.geojson): the embedded extract has no 街道 "
+         "administrative boundaries", "街道（乡镇）为本项目绘制的演示区域（demo_townships_nanjing.geojson）：内置数据中没有街道行政区划边界"),
+        ("population is the helsinki choice's shipped layer (helsinki_population_grid_2020.gpkg); people aged 60+ are 25.22% "
+         "of it (the default share, not a local statistic)",
+         "人口取自内置数据 赫尔辛基 随附的图层（helsinki_population_grid_2020.gpkg）；60 岁及以上老年人按其中 25.22% 计（默认比例，非当地统计）"),
         ("file 'a.gpkg', layer 'population', field 'population': 2 features have a negative count (lowest -3): counts must be >= 0",
          "文件“a.gpkg”，图层“人口”，字段“人口”：2 个要素的人数为负（最小 -3）：人数必须 ≥ 0"),
     ],
