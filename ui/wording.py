@@ -242,7 +242,7 @@ def display_table(table: pd.DataFrame, t: Translator) -> pd.DataFrame:
     if "unit" in table.columns and pd.api.types.is_numeric_dtype(table["unit"]):  # a population unit's number
         table = table.rename(columns={"unit": "unit_number"})
     if "unit" in table.columns:
-        unit_kinds = table["unit"].astype(str).map({"share": "share", "m2": "area", "min": "minutes"})
+        unit_kinds = table["unit"].astype(str).map({"share": "share", "m2": "area", "m²": "area", "min": "minutes"})
     memo: dict = {}
     for column in table.columns:
         series = table[column]
