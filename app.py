@@ -20,12 +20,12 @@ import ui.tab_sites
 import ui.tab_tables
 from analysis.rules import DEFAULT_RULE_SET, available_rule_sets
 from coverage.pipeline import Inputs, run_circles
-from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
+from coverage.settings import DEFAULT_MINUTES, SPEED_PRESETS
 from ui import state as ss
 from ui.database_source import database_sidebar
 from ui.i18n import LANGUAGES, Translator
 from ui.online_tiles import tile_sidebar
-from ui.page import PageContext, pct, translated_choice
+from ui.page import PageContext, pct, rule_set_label, translated_choice, widget_texts_css
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
 
 st.set_page_config(page_title="一刻钟养老服务圈 · 15-minute elderly-service circles", layout="wide")
@@ -51,6 +51,8 @@ def cached_result(data_key: str, minutes: float, speed: str, _inputs: Inputs):
 # ----- sidebar: language, data, settings ------------------------------------------------------
 lang = st.sidebar.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
 t = Translator(lang)
+if lang != "en":
+    st.markdown(widget_texts_css(t, MAX_UPLOAD_MB), unsafe_allow_html=True)  # Streamlit's own uploader texts
 
 
 st.sidebar.header(t("Data"))
@@ -132,7 +134,11 @@ if speed_choice == ss.CUSTOM_SPEED:
     )
 rule_sets = available_rule_sets()
 rule_set_name = st.sidebar.selectbox(
-    t("Rule set"), rule_sets, index=rule_sets.index(DEFAULT_RULE_SET) if DEFAULT_RULE_SET in rule_sets else 0, key="rule_set"
+    t("Rule set"),
+    rule_sets,
+    index=rule_sets.index(DEFAULT_RULE_SET) if DEFAULT_RULE_SET in rule_sets else 0,
+    key="rule_set",
+    format_func=lambda name: rule_set_label(name, lang),
 )
 show_tiles = tile_sidebar(st.sidebar, t, session)  # online tiles only when switched on (default: offline)
 
@@ -199,31 +205,49 @@ if analysis.choice.is_default:
     st.info(t(ss.EMBEDDED_NOTES[analysis.choice.embedded]))
 
 
-# ----- headline numbers -------------------------------------------------------------------------
-def span(low: float | None, high: float | None) -> str:
-    if low is None or high is None:
-        return "–"
-    return f"{100 * low:.1f}–{high:.1%}"
-
-
+# ----- headline numbers: covered elderly, uncovered elderly, the largest gap ----------------------
 now = ss.headline(result, inputs, analysis.seconds)
 before = ss.headline(analysis.result, inputs, analysis.seconds) if changes else None
-cols = st.columns([1.0, 1.45, 1.1, 0.8, 1.0, 1.0])
-delta = None
-if before is not None and now.covered_share is not None and before.covered_share is not None:
-    delta = t("{pp:+.1f} points (what-if)", pp=100 * (now.covered_share - before.covered_share))
-cols[0].metric(t("Covered population"), pct(now.covered_share), delta=delta, help=t("Share of residents within the walk at the chosen speed."))
-cols[1].metric(t("Across speed presets"), span(now.share_min, now.share_max), help=t("Covered share at {speeds} m/s (rule W2).", speeds=", ".join(f"{v:g}" for v in sorted(SPEED_PRESETS.values()))))
-cols[2].metric(
+cols = st.columns([1.15, 1.0, 1.35, 1.0, 0.7])
+uncovered_delta = None
+if before is not None:
+    uncovered_delta = t("{n:+,.0f} (what-if)", n=now.uncovered_elderly - before.uncovered_elderly)
+cols[0].metric(
     t("Elderly covered (60+)"),
     f"{now.covered_elderly:,.0f}",
     delta=t("{share} of {total:,.0f}", share=pct(now.elderly_share), total=now.elderly_population),
     delta_color="off",
     delta_arrow="off",
 )
-cols[3].metric(t("Facilities"), now.facilities)
-cols[4].metric(t("Off-network points"), now.off_network_points, help=t("Facilities and population units more than {m:g} m from a walkable street (rule W4).", m=DEFAULT_MAX_SNAP_M))
-cols[5].metric(t("Network islands"), now.islands, help=t("Street pieces not connected to the largest one."))
+cols[1].metric(
+    t("Elderly not covered"),
+    f"{now.uncovered_elderly:,.0f}",
+    delta=uncovered_delta,
+    delta_color="inverse",
+    help=t("People aged 60+ farther than {minutes:g} minutes' walk from every facility (rule W1).", minutes=result.minutes),
+)
+gap = now.gap
+if gap is None:
+    cols[2].metric(t("Largest gap"), "—", help=t("Every elderly person is within the walk."))
+else:
+    cols[2].metric(
+        t("Largest gap"),
+        t("{elderly:,.0f} elderly", elderly=gap.elderly),
+        delta=t("around {lat:.4f} N, {lon:.4f} E", lat=gap.lat, lon=gap.lon)
+        + " · "
+        + (t("{minutes:.1f} min to the nearest facility", minutes=gap.minutes) if gap.minutes is not None else t("no facility within twice the walk")),
+        delta_color="off",
+        delta_arrow="off",
+        help=t(
+            "The largest group of uncovered elderly people: the {size:,.0f} m square (the walk's reach) holding the most of them. A site there closes the biggest gap first.",
+            size=gap.size_m,
+        ),
+    )
+delta = None
+if before is not None and now.covered_share is not None and before.covered_share is not None:
+    delta = t("{pp:+.1f} points (what-if)", pp=100 * (now.covered_share - before.covered_share))
+cols[3].metric(t("Covered population"), pct(now.covered_share), delta=delta, help=t("Share of residents within the walk at the chosen speed."))
+cols[4].metric(t("Facilities"), now.facilities)
 st.caption(
     t(
         "{minutes:g} minutes at {speed:g} m/s = {reach:,.0f} m along streets · analysis {seconds:.1f} s",
@@ -244,6 +268,7 @@ page = PageContext(
     rule_set_name=rule_set_name,
     show_tiles=show_tiles,
     speed_text=speed_text,
+    headline=now,
 )
 
 tab_map, tab_tables, tab_checks, tab_sites, tab_notes = st.tabs(

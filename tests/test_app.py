@@ -79,9 +79,10 @@ def test_default_page_shows_the_pipeline_share(direct):
     inputs, result = direct
     at = run_app()
     expected = summary(result, inputs, 0.0)["covered_share"]
-    assert metric(at, "Covered population") == f"{expected:.1%}"
+    assert metric(at, "Covered population") == f"{100 * expected:.1f} %"
     assert metric(at, "Facilities") == str(len(result.facilities)) == "5"  # the Nanjing default's DEMO sites
-    assert metric(at, "Network islands") == str(result.graph.n_islands)
+    notes = " ".join(m.value for m in at.markdown)  # islands moved from the headline to the notes tab
+    assert f"Network islands (street pieces not connected to the largest one): {result.graph.n_islands:,}" in notes
     assert not at.error
     assert any("DEMO" in info.value for info in at.info), "the demo data must be labelled as demo"
     assert [tab.label for tab in at.tabs] == ["Map", "Tables", "Planning checks", "Site selection", "Sources and notes"]
@@ -114,7 +115,7 @@ def test_changing_minutes_changes_the_metric(direct):
     assert not at.exception
     expected = run_circles(inputs, minutes=10, speed="elderly").covered_share()
     after = metric(at, "Covered population")
-    assert after == f"{expected:.1%}"
+    assert after == f"{100 * expected:.1f} %"
     assert after != before
 
 
@@ -131,7 +132,7 @@ def test_what_if_add_then_remove_updates_coverage(direct):
     at.button(key="whatif_add").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert metric(at, "Covered population") == f"{added.covered_share():.1%}"
+    assert metric(at, "Covered population") == f"{100 * added.covered_share():.1f} %"
     assert metric(at, "Facilities") == str(len(result.facilities) + 1)
     assert float(metric(at, "Covered population").rstrip("%")) > 100 * result.covered_share()
 
@@ -140,11 +141,11 @@ def test_what_if_add_then_remove_updates_coverage(direct):
     at.button(key="whatif_remove").click().run()
     assert not at.exception
     both = added.with_facility_removed(demo_4)
-    assert metric(at, "Covered population") == f"{both.covered_share():.1%}"
+    assert metric(at, "Covered population") == f"{100 * both.covered_share():.1f} %"
     assert metric(at, "Facilities") == str(len(result.facilities))
 
     at.button(key="whatif_reset").click().run()
-    assert metric(at, "Covered population") == f"{result.covered_share():.1%}"
+    assert metric(at, "Covered population") == f"{100 * result.covered_share():.1f} %"
 
 
 def test_what_if_site_off_the_network_is_refused(default_analysis):

@@ -130,8 +130,16 @@ def map_frame(page):
     return next(f for f in page.frames if "streamlit_folium" in f.url)
 
 
+#: The value of the "Covered population" metric (the headline leads with the elderly numbers).
+COVERED_JS = (
+    "() => { const m = [...document.querySelectorAll('[data-testid=\"stMetric\"]')]"
+    ".find(e => e.innerText.includes('Covered population'));"
+    " return m ? m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() : null; }"
+)
+
+
 def covered_value(page) -> str:
-    return page.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
+    return page.evaluate(COVERED_JS)
 
 
 def test_map_renders_and_a_what_if_click_raises_coverage(page, uncovered_lonlat):
@@ -155,7 +163,7 @@ def test_map_renders_and_a_what_if_click_raises_coverage(page, uncovered_lonlat)
     page.get_by_text("Proposed site:").first.wait_for(timeout=PAGE_WAIT_MS)
     add.click()
     page.wait_for_function(
-        "(old) => { const v = document.querySelector('[data-testid=\"stMetricValue\"]'); return v && v.innerText.trim() !== old; }",
+        f"(old) => {{ const v = ({COVERED_JS})(); return v && v !== old; }}",
         arg=before,
         timeout=PAGE_WAIT_MS,
     )

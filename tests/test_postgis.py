@@ -338,7 +338,7 @@ def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables,
     at.selectbox(key="db_population").set_value("bureau.helsinki_grid").run()
     assert not at.exception, at.exception
     shares = [m.value for m in at.metric if m.label == "Covered population"]
-    assert shares == [f"{expected:.1%}"], [e.value for e in at.error]
+    assert shares == [f"{100 * expected:.1f} %"], [e.value for e in at.error]  # shares shown as 68.7 %
     page = " ".join(str(e.value) for kind in (at.markdown, at.caption, at.info, at.error, at.warning) for e in kind)
     assert pg.password not in page
 

@@ -87,7 +87,7 @@ def save_table(uri: str, table: str, password: str | None, role: str, root: Path
 def database_sidebar(st, t: Callable[..., str], state) -> dict[str, SavedUpload | None] | None:
     """Draw the database fields in the sidebar; return the chosen layers saved, or None until chosen."""
     uri = st.sidebar.text_input(
-        t("Database address"), placeholder="postgresql://user@host:5432/database", key="db_uri"
+        t("Database address"), placeholder=t("postgresql://user@host:5432/database"), key="db_uri"
     ).strip()
     password = st.sidebar.text_input(t("Password"), type="password", key="db_password")
     if not uri:

@@ -62,12 +62,25 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
     def __call__(self, text: str, **values: object) -> str:
+        if isinstance(values.get("message"), str):  # the analysis' own words: file names only, 中文 frames
+            from ui.wording import message  # ui.wording builds on this module
+
+            values["message"] = message(values["message"], self.lang)
         return translate(text, self.lang, **values)
+
+    def message(self, text: object) -> str:
+        """A note, source or error detail of the analysis in this language (:func:`ui.wording.message`)."""
+        from ui.wording import message
+
+        return message(text, self.lang)
 
 
 def translated_table(table: pd.DataFrame, t: Translator) -> pd.DataFrame:
-    """A copy of ``table`` for display: column names and facility kinds in the page's language."""
-    out = table.copy()
-    if "kind" in out.columns:
-        out["kind"] = [t(str(kind)) if isinstance(kind, str) else kind for kind in out["kind"]]
-    return out.rename(columns={column: t(str(column)) for column in out.columns})
+    """A copy of ``table`` for display: column names and cells in the page's language, numbers rounded.
+
+    See :func:`ui.wording.display_table` (facility kinds, statuses, the analysis' names and messages,
+    "—" for empty cells, whole m², shares as percentages, minutes to one decimal).
+    """
+    from ui.wording import display_table  # ui.wording builds on this module
+
+    return display_table(table, t)

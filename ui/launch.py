@@ -21,6 +21,8 @@ STREAMLIT_FLAGS: tuple[str, ...] = (
     "false",
     "--browser.serverAddress",
     "localhost",
+    "--client.toolbarMode",
+    "viewer",
 )
 
 

@@ -241,3 +241,55 @@ class Attribution(MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no feet or miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+class DrawTexts(MacroElement):
+    """Leaflet.draw's toolbar and tooltip texts (``L.drawLocal``) in the page's language.
+
+    ``texts`` is a nested dict merged into ``L.drawLocal`` before the draw control is built, so
+    the control and its tooltips use them (Leaflet.draw reads ``L.drawLocal`` when it creates them).
+    """
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            if (typeof L === "undefined" || !L.drawLocal) { return; }
+            var merge = function (target, source) {
+                Object.keys(source).forEach(function (key) {
+                    if (source[key] !== null && typeof source[key] === "object") {
+                        target[key] = target[key] || {};
+                        merge(target[key], source[key]);
+                    } else {
+                        target[key] = source[key];
+                    }
+                });
+            };
+            merge(L.drawLocal, {{ this.texts|tojson }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, texts: dict) -> None:
+        super().__init__()
+        self._name = "DrawTexts"
+        self.texts = texts

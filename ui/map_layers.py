@@ -25,12 +25,23 @@ from ui.state import WHATIF_ID_PREFIX
 SERVICE_AREA_COLOUR = "#2b6cb0"
 UNCOVERED_COLOUR = "#8e0152"
 PROPOSED_COLOUR = "#e6007e"
-#: Walking-minute classes: (upper bound as a share of the circle's minutes, colour, English label).
+#: Walking-minute band limits of the map (minutes): the 5/10/15-minute life circles of
+#: GB 50180-2018 (rule W3's tiers), whatever walking limit is chosen; see :func:`minute_bands`.
+MINUTE_BANDS: tuple[float, ...] = (5.0, 10.0, 15.0)
+#: Colours of the bands inside the walk, nearest first, by the number of bands (1 to len(MINUTE_BANDS) + 1).
+INSIDE_COLOURS: dict[int, tuple[str, ...]] = {
+    1: ("#1a9850",),
+    2: ("#1a9850", "#d9ef8b"),
+    3: ("#1a9850", "#66bd63", "#d9ef8b"),
+    4: ("#1a9850", "#66bd63", "#a6d96a", "#d9ef8b"),
+}
+BEYOND_COLOUR = "#fc8d59"
+#: The labels of the classes: the first band, a band between two limits, beyond the walk.
 MINUTE_CLASSES: tuple[tuple[float, str, str], ...] = (
-    (1 / 3, "#1a9850", "within {a:g} min"),
-    (2 / 3, "#66bd63", "{a:g}-{b:g} min"),
-    (1.0, "#d9ef8b", "{a:g}-{b:g} min"),
-    (math.inf, "#fc8d59", "more than {b:g} min"),
+    (5.0, "#1a9850", "within {a:g} min"),
+    (10.0, "#66bd63", "{a:g}-{b:g} min"),
+    (15.0, "#d9ef8b", "{a:g}-{b:g} min"),
+    (math.inf, BEYOND_COLOUR, "more than {b:g} min"),
 )
 UNREACHED_COLOUR = "#d73027"
 KIND_COLOURS: dict[str, str] = {
@@ -45,26 +56,42 @@ KIND_COLOURS: dict[str, str] = {
 
 
 # ----- display layers --------------------------------------------------------------------------
+def minute_bands(minutes: float) -> tuple[float, ...]:
+    """Upper limits (minutes) of the map's bands inside the walk: 5, 10 and 15 clipped to the limit, plus the limit.
+
+    15 minutes gives 5/10/15; 20 gives 5/10/15/20; 12 gives 5/10/12; 4 gives 4. The bands are the
+    same whatever limit is chosen (never thirds of it), so a map at 20 minutes reads like one at 15.
+    """
+    inside = [band for band in MINUTE_BANDS if band < minutes]
+    return (*inside, float(minutes))
+
+
 def minute_class(walk_minutes: np.ndarray, minutes: float) -> np.ndarray:
-    """Class index of each walking time: 0-2 inside the circle by thirds, 3 beyond it, 4 not reached."""
-    out = np.full(walk_minutes.shape, len(MINUTE_CLASSES), dtype=np.int64)
+    """Class index of each walking time: one per band of :func:`minute_bands`, then beyond the walk, then not reached."""
+    bands = np.array(minute_bands(minutes))
+    out = np.full(walk_minutes.shape, len(bands) + 1, dtype=np.int64)
     finite = np.isfinite(walk_minutes)
-    bounds = np.array([share * minutes for share, _, _ in MINUTE_CLASSES])
-    out[finite] = np.searchsorted(bounds, walk_minutes[finite], side="left")
-    return np.minimum(out, len(MINUTE_CLASSES))
+    out[finite] = np.searchsorted(bands, walk_minutes[finite], side="left")
+    return out
 
 
-def class_colours() -> list[str]:
-    return [colour for _, colour, _ in MINUTE_CLASSES] + [UNREACHED_COLOUR]
+def class_count(minutes: float) -> int:
+    """Number of classes of :func:`minute_class`: the bands, beyond the walk, not reached."""
+    return len(minute_bands(minutes)) + 2
+
+
+def class_colours(minutes: float = 15.0) -> list[str]:
+    """Colour of each class of :func:`minute_class` (greens inside the walk, orange beyond, red not reached)."""
+    inside = len(minute_bands(minutes))
+    return [*INSIDE_COLOURS[inside], BEYOND_COLOUR, UNREACHED_COLOUR]
 
 
 def class_labels(minutes: float, t: Translator) -> list[str]:
-    labels = []
-    lower = 0.0
-    for share, _, text in MINUTE_CLASSES:
-        upper = share * minutes if math.isfinite(share) else minutes
-        labels.append(t(text, a=round(upper if lower == 0 else lower, 1), b=round(upper, 1)))
-        lower = upper
+    """Legend label of each class of :func:`minute_class` (minutes to one decimal)."""
+    bands = minute_bands(minutes)
+    labels = [t(MINUTE_CLASSES[0][2], a=round(bands[0], 1))]
+    labels += [t(MINUTE_CLASSES[1][2], a=round(low, 1), b=round(high, 1)) for low, high in zip(bands[:-1], bands[1:], strict=True)]
+    labels.append(t(MINUTE_CLASSES[-1][2], b=round(bands[-1], 1)))
     labels.append(t("not reached / off the street network"))
     return labels
 
@@ -122,7 +149,7 @@ def population_display(result: CoverageResult, max_units: int = MAX_DISPLAY_UNIT
     table = cells.assign(population=people, elderly_population=elderly, uncovered_elderly=uncovered_elderly, klass=klass)
     sums = table.groupby(["ix", "iy"])[["population", "elderly_population", "uncovered_elderly"]].sum()
     by_class = table.pivot_table(index=["ix", "iy"], columns="klass", values="population", aggfunc="sum", fill_value=0.0)
-    by_class = by_class.reindex(columns=range(len(MINUTE_CLASSES) + 1), fill_value=0.0)
+    by_class = by_class.reindex(columns=range(class_count(result.minutes)), fill_value=0.0)
     cumulative = by_class.cumsum(axis=1).to_numpy()
     half = cumulative[:, -1:] / 2.0
     median_class = np.argmax(cumulative >= half, axis=1)
@@ -179,7 +206,7 @@ def facility_group(facilities: gpd.GeoDataFrame, t: Translator) -> folium.Featur
         ]
         for column, digits in (("beds", 0), ("building_area_m2", 0), ("land_area_m2", 0), ("population_served", 0), ("elderly_served", 0)):
             popup[column] = [fmt_value(v, digits) for v in popup[column]]
-        popup["name"] = popup["name"].fillna(popup["facility_id"]).astype(str)
+        popup["name"] = [t.message(n) for n in popup["name"].fillna(popup["facility_id"]).astype(str)]
         fields = ["name", "facility_id", "kind_label", "beds", "building_area_m2", "land_area_m2", "population_served", "elderly_served"]
         aliases = [
             t("Name"),
@@ -211,7 +238,7 @@ def facility_group(facilities: gpd.GeoDataFrame, t: Translator) -> folium.Featur
 def legend_html(result: CoverageResult, t: Translator, facilities: gpd.GeoDataFrame) -> str:
     """The legend: walking-minute classes, service areas, uncovered elderly, facility kinds."""
     rows = [f"<b>{t('Walking time to the nearest facility')}</b>"]
-    for colour, label in zip(class_colours(), class_labels(result.minutes, t), strict=True):
+    for colour, label in zip(class_colours(result.minutes), class_labels(result.minutes, t), strict=True):
         rows.append(f'<i style="background:{colour}"></i>{label}')
     rows.append(f'<i style="background:{SERVICE_AREA_COLOUR};opacity:.4"></i>{t("Service area (street-following)")}')
     rows.append(f'<i style="background:{UNCOVERED_COLOUR};border-radius:50%"></i>{t("Elderly outside the circle")}')

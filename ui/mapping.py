@@ -28,7 +28,16 @@ from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, CONTEXT_GROUPS, CONTEXT_STYLES, Basemap, rounded_geometry
 from ui.i18n import Translator
 from ui.map_assets import html_to_image_asset, leaflet_assets, leaflet_draw_assets
-from ui.map_controls import Attribution, ClicksWhileDrawing, ExportPng, FitWhenShown, Legend, PlainPopup
+from ui.map_controls import (
+    Attribution,
+    ClicksWhileDrawing,
+    DrawTexts,
+    ExportPng,
+    FitWhenShown,
+    Legend,
+    MetricScale,
+    PlainPopup,
+)
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -65,7 +74,7 @@ def offline_map(
         Language of the message shown when the tiles cannot be loaded.
     """
     x0, y0, x1, y1 = bounds
-    fmap = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=14, tiles=None, control_scale=True)
+    fmap = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=14, tiles=None, control_scale=False)
     js, css = leaflet_assets()
     fmap.default_js = [("leaflet", js)]
     fmap.default_css = [("leaflet_css", css)]
@@ -82,6 +91,7 @@ def offline_map(
     if source is not None:
         t = t or Translator("en")
         source.add_to(fmap, t("Online tiles could not be loaded (no internet, or the key was refused): the offline basemap is shown."))
+    MetricScale().add_to(fmap)  # metres only: Leaflet's default scale bar also shows feet
     fmap.fit_bounds([[y0, x0], [y1, x1]])
     FitWhenShown([[y0, x0], [y1, x1]]).add_to(fmap)
     return fmap
@@ -199,14 +209,14 @@ def build_map(
     fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
     basemap_rows = add_basemap(fmap, streets, t)
 
-    colours = class_colours()
+    colours = class_colours(result.minutes)
     labels = class_labels(result.minutes, t)
 
     areas_group = folium.FeatureGroup(name=t("Service areas ({minutes:g} min)", minutes=result.minutes))
     if len(service_areas):
         areas = service_areas[["name", "geometry"]].copy()
         areas["geometry"] = rounded_geometry(areas.geometry, 1e-5)
-        areas["name"] = areas["name"].fillna("").astype(str)
+        areas["name"] = [t.message(n) for n in areas["name"].fillna("").astype(str)]
         folium.GeoJson(
             areas.to_json(drop_id=True),
             style_function=lambda _: {
@@ -313,10 +323,10 @@ def proposed_sites_map(
         ]
         share = getattr(row, "covered_share", None)
         if share is not None and isinstance(share, float | int | np.floating) and math.isfinite(float(share)):
-            lines.append(t("Elderly covered with sites up to this rank: {share:.1%}", share=float(share)))
+            lines.append(t("Elderly covered with sites up to this rank: {share}", share=f"{100 * float(share):.1f} %"))
         name = getattr(row, "name", None)
         if isinstance(name, str) and name.strip():
-            lines.append(name.strip())
+            lines.append(t.message(name.strip()))
         marker = folium.Marker(
             location=[float(row.lat), float(row.lon)],
             icon=folium.DivIcon(
@@ -383,7 +393,7 @@ def checks_map(
         name_col = next((c for c in ("township", "name") if c in table.columns), None)
         shown = gpd.GeoDataFrame(
             {
-                "name": table[name_col].astype(str) if name_col else [str(i + 1) for i in range(len(table))],
+                "name": [t.message(n) for n in table[name_col].astype(str)] if name_col else [str(i + 1) for i in range(len(table))],
                 "status": [t(str(s)) for s in table.get("t1_status", pd.Series(["not_assessable"] * len(table)))],
                 "share": [fmt_value(100 * v if isinstance(v, float | int) else v, 1) for v in table.get("w1_elderly_share", pd.Series([None] * len(table)))],
             },
@@ -395,7 +405,7 @@ def checks_map(
             rows.append(f"<b>{t('Townships: elderly within the walk (W1)')}</b>")
             lower = 0.0
             for upper, colour in SHARE_CLASSES:
-                label = f"≥ {lower:.0%}" if not math.isfinite(upper) else f"{lower:.0%}–{upper:.0%}"
+                label = f"≥ {100 * lower:.0f} %" if not math.isfinite(upper) else f"{100 * lower:.0f} %–{100 * upper:.0f} %"
                 rows.append(f'<i style="background:{colour}"></i>{label}')
                 lower = upper
         else:
@@ -413,7 +423,7 @@ def checks_map(
         table = run.districts.table.to_crs(WGS84)
         shown = gpd.GeoDataFrame(
             {
-                "name": table["district"].astype(str),
+                "name": [t.message(n) for n in table["district"].astype(str)],
                 "status": [t(str(s)) for s in table["meets_q1_q3"]],
                 "colour": [STATUS_COLOURS.get(str(s), STATUS_COLOURS["not_assessable"]) for s in table["meets_q1_q3"]],
             },
@@ -437,9 +447,53 @@ def checks_map(
     return fmap
 
 
-def add_draw_control(fmap: folium.Map) -> None:
-    """Polygon and rectangle drawing (Leaflet.draw from ``ui/static``, no CDN)."""
+def draw_texts(t: Translator) -> dict:
+    """Leaflet.draw's texts (toolbar buttons, actions, tooltips) for ``L.drawLocal``, in ``t``'s language."""
+    return {
+        "draw": {
+            "toolbar": {
+                "actions": {"title": t("Cancel drawing"), "text": t("Cancel")},
+                "finish": {"title": t("Finish drawing"), "text": t("Finish")},
+                "undo": {"title": t("Delete last point drawn"), "text": t("Delete last point")},
+                "buttons": {"polygon": t("Draw a polygon"), "rectangle": t("Draw a rectangle")},
+            },
+            "handlers": {
+                "polygon": {
+                    "tooltip": {
+                        "start": t("Click to start drawing shape."),
+                        "cont": t("Click to continue drawing shape."),
+                        "end": t("Click first point to close this shape."),
+                    }
+                },
+                "rectangle": {"tooltip": {"start": t("Click and drag to draw rectangle.")}},
+                "simpleshape": {"tooltip": {"end": t("Release mouse to finish drawing.")}},
+            },
+        },
+        "edit": {
+            "toolbar": {
+                "actions": {
+                    "save": {"title": t("Save changes"), "text": t("Save")},
+                    "cancel": {"title": t("Cancel editing, discards all changes"), "text": t("Cancel")},
+                    "clearAll": {"title": t("Clear all layers"), "text": t("Clear All")},
+                },
+                "buttons": {
+                    "edit": t("Edit layers"),
+                    "editDisabled": t("No layers to edit"),
+                    "remove": t("Delete layers"),
+                    "removeDisabled": t("No layers to delete"),
+                },
+            },
+            "handlers": {"remove": {"tooltip": {"text": t("Click on a feature to remove.")}}},
+        },
+    }
+
+
+def add_draw_control(fmap: folium.Map, t: Translator | None = None) -> None:
+    """Polygon and rectangle drawing (Leaflet.draw from ``ui/static``, no CDN), its texts in ``t``'s language."""
     from folium.plugins import Draw
+
+    if t is not None:
+        DrawTexts(draw_texts(t)).add_to(fmap)  # before the control: Leaflet.draw reads L.drawLocal when it builds it
 
     draw = Draw(
         export=False,

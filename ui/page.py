@@ -36,6 +36,7 @@ class PageContext:
     rule_set_name: str
     show_tiles: TileSource | None  # online tiles chosen in the sidebar (None: offline, the default)
     speed_text: str  # the speed of the result shown (m/s), even if a new input failed
+    headline: ss.Headline | None = None  # the numbers of ``result`` (ui/headline.py); the notes tab lists the rest
 
     @property
     def inputs(self) -> Inputs:
@@ -53,6 +54,39 @@ def cached_rule_set(name: str):
     return load_rule_set(name)
 
 
+def widget_texts_css(t: Translator, max_mb: int) -> str:
+    """CSS putting Streamlit's own uploader texts ("Upload", "200MB per file • ...") in ``t``'s language.
+
+    Streamlit does not translate the texts inside its file uploader; this hides them (font size 0)
+    and shows the translation in their place (``::after``). Empty in English.
+    """
+    if t.lang == "en":
+        return ""
+    button = t("Browse files").replace('"', "")
+    limit = t("Up to {mb} MB per file", mb=max_mb).replace('"', "")
+    return (
+        "<style>"
+        '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+        "{font-size:0 !important;}"
+        '[data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p::after'
+        f'{{content:"{button}";font-size:0.875rem;}}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0 !important;}'
+        f'[data-testid="stFileUploaderDropzoneInstructions"] span::after{{content:"{limit}";font-size:0.875rem;}}'
+        "</style>"
+    )
+
+
+def rule_set_label(name: str, lang: str) -> str:
+    """A rule set's name in the sidebar: its Chinese title in 中文 (``title_zh``), else the file name."""
+    if lang != "zh":
+        return name
+    try:
+        rules = cached_rule_set(name)
+    except Exception:  # a broken rule file says so when it is chosen (ui/tab_checks.py)
+        return name
+    return getattr(rules, "title_zh", None) or name
+
+
 def translated_choice(widget, label: str, options: list, *, key: str, format_func, lang: str, default=None):
     """A radio/selectbox whose option labels follow the language, keeping its choice when it changes.
 
@@ -67,7 +101,8 @@ def translated_choice(widget, label: str, options: list, *, key: str, format_fun
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None or value != value else f"{value:.1%}"
+    """A share 0-1 as the page shows it: ``68.7 %``; "—" when unknown."""
+    return "—" if value is None or value != value else f"{100 * value:.1f} %"
 
 
 def keep_run(name: str, key: Hashable, run: Callable[[], Any]) -> None:

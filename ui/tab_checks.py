@@ -15,6 +15,7 @@ from ui.i18n import translated_table
 from ui.mapping import checks_map
 from ui.page import PageContext, cached_basemap, cached_rule_set, keep_run, kept_run, translated_choice
 from ui.uploads import MAX_UPLOAD_MB, UPLOADER_TYPES
+from ui.wording import section_title, source_text
 
 session = st.session_state
 
@@ -32,6 +33,25 @@ def cached_report(checks_key: tuple, _run) -> dict[str, bytes]:
     return planning.report_files(_run)
 
 
+def rules_table(rules, lang: str):
+    """The rules of a set as rows: id, text, value (shares as 0-1), unit, source (documents in 中文)."""
+    import pandas as pd
+
+    rows = []
+    for r in rules.rules.values():
+        value = r.value
+        rows.append(
+            {
+                "rule_id": r.id,
+                "rule_text": r.text_zh if lang == "zh" else r.gloss,
+                "value": value if isinstance(value, int | float) and not isinstance(value, bool) else str(value),
+                "unit": r.unit,
+                "rule_source": source_text(str(r.source), lang),
+            }
+        )
+    return pd.DataFrame(rows, columns=["rule_id", "rule_text", "value", "unit", "rule_source"])
+
+
 def _extra_results(run, t) -> None:
     """Meal assistance (M1), villages (R1), counties (C7, C8, T7) and life-circle tiers (W3), when run."""
     extra = getattr(run, "extra", None)
@@ -40,13 +60,13 @@ def _extra_results(run, t) -> None:
     walks = extra.parameters()
     if extra.meals is not None:
         st.markdown(f"**{t('Meal assistance (M1): compounds with a meal point within the walk')}**")
-        st.caption(t("Walk: {walk}", walk=walks.get("meal walk (M1)", "")))
+        st.caption(t("Walk: {walk}", walk=t.message(walks.get("meal walk (M1)", ""))))
         st.dataframe(translated_table(extra.meals.townships, t), hide_index=True, width="stretch")
     if extra.villages is not None:
         table = extra.villages.table.drop(columns="geometry")
         passed = int((table["r1_status"] == "pass").sum())
         st.markdown(f"**{t('Villages (R1): a village point inside or within the rural walk')}**")
-        st.caption(t("Rural walk: {walk}", walk=walks.get("rural walk (R1)", "")))
+        st.caption(t("Rural walk: {walk}", walk=t.message(walks.get("rural walk (R1)", ""))))
         st.metric(t("Villages with a village point"), f"{passed} / {len(table)}")
         st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
     if extra.counties is not None and len(extra.counties.table):
@@ -64,7 +84,7 @@ def render(page: PageContext) -> None:
     try:
         rules = cached_rule_set(rule_set_name)
     except Exception as exc:
-        st.error(ss.readable_message(exc))
+        st.error(t.message(ss.readable_message(exc)))
         rules = None
     if rules is not None:
         st.markdown(f"**{rules.title_zh if lang == 'zh' and rules.title_zh else rules.title}**")
@@ -134,7 +154,7 @@ def render(page: PageContext) -> None:
                 findings = planning.findings_table(run, t)
                 st.dataframe(translated_table(findings, t), hide_index=True, width="stretch", height=360)
                 for title, table in planning.year_sections(run):  # target years side by side, new/old districts, O1
-                    st.markdown(f"**{title}**")
+                    st.markdown(f"**{section_title(title, lang)}**")
                     st.dataframe(translated_table(table, t), hide_index=True, width="stretch")
                 st.download_button(
                     t("Findings (CSV)"), data=lambda: csv_bytes(findings), file_name="findings.csv", mime="text/csv", key="download_findings", on_click="ignore"
@@ -174,16 +194,9 @@ def render(page: PageContext) -> None:
                         on_click="ignore",
                     )
                 for note in run.notes:
-                    st.caption(f"· {ss.clean_paths(note)}")
+                    st.caption(f"· {t.message(note)}")
         elif stored is not None:
             st.caption(t("Settings changed since the last run: press the button again."))
     if rules is not None:
         with st.expander(t("Rules of this set")):
-            st.dataframe(
-                [
-                    {"id": r.id, t("Rule"): r.text_zh if lang == "zh" else r.gloss, t("Value"): str(r.value), t("Unit"): r.unit, t("Source"): r.source}
-                    for r in rules.rules.values()
-                ],
-                hide_index=True,
-                width="stretch",
-            )
+            st.dataframe(translated_table(rules_table(rules, lang), t), hide_index=True, width="stretch")

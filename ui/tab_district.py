@@ -74,4 +74,4 @@ def render(page: PageContext) -> None:
             st.dataframe(translated_table(planning.district_findings_table(check, t), t), hide_index=True, width="stretch")
             st.dataframe(translated_table(planning.district_numbers(check), t), hide_index=True, width="stretch")
             for note in check.notes:
-                st.caption(f"· {ss.clean_paths(note)}")
+                st.caption(f"· {t.message(note)}")

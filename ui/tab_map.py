@@ -138,7 +138,7 @@ def render(page: PageContext) -> MapLayers:
         )
         site = session.get(ss.PROPOSED_SITE)
         proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
-        add_draw_control(fmap)  # Leaflet.draw is served from ui/static: works offline
+        add_draw_control(fmap, t)  # Leaflet.draw is served from ui/static: works offline
         returned = streamlit_folium.st_folium(
             fmap,
             key="coverage_map",
@@ -197,7 +197,7 @@ def render(page: PageContext) -> MapLayers:
         )
         names = ss.facility_names(result)
         labels = list(names)
-        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: names.get(k, str(k)), key=remove_choice_key(analysis))
+        st.selectbox(t("Facility to remove"), labels, format_func=lambda k: t.message(names.get(k, str(k))), key=remove_choice_key(analysis))
         st.button(t("Remove facility"), key="whatif_remove", on_click=on_remove, args=(analysis,), disabled=not labels)
         if session.get(ss.WHATIF_ERROR):
             st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))
@@ -205,11 +205,11 @@ def render(page: PageContext) -> MapLayers:
             st.markdown("**" + t("Changes") + "**")
             for change in changes:
                 if isinstance(change, ss.AddSite):
-                    st.markdown(f"- {t('added')}: {change.facility_id} · {change.name} ({t(change.kind)})")
+                    st.markdown(f"- {t('added')}: {change.facility_id} · {t.message(change.name)} ({t(change.kind)})")
                 elif isinstance(change, ss.MoveSite):
-                    st.markdown(f"- {t('moved')}: {change.facility_id} · {change.name}")
+                    st.markdown(f"- {t('moved')}: {change.facility_id} · {t.message(change.name)}")
                 else:
-                    st.markdown(f"- {t('removed')}: {change.facility_id} · {change.name}")
+                    st.markdown(f"- {t('removed')}: {change.facility_id} · {t.message(change.name)}")
             st.button(t("Undo all what-if changes"), key="whatif_reset", on_click=ss.reset_changes, args=(session,))
         # per-township numbers follow every what-if change (a point-in-polygon query, no re-search)
         try:

@@ -98,7 +98,7 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
             if report.get("target_coverage") is not None:
                 st.caption(t("Target {target:.0%}: {p} sites reach it.", target=report["target_coverage"], p=report["p"]))
             st.caption(
-                t("Solver {solver}: {state}.", solver=report["solver"], state=t("optimal") if report["optimal"] else t("gap {gap:.2%}", gap=report["gap"] or 0.0))
+                t("Solver {solver}: {state}.", solver=t.message(report["solver"]), state=t("optimal") if report["optimal"] else t("gap {gap:.2%}", gap=report["gap"] or 0.0))
             )
             table = planning.proposed_sites_table(proposed)
             streamlit_folium.st_folium(
@@ -135,4 +135,4 @@ def render(page: PageContext, facility_layer: gpd.GeoDataFrame) -> None:
             if session.get(ss.WHATIF_ERROR):
                 st.error(t("The site cannot be added: {message}", message=session[ss.WHATIF_ERROR]))
             for note in report["notes"]:
-                st.caption(f"· {ss.clean_paths(note)}")
+                st.caption(f"· {t.message(note)}")
