@@ -26,7 +26,7 @@ from layers.projection import WGS84
 from ui.basemap import BASEMAP_COLOUR, Basemap, rounded_geometry
 from ui.i18n import Translator
 from ui.map_assets import leaflet_assets, leaflet_draw_assets
-from ui.map_controls import ClicksWhileDrawing, FitWhenShown, Legend, PlainPopup
+from ui.map_controls import ClicksWhileDrawing, FitWhenShown, FocusWithoutScrolling, Legend, PlainPopup
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
@@ -70,6 +70,7 @@ def offline_map(bounds: tuple[float, float, float, float], *, tiles: bool = Fals
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=True).add_to(fmap)
     fmap.fit_bounds([[y0, x0], [y1, x1]])
     FitWhenShown([[y0, x0], [y1, x1]]).add_to(fmap)
+    FocusWithoutScrolling().add_to(fmap)  # a click on a marker of a map half below the fold stays on it
     return fmap
 
 
