@@ -1,5 +1,6 @@
 """Small Leaflet scripts as folium elements: refit a hidden map when shown, an HTML legend in a
-corner, and map clicks held back while a Leaflet.draw tool is active.
+corner, map clicks held back while a Leaflet.draw tool is active, and a map that takes the
+keyboard focus without scrolling the page.
 """
 
 from __future__ import annotations
@@ -40,6 +41,37 @@ class FitWhenShown(MacroElement):
         super().__init__()
         self._name = "FitWhenShown"
         self.bounds = bounds
+
+
+class FocusWithoutScrolling(MacroElement):
+    """Let the map take the keyboard focus without scrolling the page around it.
+
+    On every mouse-down Leaflet's keyboard handler focuses the map container. When the map's frame
+    is only partly on screen (a map below the fold, scrolled until a marker shows), the browser
+    scrolls the *parent page* to bring the whole container into view, between the mouse-down and
+    the mouse-up: the press lands on a marker, the release a few hundred pixels away, so the
+    browser sends the ``click`` to the map instead of the marker (no popup; on the coverage map a
+    what-if site at the wrong place). Focusing with ``preventScroll`` keeps the keyboard focus
+    (arrow keys, +/-) and leaves the page where the planner put it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var el = {{ this._parent.get_name() }}.getContainer();
+            var focus = el.focus;
+            el.focus = function (options) {
+                return focus.call(this, Object.assign({}, options || {}, {preventScroll: true}));
+            };
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FocusWithoutScrolling"
 
 
 class Legend(MacroElement):

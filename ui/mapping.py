@@ -34,6 +34,7 @@ from ui.map_controls import (
     DrawTexts,
     ExportPng,
     FitWhenShown,
+    FocusWithoutScrolling,
     Legend,
     MetricScale,
     PlainPopup,
@@ -94,6 +95,7 @@ def offline_map(
     MetricScale().add_to(fmap)  # metres only: Leaflet's default scale bar also shows feet
     fmap.fit_bounds([[y0, x0], [y1, x1]])
     FitWhenShown([[y0, x0], [y1, x1]]).add_to(fmap)
+    FocusWithoutScrolling().add_to(fmap)  # a click on a marker of a map half below the fold stays on it
     return fmap
 
 
