@@ -55,6 +55,11 @@ ALLOWED: dict[str, str] = {
     "nursing_beds": "accepted column name", "dementia_beds": "accepted column name",
     "lon/lat": "accepted column names", "lng/lat": "accepted column names",
     "postgresql": "the URI scheme of a database address, typed as such",
+    # licences and data owners named as their licences require
+    "ODbL": "OpenStreetMap's licence, named as the licence requires",
+    "contributors": "Leaflet's attribution line '© OpenStreetMap contributors', kept verbatim as ODbL asks",
+    "HSY": "Helsinki Region Environmental Services, the grid's publisher (proper name)",
+    "PNG": "image file format (the map's export button)",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9_.\-/=²+]*[A-Za-z][A-Za-z0-9_.\-/=²+]*")
 _FILE_NAME = re.compile(r"[\w\-]*\.[A-Za-z][A-Za-z0-9.]*")

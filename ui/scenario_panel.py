@@ -150,10 +150,10 @@ def change_rows(changes: list[ss.Change], t: Translator) -> pd.DataFrame:
             if change.floor_area_m2 is not None:
                 detail += f", {change.floor_area_m2:,.0f} m²"
         elif isinstance(change, ss.MoveSite):
-            what, detail = t("moved"), f"{change.lat:.5f} N, {change.lon:.5f} E"
+            what, detail = t("moved"), f"→ {change.lon:.5f}, {change.lat:.5f} (lon, lat)" if t.lang == "en" else f"→ 经度 {change.lon:.5f}，纬度 {change.lat:.5f}"
         else:
             what, detail = t("removed"), ""
-        rows.append({"number": number, "change": what, "facility_id": change.facility_id, "name": change.name, "detail": detail})
+        rows.append({"number": number, "change": what, "facility_id": change.facility_id, "name": t.message(change.name), "detail": detail})
     return pd.DataFrame(rows, columns=["number", "change", "facility_id", "name", "detail"])
 
 
@@ -220,7 +220,7 @@ def render(page: PageContext) -> None:
             st.caption(t("No what-if changes yet: add or remove a site on the map, or load a scenario file."))
         names = ss.facility_names(page.result)
         move_col, move_button = st.columns([2, 1])
-        move_col.selectbox(t("Facility to move"), list(names), format_func=lambda k: names.get(k, str(k)), key=move_choice_key(analysis))
+        move_col.selectbox(t("Facility to move"), list(names), format_func=lambda k: t.message(names.get(k, str(k))), key=move_choice_key(analysis))
         move_button.button(
             t("Move it to the proposed site"), key="scenario_move", on_click=on_move, args=(analysis,),
             disabled=not names or not session.get(ss.PROPOSED_SITE),
