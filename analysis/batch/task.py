@@ -116,6 +116,7 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
     """
     start = time.perf_counter()
     key = ""
+    area_job.one_kernel_thread()
     try:
         digest = hashlib.sha256(f"{JOB_VERSION}:{part.key}:{params.digest()}".encode())
         population = None
