@@ -139,3 +139,23 @@ def test_metric_crs_shortcut_answers_as_geopandas_and_asks_proj_once_per_zone(mo
         for x in np.linspace(114.1, 116.5, 6) for y in np.linspace(29.1, 31.5, 5)
     }
     assert [a.to_epsg() for a in answers] == [32650] and len(asked) == 1
+
+
+def test_tasks_run_the_kernels_on_one_thread_and_leave_the_callers_setting():
+    """One area per worker thread: inside a task numba uses one thread; the caller's own setting
+    (the whole suite runs in-process tasks too) and other threads' settings are untouched."""
+    import threading
+
+    import numba
+
+    from analysis.batch.area_job import one_kernel_thread
+
+    before = numba.get_num_threads()
+    seen = {}
+    with one_kernel_thread():
+        seen["task"] = numba.get_num_threads()
+        other = threading.Thread(target=lambda: seen.setdefault("other", numba.get_num_threads()))
+        other.start()
+        other.join()
+    assert seen == {"task": 1, "other": numba.config.NUMBA_NUM_THREADS}
+    assert numba.get_num_threads() == before

@@ -12,6 +12,8 @@ make the numbers and layers.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -53,17 +55,24 @@ class AreaResult:
     layers: dict[str, gpd.GeoDataFrame]
 
 
-def one_kernel_thread() -> None:
-    """Run the engine's numba kernels on one thread in the calling (task) thread.
+@contextmanager
+def one_kernel_thread() -> Iterator[None]:
+    """Run the engine's numba kernels on one thread in the calling (task) thread, then restore.
 
     A batch's parallelism is one area per Dask worker thread; the kernels' own thread pool
     (``prange``, one thread per core) would put 2 × cores threads on the cores with 2 workers and
     costs ~15 % more CPU per area even alone (thread start-up and joins on ~10⁴-node areas).
-    ``numba.set_num_threads`` is local to the calling thread, so other threads keep their setting.
+    ``numba.set_num_threads`` is local to the calling thread, so other threads keep their setting;
+    the caller's own setting is restored afterwards (a task run in-process leaves none behind).
     """
     import numba
 
+    before = numba.get_num_threads()
     numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def area_polygon(part: AreaPart) -> shapely.Geometry:

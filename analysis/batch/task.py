@@ -117,7 +117,6 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     key = ""
-    area_job.one_kernel_thread()
     try:
         digest = hashlib.sha256(f"{JOB_VERSION}:{part.key}:{params.digest()}".encode())
         population = None
@@ -130,13 +129,14 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
         stored = _done_record(params.out_dir, part.area_id, key)
         if stored is not None:
             return {"row": {**stored["row"], "status": "skipped"}, "rules": stored["rules"]}
-        result = area_job.run_area(
-            part,
-            rules=params.rules,
-            elderly_share=params.elderly_share,
-            population_elderly=params.population_elderly,
-            population=population,
-        )
+        with area_job.one_kernel_thread():
+            result = area_job.run_area(
+                part,
+                rules=params.rules,
+                elderly_share=params.elderly_share,
+                population_elderly=params.population_elderly,
+                population=population,
+            )
         gpkg, record = area_paths(params.out_dir, part.area_id)
         write_geopackage(gpkg, result.layers)
         row = _row(part.area_id, key, result, time.perf_counter() - start, time.process_time() - cpu_start)
