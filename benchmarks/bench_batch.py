@@ -11,13 +11,19 @@ The inputs are partitioned once (timed), then the same parts run on a LocalClust
     .venv/bin/python benchmarks/bench_batch.py --side 1415 --areas-per-side 15   # the province case: 2·10^6 nodes, 225 areas
 
 It prints one Markdown table (see ``benchmarks/README.md``): wall time, areas per minute, the
-partitioning share, the speed-up of 2 workers over 1, and the peak memory of each worker.
+partitioning share, the speed-up of 2 workers over 1, and the peak memory of each worker; and,
+since the host is shared, the load-independent figures: CPU seconds per area (every worker
+process's user + system time over the run, Dask's own work included, divided by the areas), the
+CPU-bound speed-up (1 worker's CPU over the busiest of 2 workers' CPU: the speed-up with a free
+core per worker), the driver's (scheduler's) CPU, and the host's load average during the run.
+``--inputs DIR`` keeps the generated inputs in DIR and reuses them on the next run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
 
@@ -59,6 +66,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of the calling process (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def make_inputs(folder: Path, side: int, areas_per_side: int) -> dict[str, object]:
     """Write the lattice (GeoPackage lines), facilities and areas; return their paths and sizes."""
     x0, y0 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(*CENTRE_LONLAT)
@@ -89,23 +102,50 @@ def make_inputs(folder: Path, side: int, areas_per_side: int) -> dict[str, objec
 
 
 def run_on(parts, params, workers: int) -> dict[str, float]:
-    """Run ``parts`` on a fresh LocalCluster of ``workers`` processes; wall time and worker memory."""
+    """Run ``parts`` on a fresh LocalCluster of ``workers`` processes.
+
+    Returns wall seconds, counts, each worker's peak memory (VmHWM, MB) and CPU seconds over the
+    run, the driver's CPU seconds (the scheduler runs in it) and the load average before/after.
+    """
     from dask.distributed import Client, LocalCluster
 
     from analysis.batch.runner import run_parts
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
         client.run(lambda: __import__("analysis.batch.task"))  # import (and numba cache load) before timing
+        load_before = os.getloadavg()[0]
+        cpu_before = client.run(cpu_seconds)
+        driver_before = cpu_seconds()
         start = time.perf_counter()
         results = run_parts(parts, params, scheduler=cluster.scheduler_address, progress=False)
         seconds = time.perf_counter() - start
+        driver_cpu = cpu_seconds() - driver_before
+        cpu_after = client.run(cpu_seconds)
         memory = client.run(peak_rss_mb)
+        load_after = os.getloadavg()[0]
     statuses = [r["row"]["status"] for r in results]
     for r in results:
         if r["row"]["status"] == "failed":
             log(f"failed {r['row']['area_id']}: {r['row']['error']}")
+    worker_cpu = [cpu_after[w] - cpu_before[w] for w in cpu_after]
+    task_cpu = [r["row"]["cpu_seconds"] for r in results if r["row"]["status"] == "done"]
     return {"seconds": seconds, "done": statuses.count("done"), "failed": statuses.count("failed"),
-            "worker_peak_mb": max(memory.values())}
+            "worker_peak_mb": max(memory.values()), "worker_peaks_mb": sorted(memory.values()),
+            "worker_cpu_s": worker_cpu, "task_cpu_s": float(sum(task_cpu)), "driver_cpu_s": driver_cpu,
+            "load_before": load_before, "load_after": load_after}
+
+
+def prepared_inputs(folder: Path, side: int, areas_per_side: int) -> dict[str, object]:
+    """The inputs in ``folder``: reused when written before for this side and area count."""
+    stamp = folder / "sizes.json"
+    if stamp.exists():
+        sizes = json.loads(stamp.read_text())
+        if sizes.get("side") == side and sizes.get("areas_per_side") == areas_per_side:
+            return sizes
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = {**make_inputs(folder, side, areas_per_side), "side": side, "areas_per_side": areas_per_side}
+    stamp.write_text(json.dumps(sizes))
+    return sizes
 
 
 def main() -> None:
@@ -113,6 +153,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=300, help="lattice side (nodes); nodes = side²")
     parser.add_argument("--areas-per-side", type=int, default=6, help="areas = this²")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument("--inputs", type=Path, help="keep the generated inputs here (reused when present)")
     args = parser.parse_args()
     if not WUHAN.exists():
         sys.exit(f"needs {WUHAN}")
@@ -122,39 +163,49 @@ def main() -> None:
 
     rasters = sorted(str(p) for p in WUHAN.glob("pop_[678]?_[fm]_wuhan.tif"))
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
-        folder = Path(tmp)
+        folder = args.inputs or Path(tmp)
         start = time.perf_counter()
-        sizes = make_inputs(folder, args.side, args.areas_per_side)
-        log(f"inputs {sizes} written in {time.perf_counter() - start:.1f} s")
-        start = time.perf_counter()
+        sizes = prepared_inputs(folder, args.side, args.areas_per_side)
+        log(f"inputs {sizes} ready in {time.perf_counter() - start:.1f} s")
+        load_before = os.getloadavg()[0]
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         areas = read_areas(folder / "areas.gpkg", "code")
         partition = partition_inputs(
-            areas, folder / "parts", network=folder / "streets.gpkg", network_noded=True,
+            areas, Path(tmp) / "parts", network=folder / "streets.gpkg", network_noded=True,
             facilities=folder / "facilities.gpkg", population=rasters, population_elderly=True, minutes=15, max_snap_m=300,
         )
-        partition_s = time.perf_counter() - start
+        partition_s, partition_cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         driver_mb = peak_rss_mb()
-        log(f"partitioned in {partition_s:.1f} s (driver peak {driver_mb:.0f} MB)")
+        part_rows = sum(pq.read_metadata(p.files["streets"]).num_rows for p in partition.parts)
+        log(f"partitioned in {partition_s:.1f} s, CPU {partition_cpu:.1f} s (driver peak {driver_mb:.0f} MB, "
+            f"{part_rows:,} street rows in the parts for {sizes['edges']:,} edges, load {load_before:.1f})")
         runs = {}
         for workers in (int(w) for w in args.workers.split(",")):
-            out = folder / f"out{workers}"
+            out = Path(tmp) / f"out{workers}"
             (out / "areas").mkdir(parents=True)
             params = BatchParams(out_dir=str(out), rules="jilin-2023", rules_digest="bench", population_elderly=True)
             runs[workers] = run_on(partition.parts, params, workers)
             log(f"{workers} worker(s): {runs[workers]}")
     n = sizes["areas"]
     print(f"\nLattice {args.side}×{args.side} = {sizes['nodes']:,} nodes, {sizes['edges']:,} edges, "
-          f"{sizes['facilities']} facilities, {n} areas, Wuhan WorldPop 60+ (10 bands, windows per area)\n")
-    print("| workers | batch wall s | areas/min | partition s | partition share | speed-up | worker peak MB | failed |")
-    print("|---|---|---|---|---|---|---|---|")
-    base = runs.get(1, {}).get("seconds")
+          f"{sizes['facilities']} facilities, {n} areas, Wuhan WorldPop 60+ (10 bands, windows per area)")
+    print(f"partition: {partition_s:.1f} s wall, {partition_cpu:.1f} s CPU, driver peak {driver_mb:.0f} MB, "
+          f"{part_rows:,} street rows written for {sizes['edges']:,} edges ({part_rows / sizes['edges']:.2f}×)\n")
+    print("| workers | batch wall s | areas/min | partition s | partition share | wall speed-up | "
+          "CPU s per area | CPU-bound speed-up | driver CPU s | worker peak MB | load avg | failed |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    base = runs.get(1)
     for workers, run in runs.items():
-        speed_up = f"{base / run['seconds']:.2f}×" if base else "-"
+        speed_up = f"{base['seconds'] / run['seconds']:.2f}×" if base else "-"
+        cpu_speed_up = f"{sum(base['worker_cpu_s']) / max(run['worker_cpu_s']):.2f}×" if base else "-"
         share = partition_s / (partition_s + run["seconds"])
+        per_area = sum(run["worker_cpu_s"]) / max(1, run["done"] + run["failed"])
+        peaks = "/".join(f"{m:.0f}" for m in run["worker_peaks_mb"])
         print(f"| {workers} | {run['seconds']:.1f} | {60 * n / run['seconds']:.1f} | {partition_s:.1f} | {share:.0%} | "
-              f"{speed_up} | {run['worker_peak_mb']:.0f} | {run['failed']} |")
-    print(f"\ndriver peak memory (partitioning): {driver_mb:.0f} MB")
-    print(json.dumps({"sizes": sizes, "partition_s": partition_s, "runs": runs}))
+              f"{speed_up} | {per_area:.2f} | {cpu_speed_up} | {run['driver_cpu_s']:.1f} | {peaks} | "
+              f"{run['load_before']:.0f}-{run['load_after']:.0f} | {run['failed']} |")
+    print(json.dumps({"sizes": sizes, "partition_s": partition_s, "partition_cpu_s": partition_cpu,
+                      "driver_peak_mb": driver_mb, "part_street_rows": part_rows, "runs": runs}))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,20 @@
 """The ONE place where a batch task calls the engine and the checks (adapter).
 
 Everything else of :mod:`analysis.batch` works on part files and rows; this module turns an
-area's part into library calls: the part files are written as small GeoPackages in a scratch
-folder, :func:`coverage.walk_coverage` reads and walks them with the rule set's walk
-(:func:`analysis.checks.walk_parameters`) and :func:`analysis.checks.run_checks` checks that result
+area's part into library calls: the GeoParquet parts are read into frames and handed to
+:func:`coverage.walk_coverage` in memory (no scratch files: the streets are already split at
+their junctions by the partitioning), which walks them with the rule set's walk
+(:func:`analysis.checks.walk_parameters`); :func:`analysis.checks.run_checks` checks that result
 (the walk reused); :func:`coverage.pipeline.summary` and the :mod:`coverage.output` layer builders
-make the numbers and layers. (Passing the frames directly would save the GeoPackage round trips,
-2-3 s per area.)
+make the numbers and layers.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import rasterio
@@ -30,6 +30,7 @@ from coverage.output import (
 )
 from coverage.pipeline import summary
 from coverage.walk import walk_coverage
+from layers.defaults import DEFAULT_ELDERLY_SHARE
 from layers.errors import EmptyLayerError
 from layers.population import read_population
 from layers.projection import WGS84
@@ -54,6 +55,26 @@ class AreaResult:
     layers: dict[str, gpd.GeoDataFrame]
 
 
+@contextmanager
+def one_kernel_thread() -> Iterator[None]:
+    """Run the engine's numba kernels on one thread in the calling (task) thread, then restore.
+
+    A batch's parallelism is one area per Dask worker thread; the kernels' own thread pool
+    (``prange``, one thread per core) would put 2 × cores threads on the cores with 2 workers and
+    costs ~15 % more CPU per area even alone (thread start-up and joins on ~10⁴-node areas).
+    ``numba.set_num_threads`` is local to the calling thread, so other threads keep their setting;
+    the caller's own setting is restored afterwards (a task run in-process leaves none behind).
+    """
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def area_polygon(part: AreaPart) -> shapely.Geometry:
     """The area's polygon (EPSG:4326)."""
     return shapely.from_wkb(part.geometry_wkb)
@@ -71,9 +92,9 @@ def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | N
     Returns
     -------
     GeoDataFrame
-        Cell points with ``population`` (persons; with ``elderly`` the estimate
-        ``cells / elderly_share``, as :func:`layers.population.read_population_raster` gives it,
-        so that the share turns it back into the cells' people aged 60+).
+        Cell points with ``population`` and ``elderly_population`` (persons) as
+        :func:`layers.population.read_population_raster` gives them (with ``elderly`` the cells are
+        the people aged 60+ and ``population`` the estimate ``cells / elderly_share``).
     """
     polygon = area_polygon(part)
     pad = 2.0 * max(_cell_size(path) for path in part.rasters)  # cells whose centre is inside, at the edges too
@@ -81,14 +102,27 @@ def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | N
     share = {"elderly_share": elderly_share} if elderly_share is not None else {}
     cells = read_population(list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), **share)
     inside = shapely.intersects(polygon, cells.geometry.representative_point().values)
-    return cells.loc[inside, ["population", "geometry"]]
+    return cells.loc[inside, ["population", "elderly_population", "geometry"]]
 
 
-def _write_gpkg(frame: gpd.GeoDataFrame, path: Path, what: str, area_id: str) -> Path:
+def _part_layer(part: AreaPart, what: str) -> gpd.GeoDataFrame:
+    """One layer of the part (GeoParquet); an empty streets/facilities/population part is an error."""
+    frame = gpd.read_parquet(part.files[what])
     if frame.empty:
-        raise EmptyLayerError(f"area {area_id} has no {what} within its walking buffer", layer=what)
-    frame.to_file(path, driver="GPKG")
-    return path
+        raise EmptyLayerError(f"area {part.area_id} has no {what} within its walking buffer", layer=what)
+    return frame
+
+
+def _with_elderly(people: gpd.GeoDataFrame, elderly_share: float | None) -> gpd.GeoDataFrame:
+    """``elderly_population`` (persons) for a part holding totals only: ``population × share``.
+
+    The same estimate :func:`layers.population.read_population` makes for a layer of totals, so
+    the frame walks as the part's file would.
+    """
+    if "elderly_population" in people.columns:
+        return people
+    share = DEFAULT_ELDERLY_SHARE if elderly_share is None else float(elderly_share)
+    return people.assign(elderly_population=people["population"].to_numpy(dtype=float) * share)
 
 
 def run_area(
@@ -115,33 +149,31 @@ def run_area(
     population : GeoDataFrame, optional
         The area's raster cells already read (:func:`raster_population`).
     """
-    with tempfile.TemporaryDirectory(prefix=f"batch-{part.area_id}-") as scratch:
-        folder = Path(scratch)
-        streets = _write_gpkg(gpd.read_parquet(part.files["streets"]), folder / "streets.gpkg", "streets", part.area_id)
-        facilities = _write_gpkg(
-            gpd.read_parquet(part.files["facilities"]), folder / "facilities.gpkg", "facilities", part.area_id
-        )
-        if population is None and "population" in part.files:
-            population = gpd.read_parquet(part.files["population"])
-        if population is None:
-            population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
-        people = _write_gpkg(population.to_crs(WGS84), folder / "population.gpkg", "population", part.area_id)
-        extra = {}
-        for name in ("districts", "townships"):
-            if name in part.files:
-                frame = gpd.read_parquet(part.files[name])
-                if len(frame):
-                    extra[name] = _write_gpkg(frame, folder / f"{name}.gpkg", name, part.area_id)
-        start = time.perf_counter()
-        result = walk_coverage(
-            streets, facilities, people, network_noded=True, elderly_share=elderly_share, **walk_parameters(rules)
-        )
-        run = run_checks(result, rules=rules, **extra)
-        circles = summary(run.coverage, run.inputs, time.perf_counter() - start)
-        layers = {
-            "service_areas": service_area_layer(run.coverage),
-            "population": population_layer(run.coverage),
-            "facilities": facilities_layer(run.coverage),
-            "network_edges": network_layer(run.coverage),
-        }
-        return AreaResult(circles, run.summary()["rules"], layers)
+    streets = _part_layer(part, "streets")
+    facilities = _part_layer(part, "facilities")
+    if population is None and "population" in part.files:
+        population = _part_layer(part, "population")
+    if population is None:
+        population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
+    if population.empty:
+        raise EmptyLayerError(f"area {part.area_id} has no population within its walking buffer", layer="population")
+    people = _with_elderly(population, elderly_share).to_crs(WGS84)
+    extra = {}
+    for name in ("districts", "townships"):
+        if name in part.files:
+            frame = gpd.read_parquet(part.files[name])
+            if len(frame):
+                extra[name] = frame
+    start = time.perf_counter()
+    result = walk_coverage(
+        streets, facilities, people, network_noded=True, elderly_share=elderly_share, **walk_parameters(rules)
+    )
+    run = run_checks(result, rules=rules, **extra)
+    circles = summary(run.coverage, run.inputs, time.perf_counter() - start)
+    layers = {
+        "service_areas": service_area_layer(run.coverage),
+        "population": population_layer(run.coverage),
+        "facilities": facilities_layer(run.coverage),
+        "network_edges": network_layer(run.coverage),
+    }
+    return AreaResult(circles, run.summary()["rules"], layers)

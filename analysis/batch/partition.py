@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis.batch.areas import area_of_points, buffered, walk_limit_m
 from layers.facilities import read_facilities
@@ -70,8 +71,7 @@ def frame_digest(frame: gpd.GeoDataFrame) -> str:
     digest.update(",".join(map(str, attributes.columns)).encode())
     if len(attributes.columns):
         digest.update(pd.util.hash_pandas_object(attributes.astype(str), index=False).to_numpy().tobytes())
-    for wkb in frame.geometry.to_wkb():
-        digest.update(b"" if wkb is None else wkb)
+    digest.update(b"".join(b"" if wkb is None else wkb for wkb in shapely.to_wkb(frame.geometry.values)))
     return digest.hexdigest()
 
 

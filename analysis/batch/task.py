@@ -75,7 +75,7 @@ def _done_record(out_dir: str, area_id: str, key: str) -> dict | None:
     return stored if stored.get("key") == key else None
 
 
-def _row(area_id: str, key: str, result: area_job.AreaResult, seconds: float) -> dict:
+def _row(area_id: str, key: str, result: area_job.AreaResult, seconds: float, cpu_seconds: float) -> dict:
     circles = result.circles
     row: dict = {
         "area_id": area_id,
@@ -96,6 +96,7 @@ def _row(area_id: str, key: str, result: area_job.AreaResult, seconds: float) ->
     row["rules_failed"] = int(sum(1 for r in result.rules.values() if r["failed"]))
     row["verdict"] = "fail" if row["findings_failed"] else ("pass" if row["findings_passed"] else "not assessable")
     row["seconds"] = round(seconds, 3)
+    row["cpu_seconds"] = round(cpu_seconds, 3)
     row["key"] = key
     return row
 
@@ -114,7 +115,7 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
         ``{"row": {...}, "rules": {rule_id: counts}}``; ``row["status"]`` is ``done``,
         ``skipped`` or ``failed``.
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     key = ""
     try:
         digest = hashlib.sha256(f"{JOB_VERSION}:{part.key}:{params.digest()}".encode())
@@ -123,21 +124,22 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
             population = area_job.raster_population(
                 part, elderly=params.population_elderly, elderly_share=params.elderly_share
             )
-            digest.update(frame_digest(population).encode())
+            digest.update(frame_digest(population[["population", "geometry"]]).encode())  # keys of earlier runs
         key = digest.hexdigest()
         stored = _done_record(params.out_dir, part.area_id, key)
         if stored is not None:
             return {"row": {**stored["row"], "status": "skipped"}, "rules": stored["rules"]}
-        result = area_job.run_area(
-            part,
-            rules=params.rules,
-            elderly_share=params.elderly_share,
-            population_elderly=params.population_elderly,
-            population=population,
-        )
+        with area_job.one_kernel_thread():
+            result = area_job.run_area(
+                part,
+                rules=params.rules,
+                elderly_share=params.elderly_share,
+                population_elderly=params.population_elderly,
+                population=population,
+            )
         gpkg, record = area_paths(params.out_dir, part.area_id)
         write_geopackage(gpkg, result.layers)
-        row = _row(part.area_id, key, result, time.perf_counter() - start)
+        row = _row(part.area_id, key, result, time.perf_counter() - start, time.process_time() - cpu_start)
         text = json.dumps({"key": key, "row": row, "rules": result.rules}, ensure_ascii=False)
         write_file_atomically(record, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return {"row": row, "rules": result.rules}
