@@ -126,7 +126,7 @@ def osm_admin_boundaries(
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Could not find any boundaries", category=UserWarning)
-            boundaries = pyrosm.OSM(str(path)).get_boundaries()
+            boundaries = pyrosm.OSM(str(path), progress=False).get_boundaries()
     except Exception as exc:  # pyrosm raises many types for broken files
         raise InputError(f"cannot read administrative boundaries: {exc}", file=path, layer="boundaries") from exc
     split = finest_admin_split(boundaries, extent)

@@ -200,7 +200,7 @@ def osm_candidates(path: str | Path) -> gpd.GeoDataFrame:
     import pyrosm  # slow to import; only needed here
 
     try:
-        osm = pyrosm.OSM(str(path))
+        osm = pyrosm.OSM(str(path), progress=False)
         landuse = osm.get_landuse()
         buildings = osm.get_buildings()
     except Exception as exc:

@@ -197,7 +197,7 @@ def _osm_residential_areas(pbf: Path) -> gpd.GeoDataFrame | None:
     """``landuse=residential`` polygons of an OSM extract as stand-in residential districts."""
     import pyrosm
 
-    landuse = pyrosm.OSM(str(pbf)).get_landuse(custom_filter={"landuse": ["residential"]})
+    landuse = pyrosm.OSM(str(pbf), progress=False).get_landuse(custom_filter={"landuse": ["residential"]})
     if landuse is None or len(landuse) == 0:
         return None
     landuse = landuse.loc[landuse.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]

@@ -413,7 +413,7 @@ def _read_osm(path: Path) -> gpd.GeoDataFrame:
         if name.endswith(".pbf"):
             import pyrosm
 
-            features = pyrosm.OSM(str(path)).get_pois(
+            features = pyrosm.OSM(str(path), progress=False).get_pois(
                 custom_filter={"amenity": True, "healthcare": True, "social_facility": True}
             )
         else:

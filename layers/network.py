@@ -199,7 +199,7 @@ def _read_pbf(path: Path) -> gpd.GeoDataFrame:
     import pyrosm
 
     try:
-        osm = pyrosm.OSM(str(path))
+        osm = pyrosm.OSM(str(path), progress=False)
         result = osm.get_network(network_type="walking", nodes=True)
     except Exception as exc:  # pyrosm raises bare errors on corrupt files
         raise InputError(f"cannot read the OSM PBF file: {exc}", file=path) from exc

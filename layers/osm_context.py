@@ -170,7 +170,7 @@ def _read_pbf(path: Path) -> OsmContext:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            osm = pyrosm.OSM(str(path))
+            osm = pyrosm.OSM(str(path), progress=False)
             features = osm.get_data_by_custom_criteria(
                 custom_filter={key: True for key in CONTEXT_KEYS},
                 filter_type="keep",

@@ -163,7 +163,7 @@ def _read_osm_buildings(file: Path, bounds: tuple[float, float, float, float] | 
 
     bounding_box = list(bounds) if bounds is not None else None
     # complete_relations: multipolygon buildings crossing the bounds keep their whole footprint
-    osm = pyrosm.OSM(str(file), bounding_box=bounding_box, complete_relations=bounding_box is not None)
+    osm = pyrosm.OSM(str(file), bounding_box=bounding_box, complete_relations=bounding_box is not None, progress=False)
     buildings = osm.get_buildings()
     if buildings is None or buildings.empty:
         raise EmptyLayerError("the extract has no buildings", file=file, layer="buildings")
