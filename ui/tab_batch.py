@@ -11,6 +11,7 @@ area × rule verdicts; clicking an area on the map (or choosing it) shows its ro
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,7 @@ from ui import state as ss
 from ui.batch_map import COVERED_SHARE, VERDICT, VERDICT_LABELS, batch_map
 from ui.i18n import Translator
 from ui.page import PageContext, translated_choice
-from ui.uploads import save_upload
+from ui.uploads import save_upload, upload_root
 
 session = st.session_state
 #: File types the summary uploader takes (area table, area × rule table).
@@ -178,7 +179,8 @@ def render(page: PageContext) -> None:
     try:
         summary = chosen_summary(t, lang)
     except Exception as exc:  # a folder or file that is not a batch summary: say why, never a traceback
-        st.error(t("This batch summary cannot be used: {message}", message=ss.readable_message(exc)))
+        message = re.sub(rf"{re.escape(str(upload_root()))}/batch_summary/[0-9a-f]{{24}}/", "", ss.readable_message(exc))
+        st.error(t("This batch summary cannot be used: {message}", message=message))  # upload folders cut
         return
     if summary is None:
         st.info(t("Type the folder of a batch run, or upload its summary files, to see its areas."))
