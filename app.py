@@ -12,6 +12,7 @@ import time
 
 import streamlit as st
 
+import ui.tab_batch
 import ui.tab_checks
 import ui.tab_district
 import ui.tab_map
@@ -271,8 +272,8 @@ page = PageContext(
     headline=now,
 )
 
-tab_map, tab_tables, tab_checks, tab_sites, tab_notes = st.tabs(
-    [t("Map"), t("Tables"), t("Planning checks"), t("Site selection"), t("Sources and notes")]
+tab_map, tab_tables, tab_checks, tab_sites, tab_notes, tab_batch = st.tabs(
+    [t("Map"), t("Tables"), t("Planning checks"), t("Site selection"), t("Sources and notes"), t("Batch results")]
 )
 
 # ----- map and what-if --------------------------------------------------------------------------
@@ -296,3 +297,6 @@ with tab_sites:
 
 with tab_notes:
     ui.tab_notes.render(page)
+
+with tab_batch:  # the summary of a `python -m coverage batch` run: its areas on a map (issue 14)
+    ui.tab_batch.render(page)

@@ -85,7 +85,7 @@ def test_default_page_shows_the_pipeline_share(direct):
     assert f"Network islands (street pieces not connected to the largest one): {result.graph.n_islands:,}" in notes
     assert not at.error
     assert any("DEMO" in info.value for info in at.info), "the demo data must be labelled as demo"
-    assert [tab.label for tab in at.tabs] == ["Map", "Tables", "Planning checks", "Site selection", "Sources and notes"]
+    assert [tab.label for tab in at.tabs] == ["Map", "Tables", "Planning checks", "Site selection", "Sources and notes", "Batch results"]
     assert not [info.value for info in at.info if "coming" in info.value]  # both tabs are live, none says "coming"
     assert at.button(key="run_checks") and at.button(key="run_sites")
 

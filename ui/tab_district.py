@@ -22,8 +22,13 @@ def district_polygon():
     return planning.district_polygon_from_drawing(session.get(ss.DISTRICT_DRAWING))
 
 
+@st.fragment  # its widgets rerun this section only: a check does not rebuild and resend the map (~1 s)
 def render(page: PageContext) -> None:
-    """Lay out the district check: boundary, planned size, the button and the last check's tables."""
+    """Lay out the district check: boundary, planned size, the button and the last check's tables.
+
+    A fragment: typing the planned size, uploading a boundary or pressing "Check district" reruns
+    this function alone on the page's result; the map and the other tabs stay as they are.
+    """
     result, t = page.result, page.t
     st.subheader(t("Check a district"))
     st.caption(t("Draw the district on the map (polygon or rectangle tool, top left) or upload its boundary file."))

@@ -41,6 +41,7 @@ ROLE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "districts": (".gpkg", ".geojson", ".json", ".zip"),
     "townships": (".gpkg", ".geojson", ".json", ".zip"),
     "villages": (".gpkg", ".geojson", ".json", ".zip"),
+    "batch_summary": (".gpkg", ".parquet", ".csv"),  # ui/tab_batch.py: a batch's summary files
 }
 #: Extensions for Streamlit's ``file_uploader(type=...)`` (it compares the last suffix only).
 UPLOADER_TYPES: dict[str, list[str]] = {
