@@ -143,6 +143,29 @@ def test_a_click_on_a_feature_proposes_a_site_and_is_no_district():
     )
 
 
+def test_a_click_on_a_service_area_polygon_proposes_a_site_and_is_no_district():
+    # st_folium reports a clicked GeoJSON polygon (a service area) as the "last active drawing"
+    # too; only shapes drawn with the drawing tools (all_drawings) are district boundaries
+    ring = [[118.78, 32.04], [118.79, 32.04], [118.79, 32.05], [118.78, 32.04]]
+    area = {"type": "Feature", "properties": {"facility_label": "DEMO 1"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    state: dict = {}
+    answer = {
+        "last_clicked": {"lat": 32.045, "lng": 118.785},
+        "last_object_clicked": {"lat": 32.045, "lng": 118.785},
+        "last_active_drawing": area,
+        "all_drawings": None,
+    }
+    assert ss.handle_map_return(state, answer, ss.DISTRICT_DRAWING)
+    assert state[ss.PROPOSED_SITE] == {"lat": 32.045, "lng": 118.785}
+    assert ss.DISTRICT_DRAWING not in state
+    # the same polygon drawn with the tools is a district boundary, and its last vertex no site
+    drawn = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    state = {}
+    answer = {"last_clicked": {"lat": 32.04, "lng": 118.78}, "last_active_drawing": drawn, "all_drawings": [drawn]}
+    assert not ss.handle_map_return(state, answer, ss.DISTRICT_DRAWING)
+    assert state[ss.DISTRICT_DRAWING] == drawn["geometry"]
+
+
 def test_the_page_proposes_a_site_at_a_clicked_dot_without_a_district_error(monkeypatch):
     import streamlit_folium
 

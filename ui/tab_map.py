@@ -144,7 +144,7 @@ def render(page: PageContext) -> MapLayers:
             key="coverage_map",
             height=620,
             use_container_width=True,
-            returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing"],
+            returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing", "all_drawings"],
             feature_group_to_add=proposed,
         )
         # Drawing a district must not move the proposed what-if site. Leaflet.draw reports every

@@ -226,6 +226,13 @@ def _polygon_drawing(drawing: object) -> dict | None:
     return None
 
 
+def _drawn(drawing: dict, all_drawings: object) -> bool:
+    """Whether ``drawing`` is one of the shapes drawn with the drawing tools (``all_drawings``)."""
+    geometry = drawing.get("geometry", drawing)
+    shapes = all_drawings if isinstance(all_drawings, list) else []
+    return any(isinstance(d, dict) and d.get("geometry", d) == geometry for d in shapes)
+
+
 def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, drawing_key: str) -> bool:
     """Take a rerun's st_folium answer: a new drawing (stored under ``drawing_key``) and a click.
 
@@ -236,6 +243,8 @@ def handle_map_return(state: MutableMapping[str, Any], returned: dict | None, dr
     """
     returned = returned or {}
     drawing = _polygon_drawing(returned.get("last_active_drawing"))
+    if drawing is not None and "all_drawings" in returned and not _drawn(drawing, returned.get("all_drawings")):
+        drawing = None  # a clicked map polygon (a service area), reported as "active drawing": a click, not a boundary
     new_drawing = drawing is not None and drawing != state.get(f"{drawing_key}_raw")
     if new_drawing:
         state[f"{drawing_key}_raw"] = drawing
