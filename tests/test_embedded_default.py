@@ -279,7 +279,7 @@ def test_the_app_starts_on_nanjing_and_switches_to_helsinki():
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Facilities"] == str(NANJING_SITE_COUNT)
-    assert metrics["Covered population"] == "62.2%"
+    assert metrics["Covered population"] == "62.2 %"
     notes = " ".join(info.value for info in at.info)
     assert "Nanjing" in notes and "DEMO" in notes and "ODbL" in notes
     picker = at.selectbox(key="embedded__en")
