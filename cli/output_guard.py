@@ -114,9 +114,30 @@ def check_output_file(out: str | Path, args: argparse.Namespace, flag: str = "--
     with write_errors(out, flag):  # e.g. a name too long for the file system: exit 2
         check_not_an_input(out, args, flag)
         check_file_target(out, flag)
+        check_replaces_a_geopackage(out, flag)
         _check_parents(out, flag)
         probe_writable(out, flag)
     return out
+
+
+#: The first 16 bytes of every SQLite file, so of every GeoPackage.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_replaces_a_geopackage(out: Path, flag: str = "--out") -> None:
+    """Refuse (exit 2) to replace an existing non-empty file that is not a GeoPackage.
+
+    Every file output is a GeoPackage, so a file of any other content at ``out`` (an OSM extract,
+    a raster, a document) is something the tool did not write: it is never replaced.
+    """
+    if not out.is_file() or out.stat().st_size == 0:
+        return
+    with open(out, "rb") as existing:
+        if existing.read(len(SQLITE_HEADER)) == SQLITE_HEADER:
+            return
+    raise OutputPathError(
+        f"{flag} '{out}' exists and is not a GeoPackage: it is never replaced; choose another name or remove it yourself"
+    )
 
 
 def check_output_folder(out: str | Path, args: argparse.Namespace, flag: str = "--out") -> Path:

@@ -32,7 +32,7 @@ from tests.conftest import PROJECT_ROOT, shared_path
 HELSINKI_XY = [(24.945, 60.170), (24.940, 60.168)]
 NANJING_XY = [(118.780, 32.045), (118.770, 32.035), (118.790, 32.055)]
 LAYERS = {"service_areas", "population", "facilities", "network_edges"}
-OLD = b"an earlier result"
+OLD = b"SQLite format 3\x00an earlier result"  # the header of an earlier GeoPackage
 
 
 # ----------------------------------------------------------------------------- helpers ---------
@@ -170,6 +170,25 @@ def test_out_inside_an_input_folder_and_the_embedded_default(tmp_path, capsys):
     assert status == 2 and "embedded default" in one_error_line(err)
     status, _, err = run(capsys, "circles", "--embedded", "helsinki", "--out", str(embedded_network_path()))
     assert status == 2 and "embedded default" in one_error_line(err)
+
+
+def test_an_existing_file_that_is_not_a_geopackage_is_never_replaced(tmp_path, capsys):
+    # an OSM extract that is not an input of this run (a copy of the other embedded choice: the
+    # shared venv's Helsinki.osm.pbf was once overwritten this way) and a document named .gpkg
+    from layers.network import embedded_network_path
+
+    extract = tmp_path / "Helsinki.osm.pbf"
+    extract.write_bytes(embedded_network_path().read_bytes())
+    before = extract.read_bytes()
+    status, stdout, err = run(capsys, "circles", "--out", str(extract), "--json")
+    assert status == 2 and stdout == ""
+    assert "exists and is not a GeoPackage" in one_error_line(err)
+    assert extract.read_bytes() == before
+    notes = tmp_path / "notes.gpkg"
+    notes.write_text("my notes")
+    status, _, err = run(capsys, "sites", "--p", "1", "--out", str(notes))
+    assert status == 2 and "is never replaced" in one_error_line(err)
+    assert notes.read_text() == "my notes" and leftovers(tmp_path) == []
 
 
 def test_check_out_containing_an_input_is_refused_even_when_it_is_a_report(tmp_path, capsys):
