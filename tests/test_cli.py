@@ -138,12 +138,12 @@ def test_helsinki_with_real_population_grid(tmp_path, capsys):
 @pytest.fixture
 def existing_out(tmp_path):
     out = tmp_path / "keep.gpkg"
-    out.write_bytes(b"an earlier result")
+    out.write_bytes(b"SQLite format 3\x00an earlier result")  # an earlier GeoPackage's header
     return out
 
 
 def _assert_untouched(out: Path) -> None:
-    assert out.read_bytes() == b"an earlier result"
+    assert out.read_bytes() == b"SQLite format 3\x00an earlier result"
     assert [p.name for p in out.parent.glob(".keep-*")] == []
 
 
