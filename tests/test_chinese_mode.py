@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from coverage.pipeline import load_inputs, run_circles
 from layers.facilities import FACILITY_KINDS
 from tests.conftest import PROJECT_ROOT
+from tests.streamlit_server import streamlit_app
 from ui import state as ss
 from ui.basemap import basemap
 from ui.i18n import Translator, chinese_labels, translate
@@ -513,53 +514,11 @@ HIDDEN_JS = """() => {
 @pytest.fixture(scope="module")
 def app_url():
     """`streamlit run app.py` on a free port (skips without Chromium and Playwright); always stopped."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import tempfile
-    import time
-    import urllib.request
-
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install it with 'apt-get install -y chromium'")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-zh-", suffix=".log", delete=False)
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer within 60 s: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.5)
+    with streamlit_app(log_prefix="streamlit-zh-") as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
 
 
 def test_browser_map_tooltips_scale_bar_and_uploader_in_chinese(app_url):
