@@ -104,18 +104,35 @@ def test_clicking_an_uncovered_elderly_dot_proposes_a_site_there(page):
 
 
 def wait_for_choice(page, label: str, text: str, *, timeout_s: float = PAGE_WAIT_MS / 1000) -> str:
-    """Wait until the selectbox ``label`` shows a choice containing ``text`` (its value is an input's)."""
+    """Wait until the selectbox ``label`` shows a choice containing ``text``.
+
+    Looks only inside that selectbox (not the whole page, where a table may hold the same text) and
+    treats an element detached by a rerun as "not yet" rather than an error.
+    """
     deadline = time.monotonic() + timeout_s
     shown = ""
     while time.monotonic() < deadline:
-        box = page.get_by_label(label)
-        shown = box.input_value() if box.count() == 1 else ""
-        shown = shown or (box.get_attribute("aria-label") or "") if box.count() == 1 else shown
-        if text in shown or text in (page.locator("body").inner_text()):
-            return shown
-        page.wait_for_timeout(1000)
+        try:
+            widget = page.locator("[data-testid='stSelectbox']").filter(has_text=label)
+            if widget.count() == 1:
+                shown = widget.inner_text(timeout=2000)
+                box = widget.get_by_label(label)
+                if box.count() == 1:
+                    shown += " " + (box.input_value(timeout=2000) or "")
+                if text in shown:
+                    return shown
+        except sync_api.Error:
+            pass  # the widget was replaced by a rerun between two calls: look again
+        page.wait_for_timeout(500)
     page.screenshot(path="test-artifacts/wait_for_choice.png", full_page=True)
     raise AssertionError(f"{label!r} never showed {text!r} (last: {shown!r})")
+
+
+def wait_until_gone(page, text: str, *, timeout_s: float = PAGE_WAIT_MS / 1000) -> None:
+    """Wait until no element shows ``text`` (a rerun may still be replacing the old widgets)."""
+    deadline = time.monotonic() + timeout_s
+    while page.get_by_text(text).count() and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
 
 
 def test_switching_to_uploaded_data_leaves_no_old_choice_and_no_traceback(page, tmp_path):
@@ -142,6 +159,7 @@ def test_switching_to_uploaded_data_leaves_no_old_choice_and_no_traceback(page, 
     page.get_by_text("my_sites.csv").first.wait_for(timeout=PAGE_WAIT_MS)
     # the "facility to remove" offers the uploaded facilities, no DEMO site
     wait_for_choice(page, "Facility to remove", "MY-", timeout_s=2 * PAGE_WAIT_MS / 1000)
+    wait_until_gone(page, "DEMO-")
     page.screenshot(path="test-artifacts/switch.png", full_page=True)
     assert page.get_by_text("DEMO-").count() == 0
     page.get_by_role("button", name="Remove facility").click()
