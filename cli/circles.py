@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from cli.args import add_input_arguments, layer_arguments, population_argument
-from cli.database_out import check_database_or_file, write_circles_result
+from cli.database_out import check_database_or_file, write_layers_result
 from cli.json_out import dumps
 from cli.numbers import MAX_SNAP_RANGE_M, MINUTES_RANGE, bounded_float, share, speed
 from cli.scenario import add_scenario_argument, read_scenario
@@ -144,7 +144,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
     report = summary(result, result.inputs, time.perf_counter() - start)
     if scenario is not None:
         report["scenario"] = scenario_report(scenario, baseline, args.scenario)
-    out = write_circles_result(
+    out = write_layers_result(
         args.out,
         {
             "service_areas": service_area_layer(result),
@@ -152,6 +152,7 @@ def run_circles_command(args: argparse.Namespace) -> int:
             "facilities": facilities_layer(result),
             "network_edges": network_layer(result),
         },
+        command="circles",
     )
     if args.json:
         print(dumps(report))

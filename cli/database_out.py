@@ -35,10 +35,10 @@ def check_database_or_folder(out: str, args, *, command: str) -> None:
         check_output_folder(out, args)
 
 
-def write_circles_result(out: str, layers: Mapping[str, gpd.GeoDataFrame]):
-    """Write the ``circles`` layers to PostGIS (one transaction) or to the GeoPackage ``out``."""
+def write_layers_result(out: str, layers: Mapping[str, gpd.GeoDataFrame], *, command: str):
+    """Write ``circles``/``sites`` layers to PostGIS (one transaction) or to the GeoPackage ``out``."""
     if is_database_uri(out):
-        return write_database(out, layers, command="circles")
+        return write_database(out, layers, command=command)
     return write_geopackage(out, layers)
 
 

@@ -30,6 +30,7 @@ from analysis.site_proposals import DEFAULT_P, TARGET_CLUSTERS, check_site_optio
 from analysis.site_selection import PMEDIAN_CAP_WALKS
 from cli.args import add_input_arguments, add_layer_argument, layer_arguments
 from cli.circles import walk_arguments
+from cli.database_out import check_database_or_file, write_layers_result
 from cli.errors import EXIT_INPUT_ERROR, run_reporting_errors, terminate_on_sigterm
 from cli.json_out import dumps
 from cli.numbers import (
@@ -44,9 +45,7 @@ from cli.numbers import (
     share,
     speed,
 )
-from cli.output_guard import check_output_file
 from coverage import walk_coverage
-from coverage.output import write_geopackage
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
 
 DEFAULT_OUT = Path("out") / "sites.gpkg"
@@ -207,9 +206,9 @@ def _print_text(report: dict, out: Path) -> None:
 
 def run_sites_command(args: argparse.Namespace) -> int:
     """Run ``sites``: solve, write the GeoPackage atomically, print the summary."""
-    check_output_file(args.out, args)
+    check_database_or_file(args.out, args, command="sites")
     report, layers = run_sites(args)
-    out = write_geopackage(args.out, layers)
+    out = write_layers_result(args.out, layers, command="sites")
     if args.json:
         print(dumps(report))
     else:

@@ -133,7 +133,7 @@ def write_database(
     layers : mapping of str to (Geo)DataFrame
         Table suffix to rows; GeoDataFrames get a ``geom`` column, DataFrames are plain tables.
     command : str
-        ``circles`` or ``check``; also the default run name.
+        ``circles``, ``check`` or ``sites``; also the default run name.
 
     Raises
     ------

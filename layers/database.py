@@ -30,7 +30,7 @@ LABEL_PREFIX = "PostgreSQL "
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "elderly-coverage"
 #: Commands whose ``--out`` may be a database (coverage/database_output.py).
-DATABASE_OUTPUT_COMMANDS = ("circles", "check")
+DATABASE_OUTPUT_COMMANDS = ("circles", "check", "sites")
 
 _PASSWORD_HINT = (
     "a password in the database address is refused (it would show in the shell history and process list): "
@@ -368,7 +368,7 @@ def refuse_database_passwords(args: object) -> None:
     """
     out = getattr(args, "out", None)
     if is_database_uri(out) and getattr(args, "command", None) not in DATABASE_OUTPUT_COMMANDS:
-        msg = f"--out to a database is for {' and '.join(DATABASE_OUTPUT_COMMANDS)}; give a file for this command"
+        msg = f"--out to a database is for {', '.join(DATABASE_OUTPUT_COMMANDS)}; give a file or folder for this command"
         raise InputError(msg)
     for name, value in sorted(vars(args).items()):
         for item in value if isinstance(value, list) else [value]:

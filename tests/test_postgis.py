@@ -359,5 +359,26 @@ def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_t
         conn.execute("CREATE SEQUENCE IF NOT EXISTS zz")
     err = bad_input(pg, capsys, "--facilities", f"{base} sql={writing}", network=small_network)
     assert "read-only transaction" in err
-    code, _, err = run(capsys, "sites", "--out", pg.uri(schema="never"))
-    assert code == 2 and "--out to a database is for circles and check" in err
+    code, _, err = run(capsys, "batch", "--areas", small_network, "--network", small_network,
+                       "--facilities", small_network, "--out", pg.uri(schema="never"))
+    assert code == 2 and "--out to a database is for circles, check, sites" in err
+
+
+def test_sites_writes_its_layers_to_tables_like_its_geopackage(pg, helsinki_tables, small_network, tmp_path, capsys):
+    common = ["sites", "--network", small_network, "--facilities", pg.uri(table="bureau.facilities"),
+              "--population", pg.uri(table="bureau.helsinki_grid"), "--model", "mclp", "--p", "2", "--json"]
+    gpkg = tmp_path / "sites.gpkg"
+    code, out, err = run(capsys, *common, "--out", str(gpkg))
+    assert code == 0, err
+    from_file = json.loads(out)
+    code, out, err = run(capsys, *common, "--out", pg.uri(schema="plan", run="sites_a"))
+    assert code == 0, err
+    from_database = json.loads(out)
+    assert from_database["objective"] == from_file["objective"] and from_database["p"] == 2
+    proposed = gpd.read_file(gpkg, layer="proposed_sites")
+    with pg.connect() as conn:
+        tables = {row[0] for row in conn.execute(
+            "SELECT f_table_name FROM geometry_columns WHERE f_table_schema = 'plan'").fetchall()}
+        rows = conn.execute("SELECT count(*) FROM plan.sites_a_proposed_sites").fetchone()[0]
+        runs = conn.execute("SELECT count(*) FROM plan.coverage_runs WHERE run = 'sites_a'").fetchone()[0]
+    assert "sites_a_proposed_sites" in tables and rows == len(proposed) == 2 and runs == 1
