@@ -24,6 +24,7 @@ from cli.numbers import share
 from cli.output_guard import check_not_an_input, overlap
 from coverage.database_output import database_target, write_database
 from coverage.safe_write import OutputPathError, probe_writable, write_errors
+from layers.database import is_database_uri
 from layers.errors import InputError
 
 #: File marking a folder as a batch folder (a rerun may write there).
@@ -90,6 +91,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be 1 or more, got {args.workers}")
+    if is_database_uri(args.out):  # before any work: it would otherwise become a folder named "postgresql:"
+        raise InputError(
+            "--out to a database is for circles, check, sites; batch writes a folder "
+            "(--summary-db postgresql://... also writes its summary tables to PostGIS)"
+        )
     out = Path(args.out)
     _check_batch_folder(out, args)
     if args.summary_db is not None:  # parsed before any work: a password in it is refused

@@ -224,6 +224,11 @@ def test_bad_areas_and_out_stop_in_one_line(case, tmp_path, capsys):
     status = main([*case.args(case.areas.parent)])  # --out holds the inputs
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and "--out" in err[0]
+    # a database address is not a folder: refused before any work, no folder "postgresql:" made
+    status = main([*case.args("postgresql://planner@localhost/plan?schema=p")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and "--summary-db" in err[0]
+    assert not any(path.name.startswith("postgresql") for path in PROJECT_ROOT.iterdir())
 
 
 def test_walk_buffer_is_the_fastest_preset_walk_plus_two_snaps():

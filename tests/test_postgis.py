@@ -343,7 +343,7 @@ def test_app_lists_spatial_tables_and_reads_the_chosen_ones(pg, helsinki_tables,
     assert pg.password not in page
 
 
-def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_tables, small_network, capsys):
+def test_gdal_sql_layers_are_read_only_and_batch_out_stays_a_folder(pg, helsinki_tables, small_network, tmp_path, capsys):
     load(pg, pd.DataFrame({"keep": [1.0]}), "z")
     base = f'PG:"dbname={pg.dbname} host={pg.host} port={pg.port} user={pg.user}"'
     query = "SELECT * FROM bureau.facilities WHERE kind <> 'nursing_home'"
@@ -359,7 +359,9 @@ def test_gdal_sql_layers_are_read_only_and_sites_out_stays_a_file(pg, helsinki_t
         conn.execute("CREATE SEQUENCE IF NOT EXISTS zz")
     err = bad_input(pg, capsys, "--facilities", f"{base} sql={writing}", network=small_network)
     assert "read-only transaction" in err
-    code, _, err = run(capsys, "batch", "--areas", small_network, "--network", small_network,
+    areas = tmp_path / "areas.gpkg"
+    gpd.GeoDataFrame({"code": ["A"]}, geometry=[shapely.box(*gpd.read_file(small_network).total_bounds)], crs=4326).to_file(areas)
+    code, _, err = run(capsys, "batch", "--areas", str(areas), "--network", small_network,
                        "--facilities", small_network, "--out", pg.uri(schema="never"))
     assert code == 2 and "--out to a database is for circles, check, sites" in err
 
