@@ -61,7 +61,11 @@ def add_circles_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
         default=DEFAULT_MAX_SNAP_M,
         help="metres to a street before off-network",
     )
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help=f"result GeoPackage (default {DEFAULT_OUT}) or postgresql://USER@HOST/DB?schema=NAME[&run=NAME]",
+    )
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     add_scenario_argument(p, "minutes, speed, elderly_share")
     return p

@@ -134,7 +134,11 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument(
         "--strict", action="store_true", help="lscp: fail when some elderly cannot be covered by any candidate"
     )
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"result GeoPackage (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help=f"result GeoPackage (default {DEFAULT_OUT}) or postgresql://USER@HOST/DB?schema=NAME[&run=NAME]",
+    )
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary")
     return p
 
