@@ -81,39 +81,34 @@ if source == "default":
     )
 uploads = {}
 database_layers = database_sidebar(st, t, session) if source == "database" else None
+
+
+def _uploader(kind: str, label: str):
+    """The sidebar's file uploader for one input layer (``kind``: network, facilities, population)."""
+    return st.sidebar.file_uploader(label, type=UPLOADER_TYPES[kind], key=f"up_{kind}", max_upload_size=MAX_UPLOAD_MB)
+
+
+def _coordinates_choice(label: str, key: str) -> str:
+    """The sidebar's choice of the coordinate system an uploaded layer's lon/lat are in."""
+    return translated_choice(
+        st.sidebar.selectbox,
+        label,
+        list(ss.COORDINATE_SYSTEMS),
+        key=key,
+        format_func=lambda k: t(ss.COORDINATE_SYSTEMS[k]),
+        lang=lang,
+    )
+
+
 if source == "upload":
     st.sidebar.caption(t("Files up to {mb} MB each. Nothing is sent anywhere: files stay on this computer.", mb=MAX_UPLOAD_MB))
-    uploads["network"] = st.sidebar.file_uploader(
-        t("Street network (.osm.pbf, .osm)"), type=UPLOADER_TYPES["network"], key="up_network", max_upload_size=MAX_UPLOAD_MB
+    uploads["network"] = _uploader("network", t("Street network (.osm.pbf, .osm)"))
+    uploads["facilities"] = _uploader("facilities", t("Facilities (CSV, GeoPackage, GeoJSON, zipped Shapefile)"))
+    facilities_crs = _coordinates_choice(t("Facility coordinates"), "facilities_crs")
+    uploads["population"] = _uploader(
+        "population", t("Population (GeoTIFF or polygons; optional with .osm.pbf: estimated from buildings)")
     )
-    uploads["facilities"] = st.sidebar.file_uploader(
-        t("Facilities (CSV, GeoPackage, GeoJSON, zipped Shapefile)"),
-        type=UPLOADER_TYPES["facilities"],
-        key="up_facilities",
-        max_upload_size=MAX_UPLOAD_MB,
-    )
-    facilities_crs = translated_choice(
-        st.sidebar.selectbox,
-        t("Facility coordinates"),
-        list(ss.COORDINATE_SYSTEMS),
-        key="facilities_crs",
-        format_func=lambda k: t(ss.COORDINATE_SYSTEMS[k]),
-        lang=lang,
-    )
-    uploads["population"] = st.sidebar.file_uploader(
-        t("Population (GeoTIFF or polygons; optional with .osm.pbf: estimated from buildings)"),
-        type=UPLOADER_TYPES["population"],
-        key="up_population",
-        max_upload_size=MAX_UPLOAD_MB,
-    )
-    population_crs = translated_choice(
-        st.sidebar.selectbox,
-        t("Population coordinates"),
-        list(ss.COORDINATE_SYSTEMS),
-        key="population_crs",
-        format_func=lambda k: t(ss.COORDINATE_SYSTEMS[k]),
-        lang=lang,
-    )
+    population_crs = _coordinates_choice(t("Population coordinates"), "population_crs")
     population_elderly = st.sidebar.checkbox(t("The raster counts people aged 60+"), key="population_elderly")
 
 st.sidebar.header(t("Settings"))
