@@ -172,45 +172,56 @@ def add_focus(fmap: folium.Map, focus: Focus) -> None:
 
 
 # ----- the map ---------------------------------------------------------------------------------
-def build_map(
-    result: CoverageResult,
+def coverage_base(
     streets: Basemap,
+    t: Translator,
+    *,
+    tiles: bool | TileSource | None = False,
+    focus: Focus | None = None,
+    export: bool = True,
+) -> tuple[folium.Map, list[str]]:
+    """The part of the coverage map that does not change with the result: the offline basemap
+    (land use, water, buildings, streets), online tiles when chosen, the searched feature and the
+    PNG button; with the basemap's legend rows.
+
+    The app renders it once per data, language, tiles and search (:mod:`ui.basemap_frame`) and
+    swaps only :func:`coverage_overlays` on a minutes, speed or what-if change.
+    """
+    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
+    basemap_rows = add_basemap(fmap, streets, t)
+    if focus is not None:
+        add_focus(fmap, focus)
+    if export:
+        add_png_export(fmap, t, "coverage-map.png")
+    return fmap, basemap_rows
+
+
+def coverage_overlays(
+    result: CoverageResult,
     t: Translator,
     *,
     display: PopulationDisplay | None = None,
     service_areas: gpd.GeoDataFrame | None = None,
     facilities: gpd.GeoDataFrame | None = None,
-    tiles: bool | TileSource | None = False,
-    focus: Focus | None = None,
-    export: bool = True,
-) -> folium.Map:
-    """The coverage map: the offline basemap (land use, water, buildings, streets), service areas, population by walking minutes, uncovered
-    elderly, facilities by kind (popups), a layer switcher and a legend.
+) -> tuple[list[folium.FeatureGroup], str]:
+    """The layers of the coverage map that follow the result, and their legend (HTML).
+
+    Service areas, population by walking minutes, uncovered elderly and facilities by kind, each a
+    feature group (drawn in this order, over the basemap of :func:`coverage_base`).
 
     Parameters
     ----------
     result : CoverageResult
         What to draw (what-if changes included).
-    streets : Basemap
-        The streets from :func:`basemap`.
     t : Translator
         Labels in the page's language.
     display, service_areas, facilities : optional
         Precomputed layers (:func:`population_display`, ``service_area_layer``,
         ``facilities_layer``); computed here when not given.
-    tiles : bool or TileSource or None
-        Online tiles under the map (needs internet; off by default).
-    focus : Focus, optional
-        A searched feature to zoom to and outline (:mod:`ui.map_search`).
-    export : bool
-        Add the "PNG" button (:func:`add_png_export`).
     """
     display = display if display is not None else population_display(result)
     service_areas = service_areas if service_areas is not None else service_area_layer(result)
     facilities = facilities if facilities is not None else facilities_layer(result)
-    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
-    basemap_rows = add_basemap(fmap, streets, t)
-
     colours = class_colours(result.minutes)
     labels = class_labels(result.minutes, t)
 
@@ -229,7 +240,6 @@ def build_map(
             },
             tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("Service area of")]),
         ).add_to(areas_group)
-    areas_group.add_to(fmap)
 
     population_group = folium.FeatureGroup(name=t("Population by walking minutes"))
     shown = display.frame.copy()
@@ -255,7 +265,6 @@ def build_map(
         marker=folium.CircleMarker(radius=4),
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, localize=True),
     ).add_to(population_group)
-    population_group.add_to(fmap)
 
     uncovered_group = folium.FeatureGroup(name=t("Elderly outside the circle"))
     uncovered = display.frame.loc[display.frame["uncovered_elderly"] > 0]
@@ -275,16 +284,51 @@ def build_map(
             marker=folium.CircleMarker(radius=5),
             tooltip=folium.GeoJsonTooltip(fields=["uncovered_elderly"], aliases=[t("Elderly outside the circle")], localize=True),
         ).add_to(uncovered_group)
-    uncovered_group.add_to(fmap)
 
-    facility_group(facilities, t).add_to(fmap)
-    if focus is not None:
-        add_focus(fmap, focus)
+    groups = [areas_group, population_group, uncovered_group, facility_group(facilities, t)]
+    return groups, legend_html(result, t, facilities)
 
+
+def build_map(
+    result: CoverageResult,
+    streets: Basemap,
+    t: Translator,
+    *,
+    display: PopulationDisplay | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    tiles: bool | TileSource | None = False,
+    focus: Focus | None = None,
+    export: bool = True,
+) -> folium.Map:
+    """The coverage map as one folium map: :func:`coverage_base` with :func:`coverage_overlays`, a
+    layer switcher and a legend (the report and the tests draw it so; the app swaps the overlays
+    of a base map it renders once, :mod:`ui.basemap_frame`).
+
+    Parameters
+    ----------
+    result : CoverageResult
+        What to draw (what-if changes included).
+    streets : Basemap
+        The streets from :func:`basemap`.
+    t : Translator
+        Labels in the page's language.
+    display, service_areas, facilities : optional
+        Precomputed layers (:func:`population_display`, ``service_area_layer``,
+        ``facilities_layer``); computed here when not given.
+    tiles : bool or TileSource or None
+        Online tiles under the map (needs internet; off by default).
+    focus : Focus, optional
+        A searched feature to zoom to and outline (:mod:`ui.map_search`).
+    export : bool
+        Add the "PNG" button (:func:`add_png_export`).
+    """
+    fmap, basemap_rows = coverage_base(streets, t, tiles=tiles, focus=focus, export=export)
+    groups, legend = coverage_overlays(result, t, display=display, service_areas=service_areas, facilities=facilities)
+    for group in groups:
+        group.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    Legend("<br>".join([legend_html(result, t, facilities), *basemap_rows])).add_to(fmap)
-    if export:
-        add_png_export(fmap, t, "coverage-map.png")
+    Legend("<br>".join([legend, *basemap_rows])).add_to(fmap)
     return fmap
 
 

@@ -1,0 +1,59 @@
+"""Issue 13 "Responsiveness targets", in a real browser (`streamlit run app.py` + headless Chromium):
+a minutes change keeps the map's frame and its basemap (the same street paths, never drawn again)
+and swaps the service areas, the layer switcher and the legend in it, with no console error; an
+overlay the planner switched off stays off. Reuses the server and page fixtures of
+``tests/test_app_browser.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_app_browser import PAGE_WAIT_MS, map_frame, server  # noqa: F401  (fixture)
+from tests.test_app_browser import page as _page_fixture  # noqa: F401
+from tests.test_app_browser_broken import console_errors, relevant
+from ui.basemap import BASEMAP_COLOUR
+from ui.map_layers import SERVICE_AREA_COLOUR
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+page = _page_fixture
+
+#: The ``d`` of the SVG paths stroked in a colour (the grey streets, the blue service areas).
+PATHS_JS = "(colour) => [...document.querySelectorAll('path')].filter(p => (p.getAttribute('stroke') || '').toLowerCase() === colour).map(p => p.getAttribute('d'))"
+SWITCHER_JS = "() => [...document.querySelectorAll('.leaflet-control-layers-overlays label')].map(l => [l.innerText.trim(), l.querySelector('input').checked])"
+
+
+def test_a_minutes_change_keeps_the_basemap_and_swaps_the_service_areas(page):
+    errors = console_errors(page)
+    frame = map_frame(page)
+    frame.wait_for_function("() => window.__circleMap && window.__circleMap.version >= 1", timeout=PAGE_WAIT_MS)
+    frame.evaluate("() => { window.__sameFrame = true; }")
+    streets = frame.evaluate(PATHS_JS, BASEMAP_COLOUR)
+    areas = frame.evaluate(PATHS_JS, SERVICE_AREA_COLOUR)
+    assert streets and areas
+    switcher = dict(frame.evaluate(SWITCHER_JS))
+    assert switcher.get("Streets (basemap)") is True and switcher.get("Service areas (15 min)") is True, switcher
+    # the planner hides the population layer: it stays hidden when the overlays are swapped
+    frame.locator(".leaflet-control-layers-overlays label", has_text="Population by walking minutes").locator("input").click()
+    assert dict(frame.evaluate(SWITCHER_JS))["Population by walking minutes"] is False
+    version = frame.evaluate("() => window.__circleMap.version")
+
+    box = page.get_by_label("Walking minutes")
+    box.fill("8")
+    box.press("Enter")
+    frame.wait_for_function(
+        "(v) => window.__circleMap.version > v && document.querySelector('.leaflet-control-layers').innerText.includes('(8 min)')",
+        arg=version,
+        timeout=PAGE_WAIT_MS,
+    )
+    page.wait_for_timeout(500)
+    assert map_frame(page) is frame and frame.evaluate("() => window.__sameFrame") is True  # not a new frame
+    assert frame.evaluate(PATHS_JS, BASEMAP_COLOUR) == streets  # the basemap still drawn, untouched
+    new_areas = frame.evaluate(PATHS_JS, SERVICE_AREA_COLOUR)
+    assert new_areas and new_areas != areas  # 8-minute service areas in place of the 15-minute ones
+    switcher = dict(frame.evaluate(SWITCHER_JS))
+    assert "Service areas (15 min)" not in switcher and switcher["Service areas (8 min)"] is True, switcher
+    assert switcher["Population by walking minutes"] is False and switcher["Streets (basemap)"] is True
+    assert frame.locator(".leaflet-control-layers").count() == 1 and frame.locator(".circle-legend").count() == 1
+    assert "8" in frame.locator(".circle-legend").inner_text()
+    assert not relevant(errors), errors
