@@ -7,9 +7,11 @@ overlay the planner switched off stays off. Reuses the server and page fixtures 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.test_app_browser import PAGE_WAIT_MS, map_frame, server  # noqa: F401  (fixture)
+from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, PAGE_WAIT_MS, map_frame, server  # noqa: F401  (fixture)
 from tests.test_app_browser import page as _page_fixture  # noqa: F401
 from tests.test_app_browser_broken import console_errors, relevant
 from ui.basemap import BASEMAP_COLOUR
@@ -57,3 +59,58 @@ def test_a_minutes_change_keeps_the_basemap_and_swaps_the_service_areas(page):
     assert frame.locator(".leaflet-control-layers").count() == 1 and frame.locator(".circle-legend").count() == 1
     assert "8" in frame.locator(".circle-legend").inner_text()
     assert not relevant(errors), errors
+
+
+@pytest.fixture(scope="module")
+def fetching_server():
+    """The app with every street basemap fetched from its own server (the threshold set to 0 bytes)."""
+    from tests.streamlit_server import streamlit_app
+    from ui.basemap_frame import FETCHED_STREETS_ENV
+
+    old = os.environ.get(FETCHED_STREETS_ENV)
+    os.environ[FETCHED_STREETS_ENV] = "0"
+    try:
+        with streamlit_app(start_s=60) as url:
+            yield url
+    finally:
+        if old is None:
+            os.environ.pop(FETCHED_STREETS_ENV, None)
+        else:
+            os.environ[FETCHED_STREETS_ENV] = old
+
+
+def test_fetched_streets_are_drawn_under_the_analysis_layers_and_kept(fetching_server, tmp_path):
+    """A large city's streets are not written into the map: the frame fetches them from the app
+    (/media/…json), draws them in a pane under the analysis layers, and keeps them on a change."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, viewport={"width": 1500, "height": 1100}
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            errors = console_errors(page)
+            fetched: list[str] = []
+            page.on("request", lambda r: fetched.append(r.url) if "/media/" in r.url else None)
+            page.goto(fetching_server, timeout=PAGE_WAIT_MS)
+            page.wait_for_selector(MAP_FRAME, timeout=PAGE_WAIT_MS)
+            frame = map_frame(page)
+            frame.wait_for_function(
+                "(c) => { const p = window.map && window.map.getPane('basemapStreets');"
+                " return p && [...p.querySelectorAll('path')].some(e => e.getAttribute('stroke') === c); }",
+                arg=BASEMAP_COLOUR,
+                timeout=PAGE_WAIT_MS,
+            )
+            assert any(u.endswith(".json") for u in fetched), fetched
+            streets = frame.evaluate(PATHS_JS, BASEMAP_COLOUR)
+            assert streets
+            z = frame.evaluate("() => [+getComputedStyle(window.map.getPane('basemapStreets')).zIndex, +getComputedStyle(window.map.getPane('overlayPane')).zIndex]")
+            assert z[0] < z[1], z  # under the service areas and population
+            version = frame.evaluate("() => window.__circleMap.version")
+            box = page.get_by_label("Walking minutes")
+            box.fill("9")
+            box.press("Enter")
+            frame.wait_for_function("(v) => window.__circleMap.version > v", arg=version, timeout=PAGE_WAIT_MS)
+            assert frame.evaluate(PATHS_JS, BASEMAP_COLOUR) == streets
+            assert not relevant(errors), errors
+        finally:
+            browser.close()

@@ -151,3 +151,23 @@ def test_the_layer_switcher_names_the_basemap_in_the_page_language(lang):
     base = render_base(*coverage_base(basemap(inputs.network.edges, extract_context(inputs)), t))
     overlays = base.script.split("window.__baseOverlays = {", 1)[1].split("};", 1)[0]
     assert json.dumps(t("Streets (basemap)")) in overlays and json.dumps(t("Land use")) in overlays
+
+
+def test_large_streets_are_served_by_the_app_not_written_into_the_map(monkeypatch):
+    """Above the threshold (here 0 bytes) the base map fetches the streets from a media URL of the
+    app's own server; the map's script holds no street geometry (the browser test draws them)."""
+    sent: list[dict] = []
+    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setenv(basemap_frame.FETCHED_STREETS_ENV, "0")
+    basemap_frame._BASES.clear()
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    script = [k for k in sent if k["returned_objects"] and "last_clicked" in k["returned_objects"]][-1]["script"]
+    assert "/media/" in script and ".json" in script and "basemapStreets" in script
+    streets = basemap(load_inputs().network.edges)
+    carried = [json.dumps(line[:2]) for line in streets.geojson["features"][0]["geometry"]["coordinates"][:50]]
+    embedded = render_base(*coverage_base(streets, Translator("en"))).script
+    assert all(c in embedded for c in carried)  # the first vertices of the first streets, when carried
+    assert not [c for c in carried if c in script], "the streets' geometry is fetched, not carried"
+    basemap_frame._BASES.clear()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -44,6 +45,13 @@ from ui.map_controls import Legend
 LIBRARY_ST_FOLIUM = streamlit_folium.st_folium
 #: Rendered bases kept per process (a few data sets × languages × searches).
 MAX_RENDERED_BASES = 6
+#: Streets whose GeoJSON is larger than this (bytes) are fetched by the map from the app's server
+#: (:func:`served_json`) rather than written into the map's script: the script travels with every
+#: rerun's message (streamlit-folium sends all its arguments each time), ~9.5 MB on a 10⁵-node city.
+FETCHED_STREETS_BYTES = 1_000_000
+#: Environment variable overriding :data:`FETCHED_STREETS_BYTES` (the browser test fetches even
+#: the small default's streets with 0).
+FETCHED_STREETS_ENV = "COVERAGE_FETCHED_STREETS_BYTES"
 #: Returned by the component before the planner touched the map.
 DEFAULT_KEYS: tuple[str, ...] = (
     "last_clicked",
@@ -179,6 +187,30 @@ def render_base(fmap: folium.Map, legend_rows: Iterable[str] = ()) -> RenderedBa
         bounds = [[None, None], [None, None]]
     zoom = int(fmap.options.get("zoom", fmap.options.get("zoomStart", 14)) or 14)
     return RenderedBase(script, header, html, streamlit_folium.get_full_id(fmap), css, js, bounds, zoom, tuple(legend_rows))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _streets_bytes(data_key: str, _geojson: dict) -> bytes:
+    return json.dumps(_geojson, separators=(",", ":")).encode("utf-8")
+
+
+def served_json(data_key: str, geojson: dict, name: str = "streets") -> str | None:
+    """Serve a large GeoJSON (above :data:`FETCHED_STREETS_BYTES`) from the app's own server as a
+    Streamlit media file and return its URL (``/media/<hash>.json``); ``None`` when small or when
+    no Streamlit runtime serves files (then the map carries the data itself).
+
+    Call it on every rerun that draws the map: Streamlit keeps a media file while the session's
+    last run referenced it. Serialised once per data (``data_key``); the URL is the same for the
+    same data, so the base map holding it stays the same too.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    data = _streets_bytes(data_key, geojson)
+    if len(data) <= int(os.environ.get(FETCHED_STREETS_ENV, FETCHED_STREETS_BYTES)):
+        return None
+    return runtime.get_instance().media_file_mgr.add(data, "application/json", f"basemap_{name}")
 
 
 _BASES: OrderedDict[Hashable, RenderedBase] = OrderedDict()

@@ -42,10 +42,13 @@ from ui.map_controls import (
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
+    FetchedGeoJson,
     PopulationDisplay,
+    StyledGeoJson,
     class_colours,
     class_labels,
     facility_group,
+    feature_collection,
     fmt_value,
     legend_html,
     marker_radius,
@@ -103,9 +106,12 @@ def offline_map(
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
 
-def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
+def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator, *, streets_url: str | None = None) -> list[str]:
     """Draw the offline basemap: land use, water and buildings of the extract (when read), then the
     streets, each a non-interactive layer under whatever is added next.
+
+    With ``streets_url`` (the streets' GeoJSON served by the app, :func:`ui.basemap_frame.served_json`)
+    the map fetches the streets instead of carrying them (a large city's 9.5 MB).
 
     Returns
     -------
@@ -130,11 +136,11 @@ def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
                 rows.append(f'<i style="background:{style["fill"]};border-color:{style["line"]}"></i>{t(style["label"])}')
         group.add_to(fmap)
     street_group = folium.FeatureGroup(name=t("Streets (basemap)"), control=True)
-    folium.GeoJson(
-        streets.geojson,
-        style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9},
-        interactive=False,
-    ).add_to(street_group)
+    style = {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}
+    if streets_url:
+        FetchedGeoJson(streets_url, style).add_to(street_group)
+    else:
+        folium.GeoJson(streets.geojson, style_function=lambda _: style, interactive=False).add_to(street_group)
     street_group.add_to(fmap)
     if context.features:
         Attribution(OSM_ATTRIBUTION).add_to(fmap)
@@ -179,16 +185,18 @@ def coverage_base(
     tiles: bool | TileSource | None = False,
     focus: Focus | None = None,
     export: bool = True,
+    streets_url: str | None = None,
 ) -> tuple[folium.Map, list[str]]:
     """The part of the coverage map that does not change with the result: the offline basemap
     (land use, water, buildings, streets), online tiles when chosen, the searched feature and the
     PNG button; with the basemap's legend rows.
 
     The app renders it once per data, language, tiles and search (:mod:`ui.basemap_frame`) and
-    swaps only :func:`coverage_overlays` on a minutes, speed or what-if change.
+    swaps only :func:`coverage_overlays` on a minutes, speed or what-if change. ``streets_url``:
+    see :func:`add_basemap`.
     """
     fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
-    basemap_rows = add_basemap(fmap, streets, t)
+    basemap_rows = add_basemap(fmap, streets, t, streets_url=streets_url)
     if focus is not None:
         add_focus(fmap, focus)
     if export:
@@ -230,40 +238,29 @@ def coverage_overlays(
         areas = service_areas[["name", "geometry"]].copy()
         areas["geometry"] = rounded_geometry(areas.geometry, 1e-5)
         areas["name"] = [t.message(n) for n in areas["name"].fillna("").astype(str)]
-        folium.GeoJson(
-            areas.to_json(drop_id=True),
-            style_function=lambda _: {
-                "color": SERVICE_AREA_COLOUR,
-                "weight": 1.5,
-                "fillColor": SERVICE_AREA_COLOUR,
-                "fillOpacity": 0.12,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("Service area of")]),
+        StyledGeoJson(
+            feature_collection(areas, ["name"]),
+            {"color": SERVICE_AREA_COLOUR, "weight": 1.5, "fillColor": SERVICE_AREA_COLOUR, "fillOpacity": 0.12},
+            fields=["name"],
+            aliases=[t("Service area of")],
         ).add_to(areas_group)
 
     population_group = folium.FeatureGroup(name=t("Population by walking minutes"))
     shown = display.frame.copy()
-    shown["colour"] = [colours[k] for k in shown["klass"]]
-    shown["class_label"] = [labels[k] for k in shown["klass"]]
+    shown["colour"] = np.asarray(colours, dtype=object)[shown["klass"].to_numpy()]
+    shown["class_label"] = np.asarray(labels, dtype=object)[shown["klass"].to_numpy()]
     if display.aggregated:
         fields = ["population", "elderly_population", "uncovered_elderly", "units", "class_label"]
         aliases = [t("Population"), t("Elderly (60+)"), t("Elderly outside the circle"), t("Units in cell"), t("Walking time (median)")]
     else:
         fields = ["population", "elderly_population", "walk_minutes", "class_label"]
         aliases = [t("Population"), t("Elderly (60+)"), t("Walking minutes"), t("Walking time")]
-    shown = shown[[*fields, "colour", "geometry"]]
-    folium.GeoJson(
-        shown.to_json(drop_id=True, na="null"),
-        style_function=lambda f: {
-            "color": f["properties"]["colour"],
-            "weight": 0.6,
-            "fillColor": f["properties"]["colour"],
-            "fill": True,
-            "fillOpacity": 0.65,
-            "radius": 4,
-        },
-        marker=folium.CircleMarker(radius=4),
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, localize=True),
+    StyledGeoJson(
+        feature_collection(shown, [*fields, "colour"]),
+        {"weight": 0.6, "fill": True, "fillOpacity": 0.65, "radius": 4},
+        style_from={"color": "colour", "fillColor": "colour"},
+        fields=fields,
+        aliases=aliases,
     ).add_to(population_group)
 
     uncovered_group = folium.FeatureGroup(name=t("Elderly outside the circle"))
@@ -271,18 +268,12 @@ def coverage_overlays(
     if len(uncovered):
         points = point_frame(uncovered[["uncovered_elderly", "geometry"]])
         points["radius"] = marker_radius(points["uncovered_elderly"], float(points["uncovered_elderly"].max()))
-        folium.GeoJson(
-            points.to_json(drop_id=True),
-            style_function=lambda f: {
-                "color": UNCOVERED_COLOUR,
-                "weight": 1,
-                "fillColor": UNCOVERED_COLOUR,
-                "fill": True,
-                "fillOpacity": 0.35,
-                "radius": f["properties"]["radius"],
-            },
-            marker=folium.CircleMarker(radius=5),
-            tooltip=folium.GeoJsonTooltip(fields=["uncovered_elderly"], aliases=[t("Elderly outside the circle")], localize=True),
+        StyledGeoJson(
+            feature_collection(points, ["uncovered_elderly", "radius"]),
+            {"color": UNCOVERED_COLOUR, "weight": 1, "fillColor": UNCOVERED_COLOUR, "fill": True, "fillOpacity": 0.35, "radius": 5},
+            style_from={"radius": "radius"},
+            fields=["uncovered_elderly"],
+            aliases=[t("Elderly outside the circle")],
         ).add_to(uncovered_group)
 
     groups = [areas_group, population_group, uncovered_group, facility_group(facilities, t)]

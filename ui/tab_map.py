@@ -13,7 +13,7 @@ from layers.facilities import FACILITY_KINDS
 from ui import planning, scenario_panel
 from ui import state as ss
 from ui.basemap_cache import extract_context
-from ui.basemap_frame import show_map
+from ui.basemap_frame import served_json, show_map
 from ui.i18n import translated_table
 from ui.map_layers import population_display, proposed_site_group
 from ui.map_search import KINDS, Focus, find, focus_of, search_index
@@ -138,14 +138,16 @@ def render(page: PageContext) -> MapLayers:
         if site:
             groups.append(proposed_site_group(site["lat"], site["lng"], t))
 
+        streets_url = served_json(analysis.data_key, streets.geojson)  # a large city's streets: fetched, not carried
+
         def base():  # rendered once per data, language, tiles and search (ui/basemap_frame.py)
-            fmap, rows = coverage_base(streets, t, tiles=show_tiles, focus=focus)
+            fmap, rows = coverage_base(streets, t, tiles=show_tiles, focus=focus, streets_url=streets_url)
             add_draw_control(fmap, t)  # Leaflet.draw is served from ui/static: works offline
             return fmap, rows
 
         focus_key = None if focus is None else (focus.label, focus.bounds)
         returned = show_map(
-            ("coverage", analysis.data_key, t.lang, show_tiles, focus_key),
+            ("coverage", analysis.data_key, t.lang, show_tiles, focus_key, streets_url),
             base,
             groups,
             legend,
