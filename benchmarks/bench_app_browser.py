@@ -388,7 +388,7 @@ def measure_server(case: Case, result: CaseResult) -> None:
     from ui import planning
     from ui import state as ss
     from ui.basemap import basemap
-    from ui.basemap_frame import overlay_scripts, render_base
+    from ui.basemap_frame import FETCHED_STREETS_BYTES, overlay_scripts, render_base
     from ui.i18n import Translator
     from ui.map_layers import population_display
     from ui.mapping import add_draw_control, build_map, coverage_base, coverage_overlays
@@ -422,9 +422,13 @@ def measure_server(case: Case, result: CaseResult) -> None:
     result.server["map HTML size (MB)"] = len(html.encode("utf-8")) / 1e6
 
     # what the app does now (ui/basemap_frame.py): the base map rendered once per data, only the
-    # overlays rendered and swapped in the kept frame on each rerun
+    # overlays rendered and swapped in the kept frame on each rerun; large streets fetched once
+    streets_bytes = len(json.dumps(streets.geojson, separators=(",", ":")).encode("utf-8"))
+    result.server["streets GeoJSON (MB; > 1 MB: a media file the map fetches once)"] = streets_bytes / 1e6
+    url = "/media/streets.json" if streets_bytes > FETCHED_STREETS_BYTES else None
+
     def make_base():
-        base_map, rows = coverage_base(streets, t)
+        base_map, rows = coverage_base(streets, t, streets_url=url)
         add_draw_control(base_map, t)
         return base_map, rows
 
