@@ -15,7 +15,8 @@ from tests.test_app_browser import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, PAGE_WAIT
 from tests.test_app_browser import page as _page_fixture  # noqa: F401
 from tests.test_app_browser_broken import console_errors, relevant
 from ui.basemap import BASEMAP_COLOUR
-from ui.map_layers import SERVICE_AREA_COLOUR
+from ui.i18n import Translator
+from ui.map_layers import SERVICE_AREA_COLOUR, class_colours, class_labels
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 page = _page_fixture
@@ -35,6 +36,13 @@ def test_a_minutes_change_keeps_the_basemap_and_swaps_the_service_areas(page):
     assert streets and areas
     switcher = dict(frame.evaluate(SWITCHER_JS))
     assert switcher.get("Streets (basemap)") is True and switcher.get("Service areas (15 min)") is True, switcher
+    # the population's class label and colour are looked up in the frame (sent once per swap)
+    labels = frame.evaluate(
+        "() => [...new Set(Object.values(window.map._layers).filter(l => l.feature && l.feature.properties.class_label)"
+        ".map(l => l.feature.properties.class_label + ' ' + l.feature.properties.colour))]"
+    )
+    expected = {f"{label} {colour}" for label, colour in zip(class_labels(15, Translator("en")), class_colours(15), strict=True)}
+    assert labels and set(labels) <= expected, labels
     # the planner hides the population layer: it stays hidden when the overlays are swapped
     frame.locator(".leaflet-control-layers-overlays label", has_text="Population by walking minutes").locator("input").click()
     assert dict(frame.evaluate(SWITCHER_JS))["Population by walking minutes"] is False

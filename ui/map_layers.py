@@ -138,6 +138,9 @@ class StyledGeoJson(MacroElement):
         Leaflet option → property whose value sets it per feature.
     fields, aliases : list of str
         Tooltip rows: property names and their labels (none: no tooltip).
+    lookups : dict
+        Properties filled in the browser from a table: name → (index property, values), e.g.
+        ``{"colour": ("klass", colours)}``, so a label repeated over thousands of features is sent once.
     """
 
     _template = Template(
@@ -145,7 +148,7 @@ class StyledGeoJson(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             var base = {{ this.style|tojson }}, from = {{ this.style_from|tojson }};
-            var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
+            var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }}, lookups = {{ this.lookups|tojson }};
             function style(f) {
                 var s = Object.assign({}, base);
                 for (var k in from) { if (f.properties[from[k]] !== null && f.properties[from[k]] !== undefined) { s[k] = f.properties[from[k]]; } }
@@ -156,7 +159,11 @@ class StyledGeoJson(MacroElement):
                 if (typeof v === "number") { v = v.toLocaleString(); }
                 return String(v).replace(/[&<>"]/g, function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]; });
             }
-            var layer = L.geoJson(JSON.parse({{ this.data|tojson }}), {
+            var data = JSON.parse({{ this.data|tojson }});
+            data.features.forEach(function (f) {
+                for (var k in lookups) { f.properties[k] = lookups[k][1][f.properties[lookups[k][0]]]; }
+            });
+            var layer = L.geoJson(data, {
                 style: style,
                 pointToLayer: function (f, latlng) { return L.circleMarker(latlng, style(f)); },
                 onEachFeature: function (f, l) {
@@ -183,6 +190,7 @@ class StyledGeoJson(MacroElement):
         fields: list[str] | None = None,
         aliases: list[str] | None = None,
         interactive: bool = True,
+        lookups: dict[str, tuple[str, list]] | None = None,
     ) -> None:
         super().__init__()
         self._name = "StyledGeoJson"
@@ -192,6 +200,7 @@ class StyledGeoJson(MacroElement):
         self.fields = list(fields or [])
         self.aliases = list(aliases or self.fields)
         self.interactive = interactive
+        self.lookups = {name: [index, list(values)] for name, (index, values) in (lookups or {}).items()}
 
 
 def minute_bands(minutes: float) -> tuple[float, ...]:

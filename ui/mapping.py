@@ -246,21 +246,20 @@ def coverage_overlays(
         ).add_to(areas_group)
 
     population_group = folium.FeatureGroup(name=t("Population by walking minutes"))
-    shown = display.frame.copy()
-    shown["colour"] = np.asarray(colours, dtype=object)[shown["klass"].to_numpy()]
-    shown["class_label"] = np.asarray(labels, dtype=object)[shown["klass"].to_numpy()]
+    shown = display.frame
     if display.aggregated:
         fields = ["population", "elderly_population", "uncovered_elderly", "units", "class_label"]
         aliases = [t("Population"), t("Elderly (60+)"), t("Elderly outside the circle"), t("Units in cell"), t("Walking time (median)")]
     else:
         fields = ["population", "elderly_population", "walk_minutes", "class_label"]
         aliases = [t("Population"), t("Elderly (60+)"), t("Walking minutes"), t("Walking time")]
-    StyledGeoJson(
-        feature_collection(shown, [*fields, "colour"]),
+    StyledGeoJson(  # the class's colour and label are looked up in the browser: sent once, not per cell
+        feature_collection(shown, [*fields[:-1], "klass"]),
         {"weight": 0.6, "fill": True, "fillOpacity": 0.65, "radius": 4},
         style_from={"color": "colour", "fillColor": "colour"},
         fields=fields,
         aliases=aliases,
+        lookups={"colour": ("klass", colours), "class_label": ("klass", labels)},
     ).add_to(population_group)
 
     uncovered_group = folium.FeatureGroup(name=t("Elderly outside the circle"))
