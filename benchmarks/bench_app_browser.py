@@ -10,8 +10,10 @@ Starts ``streamlit run app.py`` on a free port, drives it with Playwright and th
 - **what-if add**: "Add facility here" pressed to the updated headline and the updated map drawn;
 - **district check**: "Check district" pressed to its tables shown.
 
-Each time is split at the moment the new map frame appears: before it, the server's rerun (walk,
-layers, map serialisation, transfer); after it, the browser parsing and drawing the map. A second
+Each time is split at the moment the new map frame appears, or, when the coverage map keeps its
+frame and only its overlays are swapped (``ui/basemap_frame.py``), when the frame starts evaluating
+them: before it, the server's rerun (walk, layers, map serialisation, transfer); after it, the
+browser parsing and drawing the map. A second
 table times the server's steps in-process (no browser) on the same data: the walk, the display
 layers, building the folium map, rendering it to HTML (and its size), the what-if add and the
 district check.
