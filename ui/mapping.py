@@ -42,10 +42,13 @@ from ui.map_controls import (
 from ui.map_layers import (
     SERVICE_AREA_COLOUR,
     UNCOVERED_COLOUR,
+    FetchedGeoJson,
     PopulationDisplay,
+    StyledGeoJson,
     class_colours,
     class_labels,
     facility_group,
+    feature_collection,
     fmt_value,
     legend_html,
     marker_radius,
@@ -103,9 +106,12 @@ def offline_map(
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
 
-def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
+def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator, *, streets_url: str | None = None) -> list[str]:
     """Draw the offline basemap: land use, water and buildings of the extract (when read), then the
     streets, each a non-interactive layer under whatever is added next.
+
+    With ``streets_url`` (the streets' GeoJSON served by the app, :func:`ui.basemap_frame.served_json`)
+    the map fetches the streets instead of carrying them (a large city's 9.5 MB).
 
     Returns
     -------
@@ -130,11 +136,11 @@ def add_basemap(fmap: folium.Map, streets: Basemap, t: Translator) -> list[str]:
                 rows.append(f'<i style="background:{style["fill"]};border-color:{style["line"]}"></i>{t(style["label"])}')
         group.add_to(fmap)
     street_group = folium.FeatureGroup(name=t("Streets (basemap)"), control=True)
-    folium.GeoJson(
-        streets.geojson,
-        style_function=lambda _: {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9},
-        interactive=False,
-    ).add_to(street_group)
+    style = {"color": BASEMAP_COLOUR, "weight": 1, "opacity": 0.9}
+    if streets_url:
+        FetchedGeoJson(streets_url, style).add_to(street_group)
+    else:
+        folium.GeoJson(streets.geojson, style_function=lambda _: style, interactive=False).add_to(street_group)
     street_group.add_to(fmap)
     if context.features:
         Attribution(OSM_ATTRIBUTION).add_to(fmap)
@@ -172,6 +178,107 @@ def add_focus(fmap: folium.Map, focus: Focus) -> None:
 
 
 # ----- the map ---------------------------------------------------------------------------------
+def coverage_base(
+    streets: Basemap,
+    t: Translator,
+    *,
+    tiles: bool | TileSource | None = False,
+    focus: Focus | None = None,
+    export: bool = True,
+    streets_url: str | None = None,
+) -> tuple[folium.Map, list[str]]:
+    """The part of the coverage map that does not change with the result: the offline basemap
+    (land use, water, buildings, streets), online tiles when chosen, the searched feature and the
+    PNG button; with the basemap's legend rows.
+
+    The app renders it once per data, language, tiles and search (:mod:`ui.basemap_frame`) and
+    swaps only :func:`coverage_overlays` on a minutes, speed or what-if change. ``streets_url``:
+    see :func:`add_basemap`.
+    """
+    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
+    basemap_rows = add_basemap(fmap, streets, t, streets_url=streets_url)
+    if focus is not None:
+        add_focus(fmap, focus)
+    if export:
+        add_png_export(fmap, t, "coverage-map.png")
+    return fmap, basemap_rows
+
+
+def coverage_overlays(
+    result: CoverageResult,
+    t: Translator,
+    *,
+    display: PopulationDisplay | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+) -> tuple[list[folium.FeatureGroup], str]:
+    """The layers of the coverage map that follow the result, and their legend (HTML).
+
+    Service areas, population by walking minutes, uncovered elderly and facilities by kind, each a
+    feature group (drawn in this order, over the basemap of :func:`coverage_base`).
+
+    Parameters
+    ----------
+    result : CoverageResult
+        What to draw (what-if changes included).
+    t : Translator
+        Labels in the page's language.
+    display, service_areas, facilities : optional
+        Precomputed layers (:func:`population_display`, ``service_area_layer``,
+        ``facilities_layer``); computed here when not given.
+    """
+    display = display if display is not None else population_display(result)
+    service_areas = service_areas if service_areas is not None else service_area_layer(result)
+    facilities = facilities if facilities is not None else facilities_layer(result)
+    colours = class_colours(result.minutes)
+    labels = class_labels(result.minutes, t)
+
+    areas_group = folium.FeatureGroup(name=t("Service areas ({minutes:g} min)", minutes=result.minutes))
+    if len(service_areas):
+        areas = service_areas[["name", "geometry"]].copy()
+        areas["geometry"] = rounded_geometry(areas.geometry, 1e-5)
+        areas["name"] = [t.message(n) for n in areas["name"].fillna("").astype(str)]
+        StyledGeoJson(
+            feature_collection(areas, ["name"]),
+            {"color": SERVICE_AREA_COLOUR, "weight": 1.5, "fillColor": SERVICE_AREA_COLOUR, "fillOpacity": 0.12},
+            fields=["name"],
+            aliases=[t("Service area of")],
+        ).add_to(areas_group)
+
+    population_group = folium.FeatureGroup(name=t("Population by walking minutes"))
+    shown = display.frame
+    if display.aggregated:
+        fields = ["population", "elderly_population", "uncovered_elderly", "units", "class_label"]
+        aliases = [t("Population"), t("Elderly (60+)"), t("Elderly outside the circle"), t("Units in cell"), t("Walking time (median)")]
+    else:
+        fields = ["population", "elderly_population", "walk_minutes", "class_label"]
+        aliases = [t("Population"), t("Elderly (60+)"), t("Walking minutes"), t("Walking time")]
+    StyledGeoJson(  # the class's colour and label are looked up in the browser: sent once, not per cell
+        feature_collection(shown, [*fields[:-1], "klass"]),
+        {"weight": 0.6, "fill": True, "fillOpacity": 0.65, "radius": 4},
+        style_from={"color": "colour", "fillColor": "colour"},
+        fields=fields,
+        aliases=aliases,
+        lookups={"colour": ("klass", colours), "class_label": ("klass", labels)},
+    ).add_to(population_group)
+
+    uncovered_group = folium.FeatureGroup(name=t("Elderly outside the circle"))
+    uncovered = display.frame.loc[display.frame["uncovered_elderly"] > 0]
+    if len(uncovered):
+        points = point_frame(uncovered[["uncovered_elderly", "geometry"]])
+        points["radius"] = marker_radius(points["uncovered_elderly"], float(points["uncovered_elderly"].max()))
+        StyledGeoJson(
+            feature_collection(points, ["uncovered_elderly", "radius"]),
+            {"color": UNCOVERED_COLOUR, "weight": 1, "fillColor": UNCOVERED_COLOUR, "fill": True, "fillOpacity": 0.35, "radius": 5},
+            style_from={"radius": "radius"},
+            fields=["uncovered_elderly"],
+            aliases=[t("Elderly outside the circle")],
+        ).add_to(uncovered_group)
+
+    groups = [areas_group, population_group, uncovered_group, facility_group(facilities, t)]
+    return groups, legend_html(result, t, facilities)
+
+
 def build_map(
     result: CoverageResult,
     streets: Basemap,
@@ -184,8 +291,9 @@ def build_map(
     focus: Focus | None = None,
     export: bool = True,
 ) -> folium.Map:
-    """The coverage map: the offline basemap (land use, water, buildings, streets), service areas, population by walking minutes, uncovered
-    elderly, facilities by kind (popups), a layer switcher and a legend.
+    """The coverage map as one folium map: :func:`coverage_base` with :func:`coverage_overlays`, a
+    layer switcher and a legend (the report and the tests draw it so; the app swaps the overlays
+    of a base map it renders once, :mod:`ui.basemap_frame`).
 
     Parameters
     ----------
@@ -205,86 +313,12 @@ def build_map(
     export : bool
         Add the "PNG" button (:func:`add_png_export`).
     """
-    display = display if display is not None else population_display(result)
-    service_areas = service_areas if service_areas is not None else service_area_layer(result)
-    facilities = facilities if facilities is not None else facilities_layer(result)
-    fmap = offline_map(focus_view(focus) if focus is not None else streets.bounds, tiles=tiles, t=t)
-    basemap_rows = add_basemap(fmap, streets, t)
-
-    colours = class_colours(result.minutes)
-    labels = class_labels(result.minutes, t)
-
-    areas_group = folium.FeatureGroup(name=t("Service areas ({minutes:g} min)", minutes=result.minutes))
-    if len(service_areas):
-        areas = service_areas[["name", "geometry"]].copy()
-        areas["geometry"] = rounded_geometry(areas.geometry, 1e-5)
-        areas["name"] = [t.message(n) for n in areas["name"].fillna("").astype(str)]
-        folium.GeoJson(
-            areas.to_json(drop_id=True),
-            style_function=lambda _: {
-                "color": SERVICE_AREA_COLOUR,
-                "weight": 1.5,
-                "fillColor": SERVICE_AREA_COLOUR,
-                "fillOpacity": 0.12,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[t("Service area of")]),
-        ).add_to(areas_group)
-    areas_group.add_to(fmap)
-
-    population_group = folium.FeatureGroup(name=t("Population by walking minutes"))
-    shown = display.frame.copy()
-    shown["colour"] = [colours[k] for k in shown["klass"]]
-    shown["class_label"] = [labels[k] for k in shown["klass"]]
-    if display.aggregated:
-        fields = ["population", "elderly_population", "uncovered_elderly", "units", "class_label"]
-        aliases = [t("Population"), t("Elderly (60+)"), t("Elderly outside the circle"), t("Units in cell"), t("Walking time (median)")]
-    else:
-        fields = ["population", "elderly_population", "walk_minutes", "class_label"]
-        aliases = [t("Population"), t("Elderly (60+)"), t("Walking minutes"), t("Walking time")]
-    shown = shown[[*fields, "colour", "geometry"]]
-    folium.GeoJson(
-        shown.to_json(drop_id=True, na="null"),
-        style_function=lambda f: {
-            "color": f["properties"]["colour"],
-            "weight": 0.6,
-            "fillColor": f["properties"]["colour"],
-            "fill": True,
-            "fillOpacity": 0.65,
-            "radius": 4,
-        },
-        marker=folium.CircleMarker(radius=4),
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, localize=True),
-    ).add_to(population_group)
-    population_group.add_to(fmap)
-
-    uncovered_group = folium.FeatureGroup(name=t("Elderly outside the circle"))
-    uncovered = display.frame.loc[display.frame["uncovered_elderly"] > 0]
-    if len(uncovered):
-        points = point_frame(uncovered[["uncovered_elderly", "geometry"]])
-        points["radius"] = marker_radius(points["uncovered_elderly"], float(points["uncovered_elderly"].max()))
-        folium.GeoJson(
-            points.to_json(drop_id=True),
-            style_function=lambda f: {
-                "color": UNCOVERED_COLOUR,
-                "weight": 1,
-                "fillColor": UNCOVERED_COLOUR,
-                "fill": True,
-                "fillOpacity": 0.35,
-                "radius": f["properties"]["radius"],
-            },
-            marker=folium.CircleMarker(radius=5),
-            tooltip=folium.GeoJsonTooltip(fields=["uncovered_elderly"], aliases=[t("Elderly outside the circle")], localize=True),
-        ).add_to(uncovered_group)
-    uncovered_group.add_to(fmap)
-
-    facility_group(facilities, t).add_to(fmap)
-    if focus is not None:
-        add_focus(fmap, focus)
-
+    fmap, basemap_rows = coverage_base(streets, t, tiles=tiles, focus=focus, export=export)
+    groups, legend = coverage_overlays(result, t, display=display, service_areas=service_areas, facilities=facilities)
+    for group in groups:
+        group.add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    Legend("<br>".join([legend_html(result, t, facilities), *basemap_rows])).add_to(fmap)
-    if export:
-        add_png_export(fmap, t, "coverage-map.png")
+    Legend("<br>".join([legend, *basemap_rows])).add_to(fmap)
     return fmap
 
 

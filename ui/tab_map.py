@@ -7,17 +7,17 @@ from typing import NamedTuple
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-import streamlit_folium  # called as streamlit_folium.st_folium: looked up at each run, so tests can stand in for it
 
 from coverage.output import facilities_layer, service_area_layer
 from layers.facilities import FACILITY_KINDS
 from ui import planning, scenario_panel
 from ui import state as ss
 from ui.basemap_cache import extract_context
+from ui.basemap_frame import served_json, show_map
 from ui.i18n import translated_table
 from ui.map_layers import population_display, proposed_site_group
 from ui.map_search import KINDS, Focus, find, focus_of, search_index
-from ui.mapping import add_draw_control, build_map
+from ui.mapping import add_draw_control, coverage_base, coverage_overlays
 from ui.page import PageContext, cached_basemap, translated_choice
 
 session = st.session_state
@@ -133,19 +133,27 @@ def render(page: PageContext) -> MapLayers:
     with panel:  # first, so the map can zoom to the match; beside the map, so the map keeps its place
         focus = search_box(page, facility_layer)
     with map_col:
-        fmap = build_map(
-            result, streets, t, display=display, service_areas=areas, facilities=facility_layer, tiles=show_tiles, focus=focus
-        )
+        groups, legend = coverage_overlays(result, t, display=display, service_areas=areas, facilities=facility_layer)
         site = session.get(ss.PROPOSED_SITE)
-        proposed = proposed_site_group(site["lat"], site["lng"], t) if site else None
-        add_draw_control(fmap, t)  # Leaflet.draw is served from ui/static: works offline
-        returned = streamlit_folium.st_folium(
-            fmap,
+        if site:
+            groups.append(proposed_site_group(site["lat"], site["lng"], t))
+
+        streets_url = served_json(analysis.data_key, streets.geojson)  # a large city's streets: fetched, not carried
+
+        def base():  # rendered once per data, language, tiles and search (ui/basemap_frame.py)
+            fmap, rows = coverage_base(streets, t, tiles=show_tiles, focus=focus, streets_url=streets_url)
+            add_draw_control(fmap, t)  # Leaflet.draw is served from ui/static: works offline
+            return fmap, rows
+
+        focus_key = None if focus is None else (focus.label, focus.bounds)
+        returned = show_map(
+            ("coverage", analysis.data_key, t.lang, show_tiles, focus_key, streets_url),
+            base,
+            groups,
+            legend,
             key="coverage_map",
             height=620,
-            use_container_width=True,
             returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing", "all_drawings"],
-            feature_group_to_add=proposed,
         )
         # Drawing a district must not move the proposed what-if site. Leaflet.draw reports every
         # vertex as a map click too. Two guards: in the browser, add_draw_control holds map clicks
