@@ -28,6 +28,7 @@ from coverage.circles import CoverageResult
 from coverage.engine import distances_on_edges
 from coverage.graph import WalkGraph
 from coverage.settings import SERVICE_AREA_BUFFER_M, SERVICE_AREA_CELL_M, SERVICE_AREA_PIECE_M
+from layers.defaults import SERVICE_AREA_CELL_ERROR, SERVICE_AREA_CELL_MAX_M
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,14 @@ class StreetPieces:
 
 def street_pieces(graph: WalkGraph, edges: np.ndarray, piece_m: float = SERVICE_AREA_PIECE_M) -> StreetPieces:
     """Cut the given edges into straight pieces no longer than ``piece_m`` metres."""
-    dense = shapely.segmentize(graph.edge_geometry[edges], piece_m)
+    geometry = graph.edge_geometry[edges]
+    dense = shapely.segmentize(geometry, piece_m)
     coords, owner = shapely.get_coordinates(dense, return_index=True)
     same = owner[1:] == owner[:-1]
     xy0 = coords[:-1][same]
     xy1 = coords[1:][same]
-    edge = edges[owner[:-1][same]]
+    piece_owner = owner[:-1][same]
+    edge = edges[piece_owner]
     step = np.hypot(*(xy1 - xy0).T)
     # position along the edge: cumulative length within each edge
     cumulative = np.cumsum(step)
@@ -58,7 +61,7 @@ def street_pieces(graph: WalkGraph, edges: np.ndarray, piece_m: float = SERVICE_
     end_m = cumulative - base
     start_m = end_m - step
     # edges are measured on their geometry, so scale only guards rounding
-    geometry_length = shapely.length(graph.edge_geometry)[edge]
+    geometry_length = shapely.length(geometry)[piece_owner]  # only the edges asked for
     scale = np.divide(graph.edge_length_m[edge], geometry_length, out=np.ones_like(step), where=geometry_length > 0)
     return StreetPieces(edge, start_m * scale, end_m * scale, xy0, xy1)
 
@@ -193,24 +196,105 @@ def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[
     xy1 = np.concatenate([coords[1:][same], pr.pieces.xy1])
     label = np.concatenate([label_u[simple][owner[:-1][same]], np.where(pr.d0 <= pr.d1, pr.l0, pr.l1)])
     whole = np.concatenate([np.ones(int(same.sum()), dtype=bool), whole_piece])
+    runs, run_label = join_straight_runs(xy0[whole], xy1[whole], label[whole])
+    cut, cut_label = _cut(pr, part, reach)
+    return np.concatenate([runs, cut]), np.concatenate([run_label, cut_label])
+
+
+def join_straight_runs(
+    xy0: np.ndarray, xy1: np.ndarray, label: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Join collinear segments of one facility that touch end to start into single segments.
+
+    Segments are turned to one canonical direction and sorted by facility, direction, offset of
+    their line from the origin and position along it, so the pieces of one straight line of
+    streets follow each other whatever order the edges came in (a street lattice's columns as
+    well as its rows). Consecutive ones are joined when they belong to one facility, touch
+    exactly and are parallel: their union is the joined segment, so the band around them is the
+    same, drawn from far fewer segments (the contour's work grows with the segments' rows).
+
+    Parameters
+    ----------
+    xy0, xy1 : ndarray (n, 2)
+        Segment ends (metres).
+    label : ndarray (n,)
+        Facility of each segment.
+
+    Returns
+    -------
+    segments : ndarray (m, 2, 2)
+    label : ndarray (m,)
+    """
+    if label.size == 0:
+        return np.empty((0, 2, 2)), label
     step = xy1 - xy0
+    flip = (step[:, 0] < 0) | ((step[:, 0] == 0) & (step[:, 1] < 0))
+    a = np.where(flip[:, None], xy1, xy0)
+    b = np.where(flip[:, None], xy0, xy1)
+    step = b - a
+    norm = np.hypot(*step.T)
+    unit = step / np.maximum(norm, 1e-12)[:, None]
+    # sort keys: rounding only decides which segments come next to each other; whether they join
+    # is decided exactly below
+    angle = np.round(np.arctan2(unit[:, 1], unit[:, 0]) * 1e6)
+    offset = np.round((unit[:, 0] * a[:, 1] - unit[:, 1] * a[:, 0]) * 1e3)
+    along = unit[:, 0] * a[:, 0] + unit[:, 1] * a[:, 1]
+    order = np.lexsort((along, offset, angle, label))
+    a, b, step, norm, label = a[order], b[order], step[order], norm[order], label[order]
     cross = step[1:, 0] * step[:-1, 1] - step[1:, 1] * step[:-1, 0]
     dot = np.einsum("ij,ij->i", step[1:], step[:-1])
-    norm = np.hypot(*step.T)
-    # segment k continues segment k - 1: both whole, one facility, touching, the same direction
+    # segment k continues segment k - 1: one facility, touching, the same direction
     joins = (
-        whole[1:]
-        & whole[:-1]
-        & (label[1:] == label[:-1])
-        & np.all(xy0[1:] == xy1[:-1], axis=1)
+        (label[1:] == label[:-1])
+        & np.all(a[1:] == b[:-1], axis=1)
         & (dot > 0)
         & (np.abs(cross) <= 1e-9 * norm[1:] * norm[:-1])
     )
-    first = whole & ~np.concatenate([[False], joins])
-    last = whole & ~np.concatenate([joins, [False]])
-    runs = np.stack([xy0[first], xy1[last]], axis=1)
-    cut, cut_label = _cut(pr, part, reach)
-    return np.concatenate([runs, cut]), np.concatenate([label[first], cut_label])
+    first = ~np.concatenate([[False], joins])
+    last = ~np.concatenate([joins, [False]])
+    return np.stack([a[first], b[last]], axis=1), label[first]
+
+
+def lattice_cells(
+    street_m: np.ndarray,
+    runs: np.ndarray,
+    buffer_m: float = SERVICE_AREA_BUFFER_M,
+    *,
+    error: float = SERVICE_AREA_CELL_ERROR,
+    fine_m: float = SERVICE_AREA_CELL_M,
+    coarse_m: float = SERVICE_AREA_CELL_MAX_M,
+) -> np.ndarray:
+    """Lattice spacing (metres) for each facility's band, from its runs (``SERVICE_AREA_CELL_ERROR``).
+
+    The traced band is exact along straight runs; only its round parts (at most ``runs × 2πr``
+    metres of boundary) are off, by at most cell² / (8 r). Over a band area of about
+    ``2 r L + runs × π r²`` (``L`` = ``street_m``) that gives a relative area error of
+    cell² × runs × 2πr / (8 r × (2 r L + runs × π r²)); the spacing is the largest one keeping it
+    within ``error``, limited to [``fine_m``, ``coarse_m``].
+
+    Parameters
+    ----------
+    street_m : ndarray (k,)
+        Metres of reached street of each facility.
+    runs : ndarray (k,)
+        Number of straight runs (segments) each facility's band is drawn around.
+    buffer_m : float
+        Band half-width ``r`` (metres).
+    error : float
+        Estimated relative area error allowed (share of the area).
+    fine_m, coarse_m : float
+        Finest and coarsest spacing (metres).
+
+    Returns
+    -------
+    ndarray (k,) of float64, metres.
+    """
+    r = float(buffer_m)
+    runs = np.maximum(np.asarray(runs, dtype=float), 1.0)
+    area = 2 * r * np.asarray(street_m, dtype=float) + runs * np.pi * r * r
+    round_m = runs * 2 * np.pi * r
+    cell = np.sqrt(error * 8 * r * area / round_m)
+    return np.clip(cell, fine_m, max(fine_m, coarse_m))
 
 
 def _cpu_count() -> int:
@@ -225,7 +309,7 @@ def service_areas(
     *,
     buffer_m: float = SERVICE_AREA_BUFFER_M,
     reach_m: float | None = None,
-    cell_m: float = SERVICE_AREA_CELL_M,
+    cell_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Service-area polygon of each facility: the points within ``buffer_m`` metres of its reached streets.
 
@@ -236,9 +320,11 @@ def service_areas(
         Half-width of the band around the reached streets (metres).
     reach_m : float, optional
         Walking metres that count as reached; default the result's minutes × speed.
-    cell_m : float
+    cell_m : float, optional
         Lattice spacing (metres) of the distance field the band is traced on
-        (:mod:`coverage.band_contour`).
+        (:mod:`coverage.band_contour`). Default: chosen per facility by :func:`lattice_cells`,
+        between ``SERVICE_AREA_CELL_M`` (5 m) where runs are short and winding and
+        ``SERVICE_AREA_CELL_MAX_M`` (10 m) along long straight ones.
 
     Returns
     -------
@@ -255,7 +341,8 @@ def service_areas(
     present, group = np.unique(label, return_inverse=True)
     street_m = np.bincount(group, weights=np.hypot(*(segments[:, 1] - segments[:, 0]).T))
     bounds = np.searchsorted(group, np.arange(present.size + 1))
-    polygons = band_polygons(segments, bounds, buffer_m, cell_m, workers=_cpu_count())
+    cells = lattice_cells(street_m, np.diff(bounds), buffer_m) if cell_m is None else np.full(present.size, float(cell_m))
+    polygons = band_polygons(segments, bounds, buffer_m, cells, workers=_cpu_count())
     # the frame is built around a geometry array that already has its CRS (twice as fast)
     frame = pd.DataFrame(
         {
