@@ -201,6 +201,10 @@ def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[
     return np.concatenate([runs, cut]), np.concatenate([run_label, cut_label])
 
 
+#: Odd 64-bit multipliers mixing a line's facility, direction and offset into one sort key.
+_MIX = (np.int64(-7046029254386353131), np.int64(-4658895280553007687), np.int64(6364136223846793005))
+
+
 def join_straight_runs(
     xy0: np.ndarray, xy1: np.ndarray, label: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -232,27 +236,38 @@ def join_straight_runs(
     a = np.where(flip[:, None], xy1, xy0)
     b = np.where(flip[:, None], xy0, xy1)
     step = b - a
-    norm = np.hypot(*step.T)
-    unit = step / np.maximum(norm, 1e-12)[:, None]
-    # sort keys: rounding only decides which segments come next to each other; whether they join
-    # is decided exactly below
-    angle = np.round(np.arctan2(unit[:, 1], unit[:, 0]) * 1e6)
-    offset = np.round((unit[:, 0] * a[:, 1] - unit[:, 1] * a[:, 0]) * 1e3)
-    along = unit[:, 0] * a[:, 0] + unit[:, 1] * a[:, 1]
-    order = np.lexsort((along, offset, angle, label))
-    a, b, step, norm, label = a[order], b[order], step[order], norm[order], label[order]
+    norm = np.hypot(step[:, 0], step[:, 1])
+    ux = step[:, 0] / np.maximum(norm, 1e-12)
+    uy = step[:, 1] / np.maximum(norm, 1e-12)
+    # one key per line (facility, direction to a microradian, offset to a millimetre), mixed into
+    # one integer; lines numbered densely, then ordered by line and position along it. Rounding
+    # and mixing only decide which segments come next to each other (two lines sharing a key
+    # merely interleave); whether they join is decided exactly below.
+    angle = np.round(np.arctan2(uy, ux) * 1e6).astype(np.int64)
+    offset = np.round((ux * a[:, 1] - uy * a[:, 0]) * 1e3).astype(np.int64)
+    line = label.astype(np.int64) * _MIX[0] + angle * _MIX[1] + offset * _MIX[2]
+    along = ux * a[:, 0] + uy * a[:, 1]
+    along -= along.min()
+    _, line_no = np.unique(line, return_inverse=True)
+    order = np.argsort(line_no.ravel() * (2.0 * along.max() + 1.0) + along)
+    a, b = np.take(a, order, axis=0), np.take(b, order, axis=0)
+    step, norm, label = np.take(step, order, axis=0), norm[order], label[order]
     cross = step[1:, 0] * step[:-1, 1] - step[1:, 1] * step[:-1, 0]
-    dot = np.einsum("ij,ij->i", step[1:], step[:-1])
+    dot = step[1:, 0] * step[:-1, 0] + step[1:, 1] * step[:-1, 1]
     # segment k continues segment k - 1: one facility, touching, the same direction
     joins = (
         (label[1:] == label[:-1])
-        & np.all(a[1:] == b[:-1], axis=1)
+        & (a[1:, 0] == b[:-1, 0])
+        & (a[1:, 1] == b[:-1, 1])
         & (dot > 0)
         & (np.abs(cross) <= 1e-9 * norm[1:] * norm[:-1])
     )
-    first = ~np.concatenate([[False], joins])
-    last = ~np.concatenate([joins, [False]])
-    return np.stack([a[first], b[last]], axis=1), label[first]
+    first = np.flatnonzero(~np.concatenate([[False], joins]))
+    last = np.flatnonzero(~np.concatenate([joins, [False]]))
+    runs = np.empty((first.size, 2, 2))
+    runs[:, 0] = np.take(a, first, axis=0)
+    runs[:, 1] = np.take(b, last, axis=0)
+    return runs, label[first]
 
 
 def lattice_cells(
