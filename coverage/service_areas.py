@@ -43,26 +43,44 @@ class StreetPieces:
 
 
 def street_pieces(graph: WalkGraph, edges: np.ndarray, piece_m: float = SERVICE_AREA_PIECE_M) -> StreetPieces:
-    """Cut the given edges into straight pieces no longer than ``piece_m`` metres."""
-    geometry = graph.edge_geometry[edges]
-    dense = shapely.segmentize(geometry, piece_m)
-    coords, owner = shapely.get_coordinates(dense, return_index=True)
-    same = owner[1:] == owner[:-1]
-    xy0 = coords[:-1][same]
-    xy1 = coords[1:][same]
-    piece_owner = owner[:-1][same]
+    """Cut the given edges into straight pieces no longer than ``piece_m`` metres.
+
+    Each straight segment of an edge's line longer than ``piece_m`` is cut into the fewest equal
+    pieces no longer than that (as ``shapely.segmentize`` places its points), in numpy rather
+    than by building densified lines; segments of no length are left out.
+    """
+    coords, owner = shapely.get_coordinates(graph.edge_geometry[edges], return_index=True)
+    same = np.flatnonzero(owner[1:] == owner[:-1])
+    s0 = np.take(coords, same, axis=0)
+    s1 = np.take(coords, same + 1, axis=0)
+    seg_owner = owner[same]
+    seg_d = s1 - s0
+    seg_len = np.hypot(seg_d[:, 0], seg_d[:, 1])
+    # metres along the edge where each segment starts: running sum, restarted per edge
+    running = np.cumsum(seg_len)
+    first = np.ones(seg_len.size, dtype=bool)
+    first[1:] = seg_owner[1:] != seg_owner[:-1]
+    seg_start = running - seg_len - np.maximum.accumulate(np.where(first, running - seg_len, 0.0))
+    keep = seg_len > 0
+    s0, seg_d, seg_len, seg_owner, seg_start = s0[keep], seg_d[keep], seg_len[keep], seg_owner[keep], seg_start[keep]
+    cuts = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
+    seg = np.repeat(np.arange(seg_len.size), cuts)
+    k = np.arange(seg.size) - np.repeat(np.cumsum(cuts) - cuts, cuts)
+    part = (seg_len / cuts)[seg]
+    length = seg_len[seg]
+    f0 = k * part / length
+    f1 = np.where(k + 1 == cuts[seg], 1.0, (k + 1) * part / length)
+    d = np.take(seg_d, seg, axis=0)
+    origin = np.take(s0, seg, axis=0)
+    xy0 = origin + f0[:, None] * d
+    xy1 = origin + f1[:, None] * d
+    piece_owner = seg_owner[seg]
     edge = edges[piece_owner]
-    step = np.hypot(*(xy1 - xy0).T)
-    # position along the edge: cumulative length within each edge
-    cumulative = np.cumsum(step)
-    first = np.ones(edge.size, dtype=bool)
-    first[1:] = edge[1:] != edge[:-1]
-    base = np.maximum.accumulate(np.where(first, cumulative - step, 0.0))
-    end_m = cumulative - base
-    start_m = end_m - step
+    start_m = seg_start[seg] + f0 * length
+    end_m = seg_start[seg] + f1 * length
     # edges are measured on their geometry, so scale only guards rounding
-    geometry_length = shapely.length(geometry)[piece_owner]  # only the edges asked for
-    scale = np.divide(graph.edge_length_m[edge], geometry_length, out=np.ones_like(step), where=geometry_length > 0)
+    geometry_length = np.bincount(seg_owner, weights=seg_len, minlength=edges.size)[piece_owner]
+    scale = np.divide(graph.edge_length_m[edge], geometry_length, out=np.ones_like(start_m), where=geometry_length > 0)
     return StreetPieces(edge, start_m * scale, end_m * scale, xy0, xy1)
 
 
@@ -76,8 +94,9 @@ def _candidate_edges(result: CoverageResult, reach: float) -> np.ndarray:
     return np.flatnonzero(candidate)
 
 
-#: Below this many positions the walk to street pieces runs on the calling thread only.
-SERIAL_POSITIONS = 200_000
+#: Below this many positions the walk to street pieces runs on the calling thread only (measured
+#: on the 10⁶-node lattice: 220 000 positions take 5 ms of CPU on one thread, 9 ms on two).
+SERIAL_POSITIONS = 2_000_000
 
 
 @dataclass(frozen=True)
