@@ -7,9 +7,12 @@ point, where it is cut by linear interpolation. Each piece goes to the facility 
 nearer end (the facility's catchment; together they make up the covered area). Straight runs of
 whole pieces of one facility are joined into single segments, and the polygon, every point within
 ``SERVICE_AREA_BUFFER_M`` of the facility's segments, is traced as a contour of their distance
-field on a ``SERVICE_AREA_CELL_M`` lattice (:mod:`coverage.band_contour`, one facility per thread).
-That replaced buffering the lines and unioning the buffers in GEOS, which cost 100-450× a convex
-hull of the reached nodes (issue 14; measurements in ``benchmarks/README.md``).
+field (:mod:`coverage.band_contour`, one facility per thread) on a lattice whose spacing is chosen
+per facility (:func:`lattice_cells`): ``SERVICE_AREA_CELL_M`` (5 m) where its runs are short and
+winding, up to ``SERVICE_AREA_CELL_MAX_M`` (10 m) along long straight ones, where the band's
+error, which sits only on its round parts, stays small. That replaced buffering the lines and
+unioning the buffers in GEOS, which cost 100-450× a convex hull of the reached nodes (issue 14;
+measurements in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
