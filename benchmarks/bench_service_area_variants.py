@@ -10,7 +10,8 @@ Each case builds the same walk result as ``bench_engine.py`` (its facilities and
 - the convex hull of each facility's reached nodes (the cheap peer the target is set against:
   ≤ 10× the hull);
 - the engine's ``service_areas`` (reached pieces, straight runs joined, the 50 m band traced on a
-  5 m distance lattice), on all CPUs and on one thread, and its two steps;
+  distance lattice of 5-10 m chosen per facility from its runs), on all CPUs and on one thread,
+  and its two steps; and the same with the fixed 5 m lattice of before (``cell_m=5``);
 - the engine before issue 14's change: the same pieces merged into lines (``line_merge``), one
   GEOS buffer per line (arcs of 4 segments per quarter circle) and a union per facility, on all CPUs;
 - the straightforward construction: each reached piece buffered on its own (arcs of 16 segments
@@ -61,7 +62,7 @@ def run(name: str, repeats: int) -> list[tuple]:
     import coverage.service_areas as module
     from coverage.band_contour import band_polygons
     from coverage.circles import compute_coverage
-    from coverage.service_areas import reached_pieces, reached_runs, service_areas
+    from coverage.service_areas import lattice_cells, reached_pieces, reached_runs, service_areas
     from coverage.settings import SERVICE_AREA_CELL_M
 
     load = os.getloadavg()[0]
@@ -95,12 +96,15 @@ def run(name: str, repeats: int) -> list[tuple]:
         t_one, c_one, _ = best_of(lambda: service_areas(result), repeats)
     finally:
         module._cpu_count = real_count
+    t_fixed, c_fixed, fixed = best_of(lambda: service_areas(result, cell_m=SERVICE_AREA_CELL_M), repeats)
     t_runs, c_runs, (segments, label) = best_of(lambda: reached_runs(result), repeats)
     order = np.argsort(label, kind="stable")
     segments, label = segments[order], label[order]
     present, group = np.unique(label, return_inverse=True)
     bounds = np.searchsorted(group, np.arange(present.size + 1))
-    t_trace, c_trace, _ = best_of(lambda: band_polygons(segments, bounds, BUFFER_M, SERVICE_AREA_CELL_M), repeats)
+    street_m = np.bincount(group, weights=np.hypot(*(segments[:, 1] - segments[:, 0]).T))
+    cells = lattice_cells(street_m, np.diff(bounds), BUFFER_M)
+    t_trace, c_trace, _ = best_of(lambda: band_polygons(segments, bounds, BUFFER_M, cells), repeats)
 
     pieces, piece_label = reached_pieces(result)
     p_order = np.argsort(piece_label, kind="stable")
@@ -140,10 +144,13 @@ def run(name: str, repeats: int) -> list[tuple]:
     rows.append((name, load, "engine service_areas, one thread", t_one, c_one, (t_hull, c_hull), errors(engine)))
     rows.append((name, load, "  of which reached_runs", t_runs, c_runs, (t_hull, c_hull), nan3))
     rows.append((name, load, "  of which band tracing, one thread", t_trace, c_trace, (t_hull, c_hull), nan3))
+    rows.append((name, load, "engine, fixed 5 m lattice (cell_m=5; 2 threads)", t_fixed, c_fixed, (t_hull, c_hull),
+                 errors(fixed.geometry.to_numpy())))
     rows.append((name, load, "engine before (line_merge, buffer, union; 2 threads)", t_before, c_before, (t_hull, c_hull), errors(old)))
     rows.append((name, load, "straightforward union of buffered pieces (reference)", t_ref, c_ref, (t_hull, c_hull), errors(ref)))
     print(f"{name}: {graph.n_nodes} nodes, {present.size} facilities, {piece_label.size} pieces, "
-          f"{label.size} runs", file=sys.stderr, flush=True)
+          f"{label.size} runs, lattice cells {cells.min():.1f}-{cells.max():.1f} m (median {np.median(cells):.1f})",
+          file=sys.stderr, flush=True)
     return rows
 
 

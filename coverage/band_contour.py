@@ -266,7 +266,7 @@ def band_rings(
     return coords, start[: rings + 1], area[:rings]
 
 
-def _lattice_vertices(segments: np.ndarray, bounds: np.ndarray, r: float, cell_m: float) -> np.ndarray:
+def _lattice_vertices(segments: np.ndarray, bounds: np.ndarray, r: float, cell_m: np.ndarray) -> np.ndarray:
     """Number of lattice vertices :func:`band_rings` would use for each group of segments."""
     starts = bounds[:-1]
     x, y = segments[:, :, 0], segments[:, :, 1]
@@ -280,7 +280,7 @@ def band_polygons(
     segments: np.ndarray,
     bounds: np.ndarray,
     r: float,
-    cell_m: float,
+    cell_m: float | np.ndarray,
     *,
     workers: int = 1,
     max_vertices: float = 2e7,
@@ -295,8 +295,8 @@ def band_polygons(
         Group ``i`` is ``segments[bounds[i]:bounds[i + 1]]`` (none empty).
     r : float
         Band half-width (metres).
-    cell_m : float
-        Lattice spacing of the distance field (metres).
+    cell_m : float or ndarray (k,)
+        Lattice spacing of the distance field (metres): one for all groups, or one per group.
     workers : int
         Threads (one group at a time each; the kernel releases the GIL).
     max_vertices : float
@@ -309,13 +309,14 @@ def band_polygons(
     ndarray of shapely Polygon / MultiPolygon, one per group.
     """
     groups = bounds.size - 1
+    cell_m = np.broadcast_to(np.asarray(cell_m, dtype=float), (groups,))
     too_big = _lattice_vertices(segments, bounds, r, cell_m) > max_vertices
 
     def one(i: int):
         rows = segments[bounds[i] : bounds[i + 1]]
         if too_big[i]:
             return shapely.union_all(shapely.buffer(shapely.linestrings(rows), r, quad_segs=16))
-        return band_rings(np.ascontiguousarray(rows), float(r), float(cell_m))
+        return band_rings(np.ascontiguousarray(rows), float(r), float(cell_m[i]))
 
     if workers > 1 and groups > 1:
         # a few tasks per thread (handing over each group costs more than small groups take)
@@ -327,19 +328,19 @@ def band_polygons(
     contour = np.flatnonzero(~too_big)
     polygons[too_big] = [traced[i] for i in np.flatnonzero(too_big)]
     if contour.size:
-        polygons[contour] = _assemble([traced[i] for i in contour], cell_m)
+        polygons[contour] = _assemble([traced[i] for i in contour], cell_m[contour])
     return polygons
 
 
-def _assemble(traced: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cell_m: float) -> np.ndarray:
-    """Polygons from each group's rings (shells counter-clockwise, holes clockwise)."""
+def _assemble(traced: list[tuple[np.ndarray, np.ndarray, np.ndarray]], cell_m: np.ndarray) -> np.ndarray:
+    """Polygons from each group's rings (shells counter-clockwise, holes clockwise; ``cell_m`` per group)."""
     coords = np.concatenate([c for c, _, _ in traced])
     size = np.concatenate([np.diff(s) for _, s, _ in traced])
     area = np.concatenate([a for _, _, a in traced])
     group = np.repeat(np.arange(len(traced)), [a.size for _, _, a in traced])
     rings = shapely.linearrings(coords, indices=np.repeat(np.arange(size.size), size))
     # rings of no area (a single vertex at exactly distance r) are dropped
-    keep = np.abs(area) > 1e-9 * cell_m * cell_m
+    keep = np.abs(area) > 1e-9 * cell_m[group] ** 2
     rings, area, group = rings[keep], area[keep], group[keep]
     shell = area > 0
     shells = np.bincount(group[shell], minlength=len(traced))

@@ -7,9 +7,12 @@ point, where it is cut by linear interpolation. Each piece goes to the facility 
 nearer end (the facility's catchment; together they make up the covered area). Straight runs of
 whole pieces of one facility are joined into single segments, and the polygon, every point within
 ``SERVICE_AREA_BUFFER_M`` of the facility's segments, is traced as a contour of their distance
-field on a ``SERVICE_AREA_CELL_M`` lattice (:mod:`coverage.band_contour`, one facility per thread).
-That replaced buffering the lines and unioning the buffers in GEOS, which cost 100-450× a convex
-hull of the reached nodes (issue 14; measurements in ``benchmarks/README.md``).
+field (:mod:`coverage.band_contour`, one facility per thread) on a lattice whose spacing is chosen
+per facility (:func:`lattice_cells`): ``SERVICE_AREA_CELL_M`` (5 m) where its runs are short and
+winding, up to ``SERVICE_AREA_CELL_MAX_M`` (10 m) along long straight ones, where the band's
+error, which sits only on its round parts, stays small. That replaced buffering the lines and
+unioning the buffers in GEOS, which cost 100-450× a convex hull of the reached nodes (issue 14;
+measurements in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from coverage.circles import CoverageResult
 from coverage.engine import distances_on_edges
 from coverage.graph import WalkGraph
 from coverage.settings import SERVICE_AREA_BUFFER_M, SERVICE_AREA_CELL_M, SERVICE_AREA_PIECE_M
+from layers.defaults import SERVICE_AREA_CELL_ERROR, SERVICE_AREA_CELL_MAX_M
 
 
 @dataclass(frozen=True)
@@ -42,24 +46,44 @@ class StreetPieces:
 
 
 def street_pieces(graph: WalkGraph, edges: np.ndarray, piece_m: float = SERVICE_AREA_PIECE_M) -> StreetPieces:
-    """Cut the given edges into straight pieces no longer than ``piece_m`` metres."""
-    dense = shapely.segmentize(graph.edge_geometry[edges], piece_m)
-    coords, owner = shapely.get_coordinates(dense, return_index=True)
-    same = owner[1:] == owner[:-1]
-    xy0 = coords[:-1][same]
-    xy1 = coords[1:][same]
-    edge = edges[owner[:-1][same]]
-    step = np.hypot(*(xy1 - xy0).T)
-    # position along the edge: cumulative length within each edge
-    cumulative = np.cumsum(step)
-    first = np.ones(edge.size, dtype=bool)
-    first[1:] = edge[1:] != edge[:-1]
-    base = np.maximum.accumulate(np.where(first, cumulative - step, 0.0))
-    end_m = cumulative - base
-    start_m = end_m - step
+    """Cut the given edges into straight pieces no longer than ``piece_m`` metres.
+
+    Each straight segment of an edge's line longer than ``piece_m`` is cut into the fewest equal
+    pieces no longer than that (as ``shapely.segmentize`` places its points), in numpy rather
+    than by building densified lines; segments of no length are left out.
+    """
+    coords, owner = shapely.get_coordinates(graph.edge_geometry[edges], return_index=True)
+    same = np.flatnonzero(owner[1:] == owner[:-1])
+    s0 = np.take(coords, same, axis=0)
+    s1 = np.take(coords, same + 1, axis=0)
+    seg_owner = owner[same]
+    seg_d = s1 - s0
+    seg_len = np.hypot(seg_d[:, 0], seg_d[:, 1])
+    # metres along the edge where each segment starts: running sum, restarted per edge
+    running = np.cumsum(seg_len)
+    first = np.ones(seg_len.size, dtype=bool)
+    first[1:] = seg_owner[1:] != seg_owner[:-1]
+    seg_start = running - seg_len - np.maximum.accumulate(np.where(first, running - seg_len, 0.0))
+    keep = seg_len > 0
+    s0, seg_d, seg_len, seg_owner, seg_start = s0[keep], seg_d[keep], seg_len[keep], seg_owner[keep], seg_start[keep]
+    cuts = np.maximum(np.ceil(seg_len / piece_m), 1).astype(np.int64)
+    seg = np.repeat(np.arange(seg_len.size), cuts)
+    k = np.arange(seg.size) - np.repeat(np.cumsum(cuts) - cuts, cuts)
+    part = (seg_len / cuts)[seg]
+    length = seg_len[seg]
+    f0 = k * part / length
+    f1 = np.where(k + 1 == cuts[seg], 1.0, (k + 1) * part / length)
+    d = np.take(seg_d, seg, axis=0)
+    origin = np.take(s0, seg, axis=0)
+    xy0 = origin + f0[:, None] * d
+    xy1 = origin + f1[:, None] * d
+    piece_owner = seg_owner[seg]
+    edge = edges[piece_owner]
+    start_m = seg_start[seg] + f0 * length
+    end_m = seg_start[seg] + f1 * length
     # edges are measured on their geometry, so scale only guards rounding
-    geometry_length = shapely.length(graph.edge_geometry)[edge]
-    scale = np.divide(graph.edge_length_m[edge], geometry_length, out=np.ones_like(step), where=geometry_length > 0)
+    geometry_length = np.bincount(seg_owner, weights=seg_len, minlength=edges.size)[piece_owner]
+    scale = np.divide(graph.edge_length_m[edge], geometry_length, out=np.ones_like(start_m), where=geometry_length > 0)
     return StreetPieces(edge, start_m * scale, end_m * scale, xy0, xy1)
 
 
@@ -73,8 +97,9 @@ def _candidate_edges(result: CoverageResult, reach: float) -> np.ndarray:
     return np.flatnonzero(candidate)
 
 
-#: Below this many positions the walk to street pieces runs on the calling thread only.
-SERIAL_POSITIONS = 200_000
+#: Below this many positions the walk to street pieces runs on the calling thread only (measured
+#: on the 10⁶-node lattice: 220 000 positions take 5 ms of CPU on one thread, 9 ms on two).
+SERIAL_POSITIONS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -193,24 +218,120 @@ def reached_runs(result: CoverageResult, reach_m: float | None = None) -> tuple[
     xy1 = np.concatenate([coords[1:][same], pr.pieces.xy1])
     label = np.concatenate([label_u[simple][owner[:-1][same]], np.where(pr.d0 <= pr.d1, pr.l0, pr.l1)])
     whole = np.concatenate([np.ones(int(same.sum()), dtype=bool), whole_piece])
+    runs, run_label = join_straight_runs(xy0[whole], xy1[whole], label[whole])
+    cut, cut_label = _cut(pr, part, reach)
+    return np.concatenate([runs, cut]), np.concatenate([run_label, cut_label])
+
+
+#: Odd 64-bit multipliers mixing a line's facility, direction and offset into one sort key.
+_MIX = (np.int64(-7046029254386353131), np.int64(-4658895280553007687), np.int64(6364136223846793005))
+
+
+def join_straight_runs(
+    xy0: np.ndarray, xy1: np.ndarray, label: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Join collinear segments of one facility that touch end to start into single segments.
+
+    Segments are turned to one canonical direction and sorted by facility, direction, offset of
+    their line from the origin and position along it, so the pieces of one straight line of
+    streets follow each other whatever order the edges came in (a street lattice's columns as
+    well as its rows). Consecutive ones are joined when they belong to one facility, touch
+    exactly and are parallel: their union is the joined segment, so the band around them is the
+    same, drawn from far fewer segments (the contour's work grows with the segments' rows).
+
+    Parameters
+    ----------
+    xy0, xy1 : ndarray (n, 2)
+        Segment ends (metres).
+    label : ndarray (n,)
+        Facility of each segment.
+
+    Returns
+    -------
+    segments : ndarray (m, 2, 2)
+    label : ndarray (m,)
+    """
+    if label.size == 0:
+        return np.empty((0, 2, 2)), label
     step = xy1 - xy0
+    flip = (step[:, 0] < 0) | ((step[:, 0] == 0) & (step[:, 1] < 0))
+    a = np.where(flip[:, None], xy1, xy0)
+    b = np.where(flip[:, None], xy0, xy1)
+    step = b - a
+    norm = np.hypot(step[:, 0], step[:, 1])
+    ux = step[:, 0] / np.maximum(norm, 1e-12)
+    uy = step[:, 1] / np.maximum(norm, 1e-12)
+    # one key per line (facility, direction to a microradian, offset to a millimetre), mixed into
+    # one integer; lines numbered densely, then ordered by line and position along it. Rounding
+    # and mixing only decide which segments come next to each other (two lines sharing a key
+    # merely interleave); whether they join is decided exactly below.
+    angle = np.round(np.arctan2(uy, ux) * 1e6).astype(np.int64)
+    offset = np.round((ux * a[:, 1] - uy * a[:, 0]) * 1e3).astype(np.int64)
+    line = label.astype(np.int64) * _MIX[0] + angle * _MIX[1] + offset * _MIX[2]
+    along = ux * a[:, 0] + uy * a[:, 1]
+    along -= along.min()
+    _, line_no = np.unique(line, return_inverse=True)
+    order = np.argsort(line_no.ravel() * (2.0 * along.max() + 1.0) + along)
+    a, b = np.take(a, order, axis=0), np.take(b, order, axis=0)
+    step, norm, label = np.take(step, order, axis=0), norm[order], label[order]
     cross = step[1:, 0] * step[:-1, 1] - step[1:, 1] * step[:-1, 0]
-    dot = np.einsum("ij,ij->i", step[1:], step[:-1])
-    norm = np.hypot(*step.T)
-    # segment k continues segment k - 1: both whole, one facility, touching, the same direction
+    dot = step[1:, 0] * step[:-1, 0] + step[1:, 1] * step[:-1, 1]
+    # segment k continues segment k - 1: one facility, touching, the same direction
     joins = (
-        whole[1:]
-        & whole[:-1]
-        & (label[1:] == label[:-1])
-        & np.all(xy0[1:] == xy1[:-1], axis=1)
+        (label[1:] == label[:-1])
+        & (a[1:, 0] == b[:-1, 0])
+        & (a[1:, 1] == b[:-1, 1])
         & (dot > 0)
         & (np.abs(cross) <= 1e-9 * norm[1:] * norm[:-1])
     )
-    first = whole & ~np.concatenate([[False], joins])
-    last = whole & ~np.concatenate([joins, [False]])
-    runs = np.stack([xy0[first], xy1[last]], axis=1)
-    cut, cut_label = _cut(pr, part, reach)
-    return np.concatenate([runs, cut]), np.concatenate([label[first], cut_label])
+    first = np.flatnonzero(~np.concatenate([[False], joins]))
+    last = np.flatnonzero(~np.concatenate([joins, [False]]))
+    runs = np.empty((first.size, 2, 2))
+    runs[:, 0] = np.take(a, first, axis=0)
+    runs[:, 1] = np.take(b, last, axis=0)
+    return runs, label[first]
+
+
+def lattice_cells(
+    street_m: np.ndarray,
+    runs: np.ndarray,
+    buffer_m: float = SERVICE_AREA_BUFFER_M,
+    *,
+    error: float = SERVICE_AREA_CELL_ERROR,
+    fine_m: float = SERVICE_AREA_CELL_M,
+    coarse_m: float = SERVICE_AREA_CELL_MAX_M,
+) -> np.ndarray:
+    """Lattice spacing (metres) for each facility's band, from its runs (``SERVICE_AREA_CELL_ERROR``).
+
+    The traced band is exact along straight runs; only its round parts (at most ``runs × 2πr``
+    metres of boundary) are off, by at most cell² / (8 r). Over a band area of about
+    ``2 r L + runs × π r²`` (``L`` = ``street_m``) that gives a relative area error of
+    cell² × runs × 2πr / (8 r × (2 r L + runs × π r²)); the spacing is the largest one keeping it
+    within ``error``, limited to [``fine_m``, ``coarse_m``].
+
+    Parameters
+    ----------
+    street_m : ndarray (k,)
+        Metres of reached street of each facility.
+    runs : ndarray (k,)
+        Number of straight runs (segments) each facility's band is drawn around.
+    buffer_m : float
+        Band half-width ``r`` (metres).
+    error : float
+        Estimated relative area error allowed (share of the area).
+    fine_m, coarse_m : float
+        Finest and coarsest spacing (metres).
+
+    Returns
+    -------
+    ndarray (k,) of float64, metres.
+    """
+    r = float(buffer_m)
+    runs = np.maximum(np.asarray(runs, dtype=float), 1.0)
+    area = 2 * r * np.asarray(street_m, dtype=float) + runs * np.pi * r * r
+    round_m = runs * 2 * np.pi * r
+    cell = np.sqrt(error * 8 * r * area / round_m)
+    return np.clip(cell, fine_m, max(fine_m, coarse_m))
 
 
 def _cpu_count() -> int:
@@ -225,7 +346,7 @@ def service_areas(
     *,
     buffer_m: float = SERVICE_AREA_BUFFER_M,
     reach_m: float | None = None,
-    cell_m: float = SERVICE_AREA_CELL_M,
+    cell_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Service-area polygon of each facility: the points within ``buffer_m`` metres of its reached streets.
 
@@ -236,9 +357,11 @@ def service_areas(
         Half-width of the band around the reached streets (metres).
     reach_m : float, optional
         Walking metres that count as reached; default the result's minutes × speed.
-    cell_m : float
+    cell_m : float, optional
         Lattice spacing (metres) of the distance field the band is traced on
-        (:mod:`coverage.band_contour`).
+        (:mod:`coverage.band_contour`). Default: chosen per facility by :func:`lattice_cells`,
+        between ``SERVICE_AREA_CELL_M`` (5 m) where runs are short and winding and
+        ``SERVICE_AREA_CELL_MAX_M`` (10 m) along long straight ones.
 
     Returns
     -------
@@ -255,7 +378,8 @@ def service_areas(
     present, group = np.unique(label, return_inverse=True)
     street_m = np.bincount(group, weights=np.hypot(*(segments[:, 1] - segments[:, 0]).T))
     bounds = np.searchsorted(group, np.arange(present.size + 1))
-    polygons = band_polygons(segments, bounds, buffer_m, cell_m, workers=_cpu_count())
+    cells = lattice_cells(street_m, np.diff(bounds), buffer_m) if cell_m is None else np.full(present.size, float(cell_m))
+    polygons = band_polygons(segments, bounds, buffer_m, cells, workers=_cpu_count())
     # the frame is built around a geometry array that already has its CRS (twice as fast)
     frame = pd.DataFrame(
         {

@@ -51,8 +51,27 @@ SERVICE_AREA_PIECE_M: float = 25.0
 
 #: Lattice spacing (metres) of the distance field a service area's band is traced on: the band's
 #: straight sides are exact, its round ends within cell² / (8 × band) (6 cm at 5 m around 50 m).
-#: Project parameter, chosen by the benchmark of issue 14 (benchmarks/README.md).
+#: Project parameter, chosen by the benchmark of issue 14 (benchmarks/README.md). It is the fine
+#: limit of the spacing chosen per facility (``SERVICE_AREA_CELL_ERROR``) and the fixed spacing
+#: when one is asked for (``service_areas(..., cell_m=)``).
 SERVICE_AREA_CELL_M: float = 5.0
+
+#: Coarse limit (metres) of the lattice spacing chosen per facility. At 10 m the band's round ends
+#: are within 25 cm and a concave corner between two bands is cut by less than a cell; measured on
+#: a 100 m street lattice: areas within 0.17 %, symmetric difference 0.28 % of the fine-arc union
+#: (issue 14 benchmark).
+SERVICE_AREA_CELL_MAX_M: float = 10.0
+
+#: Estimated relative area error (share of the polygon's area) the lattice spacing of each
+#: facility's band is chosen for. The error sits only on the round parts of the boundary (the
+#: straight sides are exact): for ``n`` straight runs of total length ``L`` around which a band of
+#: half-width ``r`` is drawn, the round boundary is at most ``n × 2πr`` long and off by at most
+#: cell² / (8 r), over an area of about ``2rL + nπr²``, so the spacing is
+#: cell = sqrt(error × 8r × (2rL + nπr²) / (n × 2πr)), kept within [``SERVICE_AREA_CELL_M``,
+#: ``SERVICE_AREA_CELL_MAX_M``]. Half of issue 14's 0.5 % area tolerance: long straight runs
+#: (a street lattice, mean run ~300 m) get the coarse 10 m cells and four times less work;
+#: short winding runs (Helsinki, mean run ~15 m) stay near the fine 5 m.
+SERVICE_AREA_CELL_ERROR: float = 0.0025
 
 #: Edges shorter than this (metres) are given this length so zero-length OSM segments stay edges.
 MIN_EDGE_LENGTH_M: float = 0.01
@@ -292,6 +311,8 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "SERVICE_AREA_BUFFER_M": "project: drawing of service areas only (not used in any count)",
         "SERVICE_AREA_PIECE_M": "project: drawing of service areas only (not used in any count)",
         "SERVICE_AREA_CELL_M": "tuning: lattice of the service-area contour (issue 14 benchmark; drawing only)",
+        "SERVICE_AREA_CELL_MAX_M": "tuning: coarsest lattice of the service-area contour (issue 14 benchmark; drawing only)",
+        "SERVICE_AREA_CELL_ERROR": "tuning: half of issue 14's 0.5 % area tolerance for service-area polygons (drawing only)",
         "MIN_EDGE_LENGTH_M": _TOLERANCE,
         "DEFAULT_ELDERLY_SHARE": f"{_SEED_000}: 93 384 aged 60+ = 25.22 % of residents",
         "DEFAULT_BASE_YEAR": "standard: 7th national census (2020)",

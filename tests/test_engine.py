@@ -116,10 +116,13 @@ def test_service_area_follows_the_street(street):
     assert len(areas) == 1
     polygon = areas.geometry.iloc[0]
     # reached street: 0..720 m, buffered 50 m: a 770 × 100 m band with rounded ends (traced on a
-    # 5 m lattice: straight sides exact, the tips of the round ends within cell² / (8 × 50 m))
+    # lattice of 5-10 m, 10 m for one long straight run: straight sides exact, the tips of the
+    # round ends within about cell² / (8 × 50 m) = 0.25 m)
     assert areas["reached_street_m"].iloc[0] == pytest.approx(720.0, abs=1e-6)
     minx, miny, maxx, maxy = polygon.bounds
-    assert (minx, maxx) == pytest.approx((-50.0, 770.0), abs=0.07)
+    assert (minx, maxx) == pytest.approx((-50.0, 770.0), abs=0.3)
+    fine = service_areas(result, buffer_m=50.0, cell_m=5.0).geometry.iloc[0]  # 5 m: within 0.07 m
+    assert (fine.bounds[0], fine.bounds[2]) == pytest.approx((-50.0, 770.0), abs=0.07)
     assert (miny, maxy) == pytest.approx((-50.0, 50.0), abs=1e-6)
     assert not polygon.contains(shapely.Point(800.0, 0.0))
     assert polygon.area < shapely.convex_hull(polygon).area + 1e-6
