@@ -4,7 +4,7 @@ The reference is the straightforward construction: every reached street piece of
 :func:`coverage.service_areas.reached_pieces` buffered on its own by 50 m (GEOS, arcs of 16
 segments per quarter circle, so the reference itself is within 0.2 % of true circles) and the
 buffers unioned per facility. The engine's polygons (straight runs joined, band traced as the
-50 m contour of the distance to them on a 5 m lattice) must match it on real Helsinki and Nanjing
+50 m contour of the distance to them on a 5-10 m lattice (chosen per facility)) must match it on real Helsinki and Nanjing
 streets: every facility's area within 0.5 %, the symmetric difference under 1 % of its area; and
 they must be what ``python -m coverage circles --out x.gpkg`` writes to its ``service_areas`` layer.
 The construction the engine used before (GEOS arcs of 4 segments per quarter circle) lies up to
