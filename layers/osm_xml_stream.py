@@ -143,11 +143,12 @@ def stream_osm_xml(
                     node_lat(float(get("lat")))
             elif tag == "way":
                 ways_seen += 1
-                if not is_deleted(elem):
+                get = elem.get
+                if get("action") != "delete" and get("visible") != "false":  # is_deleted, inlined: per way
                     tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-                    hit = not key_set.isdisjoint(tags) and (any_value or any(tags.get(k) for k in way_keys))
+                    hit = not key_set.isdisjoint(tags) and (any_value or any(map(tags.get, way_keys)))
                     if hit or keep_other_ways:
-                        way_id = int(elem.get("id"))  # the id first: its error is the one reported
+                        way_id = int(get("id"))  # the id first: its error is the one reported
                         refs = [int(nd.get("ref")) for nd in elem.iter("nd")]
                         if hit:
                             wanted.append(len(way_ids))
@@ -161,7 +162,7 @@ def stream_osm_xml(
                     if (
                         tags.get("type") == "multipolygon"
                         and not key_set.isdisjoint(tags)
-                        and (any_value or any(tags.get(k) for k in way_keys))
+                        and (any_value or any(map(tags.get, way_keys)))
                         and not is_deleted(elem)
                     ):
                         members = [
