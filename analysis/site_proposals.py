@@ -39,15 +39,12 @@ from analysis.site_selection import (
     townships_needing_centre,
 )
 from coverage.circles import CoverageResult, unit_points
+from layers.defaults import DEFAULT_P, TARGET_CLUSTERS  # sites without p, clusters with target_coverage
 from layers.errors import InputError
 from layers.facilities import check_points_near_extent
 from layers.frames import is_frame
 from layers.projection import WGS84
 
-#: New sites when neither ``p`` nor ``target_coverage`` is given.
-DEFAULT_P = 5
-#: Demand-cluster candidates generated with ``target_coverage`` (p is not known in advance).
-TARGET_CLUSTERS = 100
 CANDIDATE_SOURCES = ("user", "osm", "clusters")
 MODELS = ("mclp", "lscp", "pmedian")
 

@@ -7,7 +7,8 @@ raises :class:`argparse.ArgumentTypeError`, which argparse reports as
 
 The ranges are plausibility limits of the command line, not planning rules (those live in
 ``data/rules/*.toml``): they stop typing mistakes (km/h for m/s, metres for minutes) and values
-that make a run meaningless or endless.
+that make a run meaningless or endless. Their values, with their origins, are in
+:mod:`layers.defaults` (``MINUTES_RANGE``, ``COUNT_RANGE``, ...), imported here under the same names.
 """
 
 from __future__ import annotations
@@ -18,19 +19,29 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from coverage.settings import SPEED_PRESETS
+from layers.defaults import (  # the ranges live with every other default, each with its origin
+    COUNT_RANGE,
+    MAX_SNAP_RANGE_M,
+    MINUTES_RANGE,
+    PERSONS_PER_HOUSEHOLD_RANGE,
+    SPEED_RANGE_MPS,
+    TIME_LIMIT_RANGE_S,
+)
 
-#: Walking minutes (--minutes, --cap-minutes): above 0, at most 4 hours.
-MINUTES_RANGE: tuple[float, float] = (0.0, 240.0)
-#: Metres from a point to a street before it is off-network (--max-snap): above 0, at most 10 km.
-MAX_SNAP_RANGE_M: tuple[float, float] = (0.0, 10_000.0)
-#: Walking speed in metres per second (--speed): the range :func:`coverage.settings.resolve_speed` accepts.
-SPEED_RANGE_MPS: tuple[float, float] = (0.1, 3.0)
-#: Persons per household (--persons-per-household): at least 1, at most 10.
-PERSONS_PER_HOUSEHOLD_RANGE: tuple[float, float] = (1.0, 10.0)
-#: Seconds for the exact solver (--time-limit): above 0, at most one day.
-TIME_LIMIT_RANGE_S: tuple[float, float] = (0.0, 86_400.0)
-#: Counts of sites or clusters (--p, --clusters): at least 1, at most 100 000.
-COUNT_RANGE: tuple[int, int] = (1, 100_000)
+__all__ = [
+    "COUNT_RANGE",
+    "MAX_SNAP_RANGE_M",
+    "MINUTES_RANGE",
+    "PERSONS_PER_HOUSEHOLD_RANGE",
+    "SPEED_RANGE_MPS",
+    "TIME_LIMIT_RANGE_S",
+    "OneLineParser",
+    "bounded_float",
+    "bounded_int",
+    "number_or_column",
+    "share",
+    "speed",
+]
 
 
 def _number(text: str, flag: str, what: str) -> float:

@@ -217,6 +217,33 @@ MILP_BRANCH_TIME_SHARE: float = 0.5
 #: KMeans switches to MiniBatchKMeans above this many demand units.
 MINIBATCH_ABOVE: int = 20_000
 
+#: New sites proposed when neither ``p`` nor ``target_coverage`` is given (``sites`` without
+#: ``--p``; ``propose_sites(result)``): a handful a district plans in one round, small enough
+#: for the exact solver on a city extract.
+DEFAULT_P: int = 5
+
+#: Demand-cluster candidates generated with ``target_coverage`` (p is not known in advance, so
+#: the pool cannot scale with it as the "10 × p, at least 50" rule without it does).
+TARGET_CLUSTERS: int = 100
+
+# ----- command-line plausibility ranges (cli/numbers.py) ------------------------------------------
+# Limits of what the command line accepts, not planning rules: they stop typing mistakes (km/h for
+# m/s, metres for minutes) and values that make a run meaningless or endless, with exit status 2.
+
+#: Walking minutes (``--minutes``, ``--cap-minutes``): above 0, at most 4 hours.
+MINUTES_RANGE: tuple[float, float] = (0.0, 240.0)
+#: Metres from a point to a street before it is off-network (``--max-snap``): above 0, at most 10 km.
+MAX_SNAP_RANGE_M: tuple[float, float] = (0.0, 10_000.0)
+#: Walking speed in metres per second (``--speed``): the range
+#: :func:`coverage.settings.resolve_speed` accepts (a crawl to a run; km/h typed as m/s is refused).
+SPEED_RANGE_MPS: tuple[float, float] = (0.1, 3.0)
+#: Persons per household (``--persons-per-household``): at least 1, at most 10.
+PERSONS_PER_HOUSEHOLD_RANGE: tuple[float, float] = (1.0, 10.0)
+#: Seconds for the exact solver (``--time-limit``): above 0, at most one day.
+TIME_LIMIT_RANGE_S: tuple[float, float] = (0.0, 86_400.0)
+#: Counts of sites or clusters (``--p``, ``--clusters``): at least 1, at most 100 000.
+COUNT_RANGE: tuple[int, int] = (1, 100_000)
+
 # ----- engine tuning ------------------------------------------------------------------------------
 
 #: Point layers at least this large read their x and y on two threads.
@@ -299,6 +326,7 @@ MAX_BASEMAP_AREAS: int = 5000
 _SEED_000 = "seed 000 (Panshi), PLANNING_RULES.md"
 _TUNING = "tuning: speed or memory only, results do not change"
 _TOLERANCE = "tuning: floating-point tolerance, not a planning number"
+_CLI_RANGE = "project: plausibility limit of the command line (typing mistakes), not a planning rule"
 
 #: Origin of every default above: ``seed NNN``, ``standard``, ``project`` or ``tuning``.
 ORIGINS: Mapping[str, str] = MappingProxyType(
@@ -329,6 +357,14 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "LP_FIRST_MIN_PAIRS": _TUNING,
         "MILP_BRANCH_TIME_SHARE": _TUNING,
         "MINIBATCH_ABOVE": _TUNING,
+        "DEFAULT_P": "project: sites proposed in one round when --p is not given (a district's planning round)",
+        "TARGET_CLUSTERS": "project: size of the demand-cluster candidate pool with --target-coverage",
+        "MINUTES_RANGE": _CLI_RANGE + " (up to 4 hours of walking)",
+        "MAX_SNAP_RANGE_M": _CLI_RANGE + " (up to 10 km to a street)",
+        "SPEED_RANGE_MPS": _CLI_RANGE + " (0.1-3 m/s; km/h typed as m/s is refused)",
+        "PERSONS_PER_HOUSEHOLD_RANGE": _CLI_RANGE + " (1-10 persons)",
+        "TIME_LIMIT_RANGE_S": _CLI_RANGE + " (up to one day of solving)",
+        "COUNT_RANGE": _CLI_RANGE + " (1-100 000 sites or clusters)",
         "TWO_THREAD_MIN_POINTS": _TUNING,
         "CHUNK_FLOATS": _TUNING,
         "SIDE_BY_SIDE_MIN_NODES": _TUNING,

@@ -2,9 +2,9 @@
 
 The street network is only part of what a planner recognises on a map; parks, rivers, lakes,
 residential and commercial land and the buildings themselves are in the same extract. This module
-reads them from an ``.osm.pbf`` (pyrosm) or an OSM XML file (``.osm``/``.xml``, streamed with the
-helpers of :mod:`layers.osm_xml`) into three GeoDataFrames in EPSG:4326, for display only (never
-for any number of the analysis).
+reads them from an ``.osm.pbf`` (pyrosm) or an OSM XML file (``.osm``/``.xml``, streamed by
+:mod:`layers.osm_xml_stream`, the pass the street reader uses too) into three GeoDataFrames in
+EPSG:4326, for display only (never for any number of the analysis).
 
 Classes (:func:`classify`): ``water`` (``natural=water``, any ``water=*``, ``landuse=reservoir|basin``,
 ``waterway=riverbank|dock``), ``green`` (parks, gardens, grass, woods, ...), ``residential``,
@@ -17,8 +17,6 @@ An extract without any of these features gives empty layers, not an error.
 from __future__ import annotations
 
 import warnings
-import xml.etree.ElementTree as ET
-from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import InputError
-from layers.osm_xml import _deleted, _Parsed, way_node_refs
+from layers.osm_xml_stream import OsmXmlData, stream_osm_xml, way_node_refs
 from layers.projection import WGS84
 
 #: OSM keys read for the context layers (``building`` for the footprints).
@@ -187,70 +185,23 @@ def _read_pbf(path: Path) -> OsmContext:
 
 
 # ----- OSM XML ----------------------------------------------------------------------------------
-@dataclass
-class _XmlContext:
-    """One streamed pass: all nodes, every way's node references, the tagged ways and relations."""
-
-    parsed: _Parsed  # every way (tags empty for untagged ones), so relations can use any member
-    tagged: list[int]  # indexes of ways with a context key or ``building``
-    relations: list[tuple[dict[str, str], list[tuple[int, str]]]]  # (tags, [(way id, role)])
-
-
-def _parse_xml(path: Path) -> _XmlContext:
-    node_id: array = array("q")
-    node_lon: array = array("d")
-    node_lat: array = array("d")
-    way_id: list[int] = []
-    way_refs: list[array] = []
-    way_tags: list[dict[str, str]] = []
-    tagged: list[int] = []
-    relations: list[tuple[dict[str, str], list[tuple[int, str]]]] = []
-    wanted = (*CONTEXT_KEYS, "building")
-    root = None
-    try:
-        for event, elem in ET.iterparse(path, events=("start", "end")):
-            if event == "start":
-                if root is None:
-                    root = elem
-                continue
-            tag = elem.tag
-            if tag == "node":
-                if not _deleted(elem):
-                    node_id.append(int(elem.get("id")))
-                    node_lon.append(float(elem.get("lon")))
-                    node_lat.append(float(elem.get("lat")))
-            elif tag == "way":
-                if not _deleted(elem):
-                    tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-                    keep = {k: tags[k] for k in CONTEXT_TAGS if k in tags}
-                    if any(k in keep for k in wanted):
-                        tagged.append(len(way_id))
-                    else:
-                        keep = {}
-                    way_id.append(int(elem.get("id")))
-                    way_refs.append(array("q", (int(nd.get("ref")) for nd in elem.iter("nd"))))
-                    way_tags.append(keep)
-            elif tag == "relation":
-                tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-                if tags.get("type") == "multipolygon" and any(k in tags for k in wanted) and not _deleted(elem):
-                    members = [(int(m.get("ref")), m.get("role") or "outer") for m in elem.iter("member") if m.get("type") == "way"]
-                    relations.append(({k: tags[k] for k in CONTEXT_TAGS if k in tags}, members))
-            else:
-                continue
-            if elem is not root:
-                root.clear()  # memory stays flat on city-sized files
-    except (ET.ParseError, OSError) as exc:
-        raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"cannot read the OSM XML file: a node, way or relation has a bad id or position ({exc})", file=path) from exc
-    parsed = _Parsed(node_id, node_lon, node_lat, way_id, way_refs, way_tags)
-    return _XmlContext(parsed=parsed, tagged=tagged, relations=relations)
+def _parse_xml(path: Path) -> OsmXmlData:
+    """One streamed pass: all nodes, every way's node references (tags only on ways with a context
+    key or ``building``: multipolygon members are often untagged) and the multipolygon relations."""
+    return stream_osm_xml(
+        path,
+        way_keys=(*CONTEXT_KEYS, "building"),
+        tag_names=CONTEXT_TAGS,
+        keep_other_ways=True,
+        multipolygons=True,
+        any_value=True,
+    )
 
 
-def _way_geometries(ctx: _XmlContext) -> tuple[np.ndarray, np.ndarray]:
+def _way_geometries(data: OsmXmlData) -> tuple[np.ndarray, np.ndarray]:
     """Per way: a Polygon when closed (≥ 4 refs, all nodes present), else the LineString of its
     present nodes (``None`` below two), and whether it is closed."""
-    refs_of = way_node_refs(ctx.parsed)
+    refs_of = way_node_refs(data)
     lengths, refs, way, pos, present = refs_of.lengths, refs_of.refs, refs_of.way, refs_of.pos, refs_of.present
     n = lengths.size
     lines = np.full(n, None, dtype=object)
@@ -289,10 +240,10 @@ def _relation_polygon(members: list[tuple[int, str]], lines_by_id: dict[int, obj
 
 
 def _read_xml(path: Path) -> OsmContext:
-    ctx = _parse_xml(path)
-    lines, closed = _way_geometries(ctx)
-    tagged = np.asarray(ctx.tagged, dtype=np.int64)
-    tags = pd.DataFrame.from_records([ctx.parsed.way_tags[i] for i in tagged], columns=list(CONTEXT_TAGS))
+    data = _parse_xml(path)
+    lines, closed = _way_geometries(data)
+    tagged = np.asarray(data.wanted, dtype=np.int64)
+    tags = pd.DataFrame.from_records([data.way_tags[i] for i in tagged], columns=list(CONTEXT_TAGS))
     geoms = lines[tagged] if tagged.size else np.array([], dtype=object)
     # a closed way is an area, except a waterway line drawn as a loop
     is_area = closed[tagged] if tagged.size else np.zeros(0, dtype=bool)
@@ -302,10 +253,10 @@ def _read_xml(path: Path) -> OsmContext:
         owner = np.repeat(np.arange(rings.size), shapely.get_num_coordinates(rings))
         geoms = geoms.copy()
         geoms[is_area] = shapely.polygons(shapely.linearrings(shapely.get_coordinates(rings), indices=owner))
-    if ctx.relations:
-        lines_by_id = dict(zip(ctx.parsed.way_id, lines, strict=True))
-        rel_tags = pd.DataFrame.from_records([r[0] for r in ctx.relations], columns=list(CONTEXT_TAGS))
-        rel_geoms = np.array([_relation_polygon(r[1], lines_by_id) for r in ctx.relations], dtype=object)
+    if data.relations:
+        lines_by_id = dict(zip(data.way_id, lines, strict=True))
+        rel_tags = pd.DataFrame.from_records([r.tags for r in data.relations], columns=list(CONTEXT_TAGS))
+        rel_geoms = np.array([_relation_polygon(r.members, lines_by_id) for r in data.relations], dtype=object)
         tags = pd.concat([tags, rel_tags], ignore_index=True)
         geoms = np.concatenate([geoms, rel_geoms])
     valid = pd.notna(geoms)

@@ -9,12 +9,12 @@ edge table itself:
 - two ways with the same id are both kept (the later one gets a new, negative id).
 
 One edge per pair of consecutive nodes of a way (as osmnx with ``simplify=False``), straight between
-them, in EPSG:4326. Parsing is a streaming ``iterparse``; everything after it is numpy/shapely.
+them, in EPSG:4326. Parsing is the streaming pass of :mod:`layers.osm_xml_stream` (shared with the
+building and basemap readers); everything after it is numpy/shapely.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.errors import InputError, NetworkError
+from layers.errors import NetworkError
+from layers.osm_xml_stream import OsmXmlData, stream_osm_xml, way_node_refs
 from layers.projection import WGS84
 
 #: Way tags kept on the edges (what the walkable filter and the outputs read).
@@ -68,97 +69,11 @@ class XmlEdges:
         return tuple(notes)
 
 
-@dataclass
-class _Parsed:
-    node_id: list[int]
-    node_lon: list[float]
-    node_lat: list[float]
-    way_id: list[int]
-    way_refs: list[list[int]]
-    way_tags: list[dict[str, str]]
-    ways_seen: int = 0
-
-
-def _deleted(elem: ET.Element) -> bool:
-    """JOSM marks deleted objects with ``action="delete"``; history exports with ``visible="false"``."""
-    return elem.get("action") == "delete" or elem.get("visible") == "false"
-
-
-
-@dataclass(frozen=True)
-class WayNodeRefs:
-    """The node references of every parsed way, resolved against the file's nodes.
-
-    Attributes
-    ----------
-    lon, lat : ndarray of float64
-        Coordinates of the file's distinct nodes (sorted by id; the first of a repeated id wins).
-    lengths : ndarray of int64
-        Node references per way.
-    refs, way : ndarray of int64
-        Every reference in way order, and the way (0-based) it belongs to.
-    pos : ndarray of int64
-        Index of each reference's node in ``lon``/``lat`` (meaningful where ``present``).
-    present : ndarray of bool
-        The referenced node is in the file (clipped exports miss some).
-    """
-
-    lon: np.ndarray
-    lat: np.ndarray
-    lengths: np.ndarray
-    refs: np.ndarray
-    way: np.ndarray
-    pos: np.ndarray
-    present: np.ndarray
-
-
-def way_node_refs(parsed: _Parsed) -> WayNodeRefs:
-    """Resolve the parsed ways' node references to node coordinates (vectorised: one sort, one search)."""
-    node_id = np.asarray(parsed.node_id, dtype=np.int64)
-    ids, first = np.unique(node_id, return_index=True)
-    lon = np.asarray(parsed.node_lon, dtype=np.float64)[first]
-    lat = np.asarray(parsed.node_lat, dtype=np.float64)[first]
-    lengths = np.fromiter((len(r) for r in parsed.way_refs), dtype=np.int64, count=len(parsed.way_refs))
-    refs = np.fromiter((n for r in parsed.way_refs for n in r), dtype=np.int64, count=int(lengths.sum()))
-    way = np.repeat(np.arange(lengths.size), lengths)
-    pos = np.searchsorted(ids, refs).clip(max=max(ids.size - 1, 0))
-    present = ids[pos] == refs if ids.size else np.zeros(refs.size, dtype=bool)
-    return WayNodeRefs(lon=lon, lat=lat, lengths=lengths, refs=refs, way=way, pos=pos, present=present)
-
-def _parse(path: Path, *, way_key: str = "highway", tag_names: tuple[str, ...] = WAY_TAGS) -> _Parsed:
-    """Stream the file once: every node's position, and the node list and tags of each way with a
-    ``way_key`` tag (streets by default; :mod:`layers.osm_xml_buildings` asks for ``building``),
-    keeping the tags named in ``tag_names``."""
-    parsed = _Parsed([], [], [], [], [], [])
-    root = None
-    try:
-        for event, elem in ET.iterparse(path, events=("start", "end")):
-            if event == "start":
-                if root is None:
-                    root = elem
-                continue
-            tag = elem.tag
-            if tag == "node":
-                if not _deleted(elem):
-                    parsed.node_id.append(int(elem.get("id")))
-                    parsed.node_lon.append(float(elem.get("lon")))
-                    parsed.node_lat.append(float(elem.get("lat")))
-            elif tag == "way":
-                parsed.ways_seen += 1
-                tags = {t.get("k"): t.get("v") for t in elem.iter("tag")}
-                if tags.get(way_key) and not _deleted(elem):
-                    parsed.way_id.append(int(elem.get("id")))
-                    parsed.way_refs.append([int(nd.get("ref")) for nd in elem.iter("nd")])
-                    parsed.way_tags.append({k: tags[k] for k in tag_names if k in tags})
-            elif tag != "relation":
-                continue
-            if elem is not root:
-                root.clear()  # drop what was read: memory stays flat on city-sized files
-    except (ET.ParseError, OSError) as exc:
-        raise InputError(f"cannot read the OSM XML file: {exc}", file=path) from exc
-    except (TypeError, ValueError) as exc:  # a node without lat/lon, an id that is not a number
-        raise InputError(f"cannot read the OSM XML file: a node or way has a bad id or position ({exc})", file=path) from exc
-    return parsed
+def _parse(path: Path, *, way_key: str = "highway", tag_names: tuple[str, ...] = WAY_TAGS) -> OsmXmlData:
+    """Stream the file once (:func:`layers.osm_xml_stream.stream_osm_xml`): every node's position,
+    and the node list and tags of each way with a non-empty ``way_key`` tag (streets by default;
+    :mod:`layers.osm_xml_buildings` asks for ``building``), keeping the tags named in ``tag_names``."""
+    return stream_osm_xml(path, way_keys=(way_key,), tag_names=tag_names)
 
 
 def _unique_way_ids(way_id: np.ndarray) -> tuple[np.ndarray, int]:
