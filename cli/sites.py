@@ -47,6 +47,7 @@ from cli.numbers import (
 )
 from coverage import walk_coverage
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES, SPEED_PRESETS
+from layers.defaults import DEFAULT_TIME_LIMIT_S
 
 DEFAULT_OUT = Path("out") / "sites.gpkg"
 
@@ -130,7 +131,7 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
         help="milp: exact with HiGHS; greedy: lazy greedy with a gap; auto: exact when small enough",
     )
     p.add_argument(
-        "--time-limit", type=bounded_float("--time-limit", *TIME_LIMIT_RANGE_S, unit="seconds"), default=60.0, help="seconds for the exact solver")
+        "--time-limit", type=bounded_float("--time-limit", *TIME_LIMIT_RANGE_S, unit="seconds"), default=DEFAULT_TIME_LIMIT_S, help="seconds for the exact solver")
     p.add_argument(
         "--strict", action="store_true", help="lscp: fail when some elderly cannot be covered by any candidate"
     )

@@ -30,13 +30,14 @@ from coverage.scenario import (
     ScenarioSettings,
 )
 from coverage.settings import resolve_speed
+from layers.defaults import MINUTES_RANGE
 from layers.errors import InputError
 
 #: The ``format`` tag and the ``version`` of the scenario files this code writes and reads.
 SCENARIO_FORMAT = "elderly-coverage-scenario"
 SCENARIO_VERSION = 1
 #: Walking minutes a scenario may set (the command line's ``--minutes`` range).
-SCENARIO_MINUTES_RANGE: tuple[float, float] = (0.0, 240.0)
+SCENARIO_MINUTES_RANGE: tuple[float, float] = MINUTES_RANGE
 #: Years a scenario may check as of.
 SCENARIO_YEAR_RANGE: tuple[int, int] = (1949, 2100)
 

@@ -17,6 +17,7 @@ from layers.defaults import (
     SERVICE_AREA_CELL_M,
     SERVICE_AREA_PIECE_M,
     SPEED_PRESETS,
+    SPEED_RANGE_MPS,
 )
 
 #: The walking defaults live in :mod:`layers.defaults` (the bottom layer); these names stay
@@ -50,7 +51,8 @@ def resolve_speed(speed: float | str | None) -> float:
             msg = f"unknown walking speed '{speed}': use a number in m/s or one of {sorted(SPEED_PRESETS)}"
             raise ValueError(msg) from None
     value = float(speed)
-    if not 0.1 <= value <= 3.0:
-        msg = f"walking speed {value} m/s is outside 0.1-3.0 m/s: give metres per second, not km/h"
+    low, high = SPEED_RANGE_MPS
+    if not low <= value <= high:
+        msg = f"walking speed {value} m/s is outside {low:g}-{high:.1f} m/s: give metres per second, not km/h"
         raise ValueError(msg)
     return value
