@@ -12,6 +12,7 @@ from scipy.optimize import linprog
 
 from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
+from analysis.site_models.decomposition_bound import BLOCK_COLUMNS, decomposition_bound
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
 from analysis.site_models.local_search import iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
@@ -34,6 +35,15 @@ REDUCE_MODEL: bool = True
 
 #: Swap search on the greedy incumbent and iterated swaps in the time HiGHS leaves unproven (issue 14).
 LOCAL_SEARCH: bool = True
+
+#: Not proven by HiGHS: a Lagrangian decomposition bound (blocks of candidates, see decomposition_bound.py).
+DECOMPOSE: bool = True
+
+#: Share of the time left after HiGHS given to the decomposition bound (the rest: iterated swaps).
+DECOMPOSITION_TIME_SHARE: float = 0.5
+
+#: Candidate sites per block; models with fewer than two blocks' worth are left to HiGHS and the LP.
+DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
 
 
 class MCLP(_SiteModel):
@@ -267,6 +277,8 @@ class MCLP(_SiteModel):
             if res is not None and -float(res.fun) < self.bound:
                 self._record(self.objective, -float(res.fun), False, self.solver)
                 self.notes.append(f"LP bound {self.bound:.1f}: the gap is measured against it")
+        if not self.optimal:
+            self._decomposition_bound(a, w, groups, deadline)
         if not LOCAL_SEARCH or self.optimal or time.perf_counter() >= deadline - 0.05:
             return chosen
         start_value = self.objective
@@ -281,6 +293,35 @@ class MCLP(_SiteModel):
             )
             return better
         return chosen
+
+    def _decomposition_bound(self, a, w, groups, deadline: float) -> None:
+        """Lower the proven bound by Lagrangian decomposition over blocks of candidates (big models, no T3 groups)."""
+        prices = getattr(self, "_lp_prices", None)
+        if not DECOMPOSE or groups or a.shape[1] < 2 * DECOMPOSITION_BLOCK_COLUMNS or prices is None or prices[0] != a.shape:
+            return
+        now = time.perf_counter()
+        stop = now + (DECOMPOSITION_TIME_SHARE if LOCAL_SEARCH else 1.0) * max(deadline - now, 0.0)
+        if stop - now < 1.0:
+            return
+        _, row_prices, site_price = prices
+        result = decomposition_bound(
+            a,
+            w,
+            int(self.p),
+            row_prices,
+            site_price,
+            deadline=stop,
+            incumbent_value=self.objective,
+            block_columns=DECOMPOSITION_BLOCK_COLUMNS,
+        )
+        before = self.bound
+        if result.bound < before:
+            self._record(self.objective, result.bound, False, self.solver)
+        self.notes.append(
+            f"decomposition bound {result.bound:.1f} ({result.blocks} blocks of candidates, "
+            f"{result.crossing_rows} demand rows shared between blocks, {result.evaluations} evaluations) "
+            f"against {before:.1f} before: gap {self.gap:.2%}"
+        )
 
     def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
         n_rows = a.shape[0]
@@ -310,7 +351,13 @@ class MCLP(_SiteModel):
             method="highs-ipm",
             options={"time_limit": max(float(time_limit_s), 1.0)},
         )
-        return res if res.status == 0 and res.x is not None else None
+        if res.status != 0 or res.x is None:
+            return None
+        marginals = getattr(getattr(res, "ineqlin", None), "marginals", None)
+        if marginals is not None and len(marginals) > n_rows:
+            # duals (persons): a demand row's price, a site's price; the decomposition bound starts there
+            self._lp_prices = (a.shape, -np.asarray(marginals[:n_rows], dtype=float), -float(marginals[n_rows]))
+        return res
 
     def _lp_first(self, a, w, greedy, greedy_value, deadline, mip_rel_gap, groups=None):
         """LP relaxation by interior point; integral → done, else reduced-cost fixing, then branch."""
