@@ -160,7 +160,8 @@ def decomposition_bound(
     site_price : float
         LP dual of ``Σ x ≤ p`` (persons per site; the start ``λ``).
     deadline : float
-        ``time.perf_counter()`` value after which no new evaluation starts.
+        ``time.perf_counter()`` value after which no new evaluation starts (nor one the last
+        evaluation's duration shows cannot end before it).
     incumbent_value : float
         Best known objective (persons): the subgradient steps aim at it.
     block_columns : int
@@ -189,7 +190,10 @@ def decomposition_bound(
     u = np.clip(np.nan_to_num(np.asarray(row_prices, dtype=float)), 0.0, w)
     lam = max(float(site_price), 0.0)
     best, first, evaluations, share = np.inf, np.inf, 0, _STEP_SHARE
-    while time.perf_counter() < deadline and (max_evaluations is None or evaluations < max_evaluations):
+    last_s = 0.0
+    while time.perf_counter() + last_s < deadline and (max_evaluations is None or evaluations < max_evaluations):
+        # (an evaluation is not started when the last one's duration does not fit before the deadline)
+        started = time.perf_counter()
         total = lam * p + float(np.maximum(w - u, 0.0)[crossing].sum())
         g_u = np.where(crossing & (u < w), -1.0, 0.0)
         opened = 0
@@ -205,6 +209,7 @@ def decomposition_bound(
             hit = rows[covered & crossing[rows]]
             g_u[hit] += 1.0
         evaluations += 1
+        last_s = time.perf_counter() - started
         if not np.isfinite(total):
             break
         if evaluations == 1:

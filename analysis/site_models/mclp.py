@@ -58,6 +58,8 @@ class MCLP(_SiteModel):
     maximise = True
     #: Where the incumbent handed to HiGHS came from (greedy, local search, LP rounding).
     _incumbent_solver: str = "greedy"
+    #: The decomposition bound ran in this solve (it runs once).
+    _decomposed: bool = False
 
     @classmethod
     def from_cost_matrix(
@@ -215,6 +217,7 @@ class MCLP(_SiteModel):
 
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         deadline = time.perf_counter() + time_limit_s
+        self._decomposed = False
         a, w = self._reduced()
         # exact shrinking: dominated candidates out, rows that became identical merged (see reduction.py)
         if not REDUCE_MODEL:
@@ -278,7 +281,9 @@ class MCLP(_SiteModel):
                 self._record(self.objective, -float(res.fun), False, self.solver)
                 self.notes.append(f"LP bound {self.bound:.1f}: the gap is measured against it")
         if not self.optimal:
-            self._decomposition_bound(a, w, groups, deadline)
+            bound = self._decomposition_bound(a, w, groups, deadline, self.objective, self.bound)
+            if bound < self.bound:
+                self._record(self.objective, bound, False, self.solver)
         if not LOCAL_SEARCH or self.optimal or time.perf_counter() >= deadline - 0.05:
             return chosen
         start_value = self.objective
@@ -294,15 +299,21 @@ class MCLP(_SiteModel):
             return better
         return chosen
 
-    def _decomposition_bound(self, a, w, groups, deadline: float) -> None:
-        """Lower the proven bound by Lagrangian decomposition over blocks of candidates (big models, no T3 groups)."""
+    def _decomposition_bound(self, a, w, groups, deadline: float, incumbent_value: float, known_bound: float) -> float:
+        """Lagrangian decomposition bound over blocks of candidates (persons; ``inf`` when not run).
+
+        Runs once per solve, on big models without T3 groups, from the LP duals of the same matrix,
+        for :data:`DECOMPOSITION_TIME_SHARE` of the time left; adds a note with what it reached.
+        """
         prices = getattr(self, "_lp_prices", None)
-        if not DECOMPOSE or groups or a.shape[1] < 2 * DECOMPOSITION_BLOCK_COLUMNS or prices is None or prices[0] != a.shape:
-            return
+        too_small = a.shape[1] < 2 * DECOMPOSITION_BLOCK_COLUMNS
+        if not DECOMPOSE or groups or too_small or prices is None or prices[0] != a.shape or self._decomposed:
+            return np.inf
         now = time.perf_counter()
-        stop = now + (DECOMPOSITION_TIME_SHARE if LOCAL_SEARCH else 1.0) * max(deadline - now, 0.0)
+        stop = now + DECOMPOSITION_TIME_SHARE * max(deadline - now, 0.0)
         if stop - now < 1.0:
-            return
+            return np.inf
+        self._decomposed = True
         _, row_prices, site_price = prices
         result = decomposition_bound(
             a,
@@ -311,17 +322,15 @@ class MCLP(_SiteModel):
             row_prices,
             site_price,
             deadline=stop,
-            incumbent_value=self.objective,
+            incumbent_value=incumbent_value,
             block_columns=DECOMPOSITION_BLOCK_COLUMNS,
         )
-        before = self.bound
-        if result.bound < before:
-            self._record(self.objective, result.bound, False, self.solver)
         self.notes.append(
-            f"decomposition bound {result.bound:.1f} ({result.blocks} blocks of candidates, "
-            f"{result.crossing_rows} demand rows shared between blocks, {result.evaluations} evaluations) "
-            f"against {before:.1f} before: gap {self.gap:.2%}"
+            f"decomposition bound {result.bound:.1f} against {known_bound:.1f} before ({result.blocks} blocks of "
+            f"candidates, {result.crossing_rows} demand rows shared between blocks, {result.evaluations} evaluations, "
+            f"{time.perf_counter() - now:.1f} s)"
         )
+        return result.bound
 
     def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
         n_rows = a.shape[0]
@@ -400,6 +409,12 @@ class MCLP(_SiteModel):
         self.notes.append(
             f"HiGHS: LP bound {lp_value:.1f}; {int(fix_zero.sum())} of {n_cols} sites ruled out by reduced costs"
         )
+        # before branching: the decomposition bound (HiGHS's root of a model this big barely moves the LP bound)
+        lp_value = min(lp_value, self._decomposition_bound(a, w, groups, deadline, incumbent_value, lp_value))
+        if _gap(incumbent_value, lp_value, maximise=True) <= mip_rel_gap:
+            self._record(incumbent_value, lp_value, False, self._incumbent_solver)
+            self.notes.append(f"the {self._incumbent_solver} solution is within the gap asked of the decomposition bound")
+            return np.asarray(incumbent, dtype=np.int64)
         return self._branch(
             a,
             w,
