@@ -197,8 +197,8 @@ def decomposition_bound(
         total = lam * p + float(np.maximum(w - u, 0.0)[crossing].sum())
         g_u = np.where(crossing & (u < w), -1.0, 0.0)
         opened = 0
-        for rows, sub in parts:
-            left = deadline - time.perf_counter()
+        for index, (rows, sub) in enumerate(parts):
+            left = (deadline - time.perf_counter()) / (len(parts) - index)  # a fair share for each block left
             solved = _block_value(sub, np.where(crossing[rows], u[rows], w[rows]), lam, max(left, 1.0))
             if solved is None:
                 total = np.inf
