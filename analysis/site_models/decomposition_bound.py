@@ -22,8 +22,8 @@ they give less. A few subgradient steps on ``(u, λ)`` follow while time is left
 seen is the bound.
 
 Blocks come from the matrix alone (no coordinates): seeds spread by farthest-point search in hops
-of the candidate-overlap graph (two sites are adjacent when they reach a common demand row), every
-site joining its nearest seed.
+of the candidate-overlap graph (two sites are adjacent when they reach a common demand row), then
+the blocks grow from them one step at a time, each free site joining the smallest adjacent block.
 """
 
 from __future__ import annotations
@@ -103,34 +103,58 @@ def column_blocks(a: sparse.csr_array, n_blocks: int) -> np.ndarray:
         more = csgraph.shortest_path(overlap, unweighted=True, directed=False, indices=[seed])
         hops = np.vstack([hops, more])
         nearest = np.minimum(nearest, more[0])
-    hops = np.where(np.isfinite(hops), hops, np.inf)
-    label = np.argmin(hops, axis=0)
-    label[~np.isfinite(hops.min(axis=0))] = n_blocks - 1  # a component no seed reached: the last block
+    # grow the blocks from their seeds one overlap step at a time, each free site joining the smallest
+    # adjacent block (farthest-point seeds sit on the rim: nearest-seed cells leave one huge centre block)
+    label = np.full(n_cols, -1, dtype=np.int64)
     label[seeds] = np.arange(n_blocks)
+    size = np.bincount(label[label >= 0], minlength=n_blocks).astype(float)
+    while (label < 0).any():
+        free = np.flatnonzero(label < 0)
+        member = sparse.csr_array(
+            (np.ones(int((label >= 0).sum())), (np.flatnonzero(label >= 0), label[label >= 0])), shape=(n_cols, n_blocks)
+        )
+        touching = (overlap[free] @ member).toarray() > 0
+        reached = touching.any(axis=1)
+        if not reached.any():
+            label[free] = n_blocks - 1  # a component no seed reached: the last block
+            break
+        cost = np.where(touching, size[None, :], np.inf)
+        joins = np.argmin(cost[reached], axis=1)
+        label[free[reached]] = joins
+        size += np.bincount(joins, minlength=n_blocks)
     return label.astype(np.int64)
 
 
 def _block_value(
     sub: sparse.csr_array, weights: np.ndarray, lam: float, time_limit_s: float
 ) -> tuple[float, np.ndarray, np.ndarray] | None:
-    """Proven upper bound of one block's subproblem, its best sites (bool) and covered rows (bool)."""
+    """Proven upper bound of one block's subproblem, its best sites (bool) and covered rows (bool).
+
+    The block's LP value is solved first (fast) and caps the MILP's dual bound: a block the time
+    share stops before HiGHS's root is done still contributes no more than its LP.
+    """
     n_rows, n_cols = sub.shape
     link = sparse.hstack([-sub, sparse.identity(n_rows, format="csr")], format="csr")
-    answer = _highs(
+    model = (
         np.r_[np.full(n_cols, -lam), weights],
         [(link, np.full(n_rows, -np.inf), np.zeros(n_rows))],
-        np.r_[np.ones(n_cols), np.zeros(n_rows)],
-        np.zeros(n_cols + n_rows),
-        np.ones(n_cols + n_rows),
-        maximise=True,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=1e-6,
+    )
+    box = (np.zeros(n_cols + n_rows), np.ones(n_cols + n_rows))
+    started = time.perf_counter()
+    relaxed = _highs(*model, np.zeros(n_cols + n_rows), *box, maximise=True, time_limit_s=time_limit_s)
+    if relaxed.x is None or not relaxed.optimal:
+        return None
+    left = max(time_limit_s - (time.perf_counter() - started), 1.0)
+    answer = _highs(
+        *model, np.r_[np.ones(n_cols), np.zeros(n_rows)], *box, maximise=True, time_limit_s=left, mip_rel_gap=1e-6
     )
     if answer.x is None or not np.isfinite(answer.bound):
-        return None
-    chosen = answer.x[:n_cols] > 0.5
+        x, value = relaxed.x, float(relaxed.value)  # the LP's sites rounded: only a subgradient direction
+    else:
+        x, value = answer.x, min(max(float(answer.bound), float(answer.value)), float(relaxed.value))
+    chosen = x[:n_cols] > 0.5
     covered = np.asarray(sub[:, np.flatnonzero(chosen)].sum(axis=1)).ravel() > 0
-    return max(float(answer.bound), float(answer.value)), chosen, covered
+    return value, chosen, covered
 
 
 def decomposition_bound(
