@@ -40,6 +40,10 @@ from analysis.site_models.solver import _highs
 #: Candidate sites per block (about): small enough for HiGHS to solve a block in seconds.
 BLOCK_COLUMNS: int = 200
 
+#: HiGHS's relative gap for a block MILP: it may stop this close above the block's optimum (its dual
+#: bound is what counts, so a looser gap costs bound, never validity).
+BLOCK_MIP_REL_GAP: float = 1e-6
+
 #: First subgradient step as a share of the Polyak step towards the incumbent.
 _STEP_SHARE: float = 0.5
 
@@ -146,7 +150,7 @@ def _block_value(
         return None
     left = max(time_limit_s - (time.perf_counter() - started), 1.0)
     answer = _highs(
-        *model, np.r_[np.ones(n_cols), np.zeros(n_rows)], *box, maximise=True, time_limit_s=left, mip_rel_gap=1e-6
+        *model, np.r_[np.ones(n_cols), np.zeros(n_rows)], *box, maximise=True, time_limit_s=left, mip_rel_gap=BLOCK_MIP_REL_GAP
     )
     if answer.x is None or not np.isfinite(answer.bound):
         x, value = relaxed.x, float(relaxed.value)  # the LP's sites rounded: only a subgradient direction
