@@ -12,6 +12,7 @@ from scipy.optimize import linprog
 
 from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
+from analysis.site_models.decomposition_bound import BLOCK_COLUMNS, decomposition_bound
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
 from analysis.site_models.local_search import iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
@@ -35,6 +36,17 @@ REDUCE_MODEL: bool = True
 #: Swap search on the greedy incumbent and iterated swaps in the time HiGHS leaves unproven (issue 14).
 LOCAL_SEARCH: bool = True
 
+#: Not proven by HiGHS: a Lagrangian decomposition bound (blocks of candidates, see decomposition_bound.py).
+DECOMPOSE: bool = True
+
+#: Reduced-cost fixing kept more than this share of the sites: HiGHS's branch and bound is unlikely to
+#: move the LP bound in time (bench p = 50: 0 of 1 782 fixed, 5 persons in a minute), so the
+#: decomposition bound gets its share of the time instead; below it HiGHS branches as before.
+DECOMPOSE_KEPT_SHARE: float = 0.5
+
+#: Candidate sites per block; models with fewer than two blocks' worth are left to HiGHS and the LP.
+DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
+
 
 class MCLP(_SiteModel):
     """Maximal covering location problem: ``p`` new sites, most elderly newly within the walk.
@@ -48,6 +60,8 @@ class MCLP(_SiteModel):
     maximise = True
     #: Where the incumbent handed to HiGHS came from (greedy, local search, LP rounding).
     _incumbent_solver: str = "greedy"
+    #: The decomposition bound ran in this solve (it runs once).
+    _decomposed: bool = False
 
     @classmethod
     def from_cost_matrix(
@@ -205,6 +219,7 @@ class MCLP(_SiteModel):
 
     def _solve_milp(self, time_limit_s: float, mip_rel_gap: float) -> np.ndarray:
         deadline = time.perf_counter() + time_limit_s
+        self._decomposed = False
         a, w = self._reduced()
         # exact shrinking: dominated candidates out, rows that became identical merged (see reduction.py)
         if not REDUCE_MODEL:
@@ -282,6 +297,39 @@ class MCLP(_SiteModel):
             return better
         return chosen
 
+    def _decomposition_bound(self, a, w, groups, deadline: float, incumbent_value: float, known_bound: float) -> float:
+        """Lagrangian decomposition bound over blocks of candidates (persons; ``inf`` when not run).
+
+        Runs once per solve, on models without T3 groups with two blocks' worth of sites, from the LP
+        duals of the same matrix, in the time HiGHS's branch and bound would get; adds a note.
+        """
+        prices = getattr(self, "_lp_prices", None)
+        too_small = a.shape[1] < 2 * DECOMPOSITION_BLOCK_COLUMNS
+        if not DECOMPOSE or groups or too_small or prices is None or prices[0] != a.shape or self._decomposed:
+            return np.inf
+        now = time.perf_counter()
+        stop = self._branch_deadline(deadline)
+        if stop - now < 1.0:
+            return np.inf
+        self._decomposed = True
+        _, row_prices, site_price = prices
+        result = decomposition_bound(
+            a,
+            w,
+            int(self.p),
+            row_prices,
+            site_price,
+            deadline=stop,
+            incumbent_value=incumbent_value,
+            block_columns=DECOMPOSITION_BLOCK_COLUMNS,
+        )
+        self.notes.append(
+            f"decomposition bound {result.bound:.1f} against {known_bound:.1f} before ({result.blocks} blocks of "
+            f"candidates, {result.crossing_rows} demand rows shared between blocks, {result.evaluations} evaluations, "
+            f"{time.perf_counter() - now:.1f} s)"
+        )
+        return result.bound
+
     def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
         n_rows = a.shape[0]
         link = sparse.hstack([-a, sparse.identity(n_rows, format="csr")], format="csr")
@@ -310,7 +358,13 @@ class MCLP(_SiteModel):
             method="highs-ipm",
             options={"time_limit": max(float(time_limit_s), 1.0)},
         )
-        return res if res.status == 0 and res.x is not None else None
+        if res.status != 0 or res.x is None:
+            return None
+        marginals = getattr(getattr(res, "ineqlin", None), "marginals", None)
+        if marginals is not None and len(marginals) > n_rows:
+            # duals (persons): a demand row's price, a site's price; the decomposition bound starts there
+            self._lp_prices = (a.shape, -np.asarray(marginals[:n_rows], dtype=float), -float(marginals[n_rows]))
+        return res
 
     def _lp_first(self, a, w, greedy, greedy_value, deadline, mip_rel_gap, groups=None):
         """LP relaxation by interior point; integral → done, else reduced-cost fixing, then branch."""
@@ -353,6 +407,14 @@ class MCLP(_SiteModel):
         self.notes.append(
             f"HiGHS: LP bound {lp_value:.1f}; {int(fix_zero.sum())} of {n_cols} sites ruled out by reduced costs"
         )
+        if keep.size > DECOMPOSE_KEPT_SHARE * n_cols:
+            # few sites fixed: HiGHS's root would barely move the LP bound; the decomposition bound takes its time
+            bound = self._decomposition_bound(a, w, groups, deadline, incumbent_value, lp_value)
+            if np.isfinite(bound):
+                self._record(incumbent_value, min(lp_value, bound), False, self._incumbent_solver)
+                if self.optimal or self.gap <= mip_rel_gap:
+                    self.notes.append(f"the {self._incumbent_solver} solution is within the gap asked of the decomposition bound")
+                return np.asarray(incumbent, dtype=np.int64)
         return self._branch(
             a,
             w,
