@@ -46,6 +46,11 @@ class AreaPart:
         Population GeoTIFFs, read by the task in the area's window only.
     key : str
         SHA-256 of the part's content (every part file's features and the polygon).
+    outside_population : bool
+        The area does not meet the extent of the population layer (vector population only): it
+        lies outside the population data, which is an error, not an area without residents.
+    population_source : str
+        The population layer's file (named in that error).
     """
 
     area_id: str
@@ -53,6 +58,8 @@ class AreaPart:
     files: dict[str, str]
     rasters: tuple[str, ...] = ()
     key: str = ""
+    outside_population: bool = False
+    population_source: str = ""
 
 
 @dataclass
@@ -143,14 +150,20 @@ def partition_inputs(
     }
     population_paths = [population] if isinstance(population, str | Path) else list(population or [])
     rasters = tuple(str(p) for p in population_paths if str(p).lower().endswith(RASTER_SUFFIXES))
+    outside = np.zeros(len(areas), dtype=bool)
+    population_source = ""
     if not rasters:
         share = {"elderly_share": elderly_share} if elderly_share is not None else {}
         if population_paths:
             people = read_population(population_paths[0], **share)
+            population_source = str(population_paths[0])
         else:
             people = read_population(network, kind="buildings", **share)
+            population_source = str(network or "the embedded extract")
         people = people[["population", "geometry"]]
         layers["population"] = (people, _by_owner(people, areas))
+        # an area that does not meet the data's extent lies outside it (not "no residents")
+        outside = ~shapely.intersects(areas.geometry.values, shapely.box(*people.total_bounds))
     for name, path in (("districts", districts), ("townships", townships)):
         if path is not None:
             frame = _read_layer(path)
@@ -168,5 +181,6 @@ def partition_inputs(
             piece.to_parquet(path, index=False)
             files[name] = str(path)
             digest.update(f"{name}:{frame_digest(piece)}".encode())
-        parts.append(AreaPart(area_id, geometry.wkb, files, rasters, digest.hexdigest()))
+        digest.update(f"outside:{bool(outside[i])}".encode())
+        parts.append(AreaPart(area_id, geometry.wkb, files, rasters, digest.hexdigest(), bool(outside[i]), population_source))
     return Partition(parts, time.perf_counter() - start)
