@@ -238,7 +238,7 @@ def run_area(
                 extra[name] = frame
     start = time.perf_counter()
     result = walk_coverage(
-        streets, facilities, people, network_noded=True, elderly_share=elderly_share, **walk_parameters(rules)
+        streets, facilities, people, network_noded=part.streets_noded, elderly_share=elderly_share, **walk_parameters(rules)
     )
     run = run_checks(result, rules=rules, **extra)
     circles = summary(run.coverage, run.inputs, time.perf_counter() - start)
