@@ -273,10 +273,11 @@ def main() -> None:
     n = sizes["areas"]
     print(f"\nLattice {args.side}×{args.side} = {sizes['nodes']:,} nodes, {sizes['edges']:,} edges, "
           f"{sizes['facilities']} facilities, {n} areas, Wuhan WorldPop 60+ (10 bands, windows per area)")
-    print(f"partition: {partition_s:.1f} s wall, {partition_cpu:.1f} s CPU, driver peak {driver_mb:.0f} MB, "
+    print(f"partition: {partition_s:.1f} s wall, {partition_cpu:.1f} s CPU, driver peak {driver_mb:.0f} MB "
+          f"({generated:.0f} MB before partitioning: the inputs were {'generated in this run' if generated > 600 else 'reused'}), "
           f"{part_rows:,} street rows written for {sizes['edges']:,} edges ({part_rows / sizes['edges']:.2f}×)\n")
-    print("| workers | batch wall s | areas/min | partition s | partition share | wall speed-up | "
-          "CPU s per area | CPU-bound speed-up | driver CPU s | worker peak MB | load avg | failed |")
+    print("| workers | batch wall s | areas/min | partition wall s (CPU s) | partition share | wall speed-up | "
+          "CPU s per area | CPU-bound speed-up | driver CPU s | worker peak MB | load avg | done / failed |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     base = runs.get(1)
     for workers, run in runs.items():
@@ -285,9 +286,9 @@ def main() -> None:
         share = partition_s / (partition_s + run["seconds"])
         per_area = sum(run["worker_cpu_s"]) / max(1, run["done"] + run["failed"])
         peaks = "/".join(f"{m:.0f}" for m in run["worker_peaks_mb"])
-        print(f"| {workers} | {run['seconds']:.1f} | {60 * n / run['seconds']:.1f} | {partition_s:.1f} | {share:.0%} | "
-              f"{speed_up} | {per_area:.2f} | {cpu_speed_up} | {run['driver_cpu_s']:.1f} | {peaks} | "
-              f"{run['load_before']:.0f}-{run['load_after']:.0f} | {run['failed']} |")
+        print(f"| {workers} | {run['seconds']:.1f} | {60 * n / run['seconds']:.1f} | {partition_s:.1f} ({partition_cpu:.1f}) | "
+              f"{share:.0%} | {speed_up} | {per_area:.2f} | {cpu_speed_up} | {run['driver_cpu_s']:.1f} | {peaks} | "
+              f"{run['load_before']:.0f}-{run['load_after']:.0f} | {run['done']} / {run['failed']} |")
     print(json.dumps({"sizes": sizes, "partition_s": partition_s, "partition_cpu_s": partition_cpu,
                       "driver_peak_mb": driver_mb, "part_street_rows": part_rows, "runs": runs}))
 
