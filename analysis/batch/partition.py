@@ -20,9 +20,11 @@ its lines are in the part). OSM and GraphML files are read whole (:func:`layers.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,32 +188,45 @@ def stream_street_parts(
     pieces: list[list[Path]] = [[] for _ in range(len(buffers))]
     scratch.mkdir(parents=True, exist_ok=True)
     seen, kept = 0, 0
-    try:
-        with pyogrio.raw.open_arrow(path, layer=layer, batch_size=batch_rows or STREET_BATCH_ROWS, use_pyarrow=True) as (meta, reader):
-            for number, batch in enumerate(reader):
-                seen += batch.num_rows
-                lines = _street_batch(batch, meta, path, layer, noded)
-                if lines is None or lines.empty:
-                    continue
-                kept += len(lines)
-                row_idx, area_idx = tree.query(lines.geometry.values, predicate="intersects")
-                order = np.lexsort((row_idx, area_idx))
-                row_idx, area_idx = row_idx[order], area_idx[order]
-                cuts = np.searchsorted(area_idx, np.arange(len(buffers) + 1))
-                for i in np.flatnonzero(np.diff(cuts)):
-                    piece = scratch / f"{i}-{number}.parquet"
-                    lines.iloc[row_idx[cuts[i] : cuts[i + 1]]].to_parquet(piece, index=False)
-                    pieces[i].append(piece)
-    except InputError:
-        raise
-    except Exception as exc:  # GDAL/pyogrio errors of any kind, in one line naming the file
-        raise InputError(f"cannot read the line layer: {exc}", file=path, layer=layer) from None
+    with ExitStack() as stack:
+        with _read_errors(path, layer):
+            opened = pyogrio.raw.open_arrow(path, layer=layer, batch_size=batch_rows or STREET_BATCH_ROWS, use_pyarrow=True)
+            meta, reader = stack.enter_context(opened)
+        for number in itertools.count():
+            with _read_errors(path, layer):
+                batch = next(reader, None)
+            if batch is None:
+                break
+            seen += batch.num_rows
+            lines = _street_batch(batch, meta, path, layer, noded)
+            if lines is None or lines.empty:
+                continue
+            kept += len(lines)
+            row_idx, area_idx = tree.query(lines.geometry.values, predicate="intersects")
+            order = np.lexsort((row_idx, area_idx))
+            row_idx, area_idx = row_idx[order], area_idx[order]
+            cuts = np.searchsorted(area_idx, np.arange(len(buffers) + 1))
+            for i in np.flatnonzero(np.diff(cuts)):
+                piece = scratch / f"{i}-{number}.parquet"
+                lines.iloc[row_idx[cuts[i] : cuts[i + 1]]].to_parquet(piece, index=False)
+                pieces[i].append(piece)
     if seen == 0:
         raise EmptyLayerError("the layer has no features", file=path, layer=layer)
     if kept == 0:
         msg = "no walkable ways: every way is missing, non-linear or closed to pedestrians"
         raise NetworkError(msg, file=path, layer="edges", field="highway")
     return pieces
+
+
+@contextmanager
+def _read_errors(path: Path, layer: str) -> Iterator[None]:
+    """GDAL/pyogrio/Arrow errors while reading the street layer, as one line naming the file."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - errors of any kind from the reader, reported in one line
+        raise InputError(f"cannot read the line layer: {exc}", file=path, layer=layer) from None
 
 
 def _joined(pieces: list[Path], empty: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
