@@ -45,6 +45,7 @@ def read_population_raster(
     elderly: bool = False,
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
     bounds: tuple[float, float, float, float] | None = None,
+    keep_zero: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read one or many population GeoTIFFs, summed cell by cell, as one point per populated cell.
 
@@ -63,11 +64,16 @@ def read_population_raster(
     bounds : tuple of float, optional
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees (EPSG:4326): read only the cells that
         touch this box (a raster window), e.g. the extent of a street network.
+    keep_zero : bool, default False
+        Also return the cells that hold data but 0 people (a lake, a mountain): a window where
+        people could be counted and none live is then a valid, possibly empty, result. Cells that
+        are nodata in every raster are never returned (no data is not 0 people).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 points at the centre of every cell with more than 0 people, with ``population``
+        EPSG:4326 points at the centre of every cell with more than 0 people (with ``keep_zero``,
+        of every cell holding data), with ``population``
         and ``elderly_population`` in persons (float64). The points carry the exact cell values:
         their sum equals the sum of the (windowed) rasters.
 
@@ -82,7 +88,8 @@ def read_population_raster(
     CoordinateError
         ``bounds`` are not lon/lat or do not overlap the rasters.
     EmptyLayerError
-        No cell (inside ``bounds``) holds people.
+        No cell (inside ``bounds``) holds people; with ``keep_zero``: no cell holds data (every
+        cell is nodata: the window lies outside the population data).
     """
     _check_share(elderly_share)
     files = _existing_paths(paths)
@@ -90,15 +97,24 @@ def read_population_raster(
         if file.suffix.lower() not in RASTER_SUFFIXES:
             msg = f"not a GeoTIFF: population rasters must end in {', '.join(RASTER_SUFFIXES)}"
             raise UnsupportedFileError(msg, file=file)
-    counts, transform, crs = _sum_rasters(files, bounds)
-    return _cells_to_points(counts, transform, crs, elderly=elderly, elderly_share=elderly_share, file=files[0])
+    counts, valid, transform, crs = _sum_rasters(files, bounds)
+    if keep_zero and not valid.any():
+        msg = (
+            f"every cell is nodata in {'the requested bounds' if bounds is not None else 'the raster'}: "
+            "there is no population data there"
+        )
+        raise EmptyLayerError(msg, file=files[0])
+    keep = valid if keep_zero else counts > 0
+    return _cells_to_points(counts, keep, transform, crs, elderly=elderly, elderly_share=elderly_share, file=files[0])
 
 
 def _sum_rasters(
     files: list[Path], bounds: tuple[float, float, float, float] | None
-) -> tuple[np.ndarray, Affine, rasterio.crs.CRS]:
-    """Return the cell-by-cell sum (persons, float64) of ``files``, its transform and CRS."""
+) -> tuple[np.ndarray, np.ndarray, Affine, rasterio.crs.CRS]:
+    """Return the cell-by-cell sum (persons, float64) of ``files``, where any file holds data
+    (bool: not nodata, not NaN), the transform and CRS."""
     total: np.ndarray | None = None
+    valid: np.ndarray | None = None
     reference: tuple[Path, rasterio.crs.CRS, Affine, tuple[int, int]] | None = None
     window: rasterio.windows.Window | None = None
     for file in files:
@@ -110,7 +126,7 @@ def _sum_rasters(
                     window = _bounds_window(src, bounds, file) if bounds is not None else None
                 else:
                     _check_same_grid(src, file, reference)
-                cells = _read_counts(src, window, file)
+                cells, has_data = _read_counts(src, window, file)
                 window_transform = (
                     src.transform @ Affine.translation(window.col_off, window.row_off)
                     if window is not None
@@ -121,8 +137,9 @@ def _sum_rasters(
             msg = f"cannot read the raster ({error}); is it a valid GeoTIFF?"
             raise InputError(msg, file=file) from None
         total = cells if total is None else total + cells
-    assert total is not None  # _existing_paths never returns an empty list
-    return total, window_transform, crs
+        valid = has_data if valid is None else valid | has_data
+    assert total is not None and valid is not None  # _existing_paths never returns an empty list
+    return total, valid, window_transform, crs
 
 
 def _check_raster(src: rasterio.io.DatasetReader, file: Path) -> None:
@@ -180,11 +197,15 @@ def _bounds_window(
     return rasterio.windows.Window.from_slices((row_start, row_stop), (col_start, col_stop))
 
 
-def _read_counts(src: rasterio.io.DatasetReader, window: rasterio.windows.Window | None, file: Path) -> np.ndarray:
-    """Return band 1 of ``src`` in persons (float64) with nodata and NaN cells as 0."""
+def _read_counts(
+    src: rasterio.io.DatasetReader, window: rasterio.windows.Window | None, file: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return band 1 of ``src`` in persons (float64) with nodata and NaN cells as 0, and where it
+    holds data (bool: neither nodata nor NaN)."""
     masked = src.read(1, window=window, masked=True)
     counts = np.ma.filled(masked.astype(np.float64), 0.0)
-    counts[np.isnan(counts)] = 0.0
+    missing = np.ma.getmaskarray(masked) | np.isnan(counts)
+    counts[missing] = 0.0
     if np.isinf(counts).any():
         msg = "the raster holds infinite values; set them to nodata"
         raise FieldError(msg, file=file, field="band 1")
@@ -195,11 +216,12 @@ def _read_counts(src: rasterio.io.DatasetReader, window: rasterio.windows.Window
             "a population raster must count people (>= 0): is the nodata value set?"
         )
         raise FieldError(msg, file=file, field="band 1")
-    return counts
+    return counts, ~missing
 
 
 def _cells_to_points(
     counts: np.ndarray,
+    keep: np.ndarray,
     transform: Affine,
     crs: rasterio.crs.CRS,
     *,
@@ -207,8 +229,8 @@ def _cells_to_points(
     elderly_share: float,
     file: Path,
 ) -> gpd.GeoDataFrame:
-    """Return one EPSG:4326 point per cell with people, at the cell centre, carrying its count."""
-    rows, cols = np.nonzero(counts > 0)
+    """Return one EPSG:4326 point per ``keep`` cell, at the cell centre, carrying its count."""
+    rows, cols = np.nonzero(keep)
     if rows.size == 0:
         msg = "no cell holds people (all cells are nodata or 0) in the raster or the requested bounds"
         raise EmptyLayerError(msg, file=file)

@@ -51,6 +51,13 @@ def test_streets_read_once_and_tasks_never_open_the_big_inputs(tmp_path, monkeyp
         return real_read(path, **kwargs)
 
     monkeypatch.setattr(partition_module, "read_network", counting_read)
+    real_stream = partition_module.stream_street_parts
+
+    def counting_stream(path, *args, **kwargs):  # a line layer is streamed in batches: one pass
+        reads.append(str(path))
+        return real_stream(path, *args, **kwargs)
+
+    monkeypatch.setattr(partition_module, "stream_street_parts", counting_stream)
     hidden = tmp_path / "hidden"
     hidden.mkdir()
     real_run_parts = batch_cli.run_parts

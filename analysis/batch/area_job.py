@@ -31,9 +31,12 @@ from coverage.output import (
 from coverage.pipeline import summary
 from coverage.walk import walk_coverage
 from layers.defaults import DEFAULT_ELDERLY_SHARE
-from layers.errors import EmptyLayerError
-from layers.population import read_population
+from layers.errors import CoordinateError, EmptyLayerError
+from layers.population_raster import read_population_raster
 from layers.projection import WGS84
+
+#: ``note`` of an area where the population data holds nobody (lake, mountain, unbuilt land).
+NO_RESIDENTS_NOTE = "no residents: the population data covers the area and counts 0 people in it"
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,16 @@ class AreaResult:
     rules : dict
         ``{"Q1": {"assessed", "passed", "failed", "not_assessable"}, ...}`` of the checks.
     layers : dict of GeoDataFrame
-        ``service_areas``, ``population``, ``facilities``, ``network_edges`` (EPSG:4326).
+        ``service_areas``, ``population``, ``facilities``, ``network_edges`` (EPSG:4326); an area
+        without residents: ``area`` and ``facilities``.
+    note : str
+        Why the numbers are special ("" when they are not): :data:`NO_RESIDENTS_NOTE`.
     """
 
     circles: dict
     rules: dict
     layers: dict[str, gpd.GeoDataFrame]
+    note: str = ""
 
 
 @contextmanager
@@ -89,20 +96,44 @@ def _cell_size(path: str) -> float:
 def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | None = None) -> gpd.GeoDataFrame:
     """Population cells of the part's rasters inside the area, read in the area's window only.
 
+    A window whose cells hold data but 0 people (a lake, a mountain) gives an empty frame: the
+    area has no residents, a valid result. A window outside the rasters, or whose cells inside the
+    area are all nodata, is an error naming the raster: the area lies outside the population data.
+
     Returns
     -------
     GeoDataFrame
-        Cell points with ``population`` and ``elderly_population`` (persons) as
-        :func:`layers.population.read_population_raster` gives them (with ``elderly`` the cells are
-        the people aged 60+ and ``population`` the estimate ``cells / elderly_share``).
+        Cell points with more than 0 people, ``population`` and ``elderly_population`` (persons)
+        as :func:`layers.population_raster.read_population_raster` gives them (with ``elderly`` the
+        cells are the people aged 60+ and ``population`` the estimate ``cells / elderly_share``);
+        empty when the area has no residents.
+
+    Raises
+    ------
+    CoordinateError
+        The area's window does not overlap the rasters.
+    EmptyLayerError
+        Every cell of the area is nodata.
     """
     polygon = area_polygon(part)
     pad = 2.0 * max(_cell_size(path) for path in part.rasters)  # cells whose centre is inside, at the edges too
     x0, y0, x1, y1 = polygon.bounds
     share = {"elderly_share": elderly_share} if elderly_share is not None else {}
-    cells = read_population(list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), **share)
-    inside = shapely.intersects(polygon, cells.geometry.representative_point().values)
-    return cells.loc[inside, ["population", "elderly_population", "geometry"]]
+    where = f"area {part.area_id} lies outside the population data"
+    try:
+        cells = read_population_raster(
+            list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), keep_zero=True, **share
+        )
+    except CoordinateError as exc:
+        raise CoordinateError(f"{where}: {exc.message}", file=exc.file, layer=exc.layer) from None
+    except EmptyLayerError as exc:
+        raise EmptyLayerError(f"{where}: {exc.message}", file=exc.file, layer=exc.layer) from None
+    cells = cells.loc[shapely.intersects(polygon, cells.geometry.representative_point().values)]
+    if cells.empty:
+        msg = f"{where}: every cell of the rasters inside the area is nodata"
+        raise EmptyLayerError(msg, file=part.rasters[0])
+    people = (cells["population"].to_numpy() > 0) | (cells["elderly_population"].to_numpy() > 0)
+    return cells.loc[people, ["population", "elderly_population", "geometry"]]
 
 
 def _part_layer(part: AreaPart, what: str) -> gpd.GeoDataFrame:
@@ -111,6 +142,44 @@ def _part_layer(part: AreaPart, what: str) -> gpd.GeoDataFrame:
     if frame.empty:
         raise EmptyLayerError(f"area {part.area_id} has no {what} within its walking buffer", layer=what)
     return frame
+
+
+def _part_population(part: AreaPart) -> gpd.GeoDataFrame:
+    """The area's population units (vector part); empty when the area holds none.
+
+    An area that does not meet the population layer's extent lies outside the data: an error
+    naming the layer's file, not an area without residents.
+    """
+    if part.outside_population:
+        msg = f"area {part.area_id} lies outside the population data (it does not meet the layer's extent)"
+        raise EmptyLayerError(msg, file=part.population_source or None, layer="population")
+    return gpd.read_parquet(part.files["population"])
+
+
+def no_residents(part: AreaPart) -> AreaResult:
+    """The result of an area whose population data counts nobody: population 0, shares undefined.
+
+    No walk is run and no rule applies (no findings: the area's verdict is "not assessable"); the
+    area's GeoPackage holds its polygon (layer ``area``, with the note) and the facilities within
+    its walking buffer.
+    """
+    facilities = gpd.read_parquet(part.files["facilities"]) if "facilities" in part.files else None
+    nan = float("nan")
+    circles = {
+        "total_population": 0.0,
+        "elderly_population": 0.0,
+        "covered_population": 0.0,
+        "covered_elderly_population": 0.0,
+        "covered_share": nan,
+        "covered_share_by_speed": {},
+        "facilities": 0 if facilities is None else len(facilities),
+        "graph_nodes": 0,
+    }
+    area = gpd.GeoDataFrame({"area_id": [part.area_id], "note": [NO_RESIDENTS_NOTE]}, geometry=[area_polygon(part)], crs=WGS84)
+    layers = {"area": area}
+    if facilities is not None and len(facilities):
+        layers["facilities"] = facilities.to_crs(WGS84)
+    return AreaResult(circles, {}, layers, NO_RESIDENTS_NOTE)
 
 
 def _with_elderly(people: gpd.GeoDataFrame, elderly_share: float | None) -> gpd.GeoDataFrame:
@@ -148,15 +217,18 @@ def run_area(
         The population rasters count people aged 60+.
     population : GeoDataFrame, optional
         The area's raster cells already read (:func:`raster_population`).
+
+    An area whose population data counts nobody gives :func:`no_residents` (before the streets
+    and facilities are needed: a lake has none); an area outside the population data raises.
     """
-    streets = _part_layer(part, "streets")
-    facilities = _part_layer(part, "facilities")
     if population is None and "population" in part.files:
-        population = _part_layer(part, "population")
+        population = _part_population(part)
     if population is None:
         population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
     if population.empty:
-        raise EmptyLayerError(f"area {part.area_id} has no population within its walking buffer", layer="population")
+        return no_residents(part)
+    streets = _part_layer(part, "streets")
+    facilities = _part_layer(part, "facilities")
     people = _with_elderly(population, elderly_share).to_crs(WGS84)
     extra = {}
     for name in ("districts", "townships"):
@@ -166,7 +238,7 @@ def run_area(
                 extra[name] = frame
     start = time.perf_counter()
     result = walk_coverage(
-        streets, facilities, people, network_noded=True, elderly_share=elderly_share, **walk_parameters(rules)
+        streets, facilities, people, network_noded=part.streets_noded, elderly_share=elderly_share, **walk_parameters(rules)
     )
     run = run_checks(result, rules=rules, **extra)
     circles = summary(run.coverage, run.inputs, time.perf_counter() - start)

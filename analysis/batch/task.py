@@ -24,7 +24,7 @@ from coverage.settings import SPEED_PRESETS
 from layers.errors import InputError
 
 #: Version of the row layout and the job; bump to force every area to rerun.
-JOB_VERSION = "2"
+JOB_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def _row(area_id: str, key: str, result: area_job.AreaResult, seconds: float, cp
         "area_id": area_id,
         "status": "done",
         "error": "",
+        "note": result.note,
         "population": circles["total_population"],
         "elderly_population": circles["elderly_population"],
         "covered_population": circles["covered_population"],
@@ -88,7 +89,7 @@ def _row(area_id: str, key: str, result: area_job.AreaResult, seconds: float, cp
         "covered_share": circles["covered_share"],
     }
     for preset in [*SPEED_PRESETS, "chosen"]:
-        row[f"covered_share_{preset}"] = circles["covered_share_by_speed"].get(preset)
+        row[f"covered_share_{preset}"] = circles["covered_share_by_speed"].get(preset, float("nan"))
     row["facilities"] = circles["facilities"]
     row["graph_nodes"] = circles["graph_nodes"]
     for count in ("assessed", "passed", "failed", "not_assessable"):
