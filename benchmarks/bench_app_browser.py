@@ -1,6 +1,6 @@
 """Responsiveness of the app as a planner feels it, measured in headless Chromium (issue 13).
 
-Starts ``streamlit run app.py`` on a free port, drives it with Playwright and the system's Chromium
+Starts the app as ``scripts/demo.sh`` does (``python -m ui.launch``: Streamlit serving ``app.py``) on a free port, drives it with Playwright and the system's Chromium
 (``/usr/bin/chromium``, or ``COVERAGE_CHROMIUM``), and times, in the browser's own clock:
 
 - **first map**: page load (navigation start) to the map's Leaflet layers drawn (cold: the first
@@ -124,10 +124,10 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(log_path: Path):
-    """``streamlit run app.py`` on a free port (own process group); yields its URL; always stopped."""
+    """``python -m ui.launch`` (Streamlit serving app.py) on a free port (own process group); yields its URL; always stopped."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    # started as scripts/demo.sh starts it (ui.launch: headless, the page's modules imported first)
+    command = [sys.executable, "-m", "ui.launch", "--server.port", str(port), "--server.address", "127.0.0.1"]
     with open(log_path, "wb") as handle:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"

@@ -11,6 +11,6 @@ for arg in "$@"; do
 done
 .venv/bin/python -m coverage circles --out out/circles.gpkg "${args[@]+"${args[@]}"}"
 if [ "$start_app" = 1 ]; then
-  echo "Starting the map app (Ctrl+C to stop): http://localhost:8501"
-  exec .venv/bin/python -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+  echo "The map app will be on http://localhost:8501"
+  exec .venv/bin/python -m ui.launch  # Streamlit, with the page's libraries imported before it opens
 fi

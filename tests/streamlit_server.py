@@ -1,4 +1,4 @@
-"""`streamlit run app.py` on a free local port for the browser tests, always stopped afterwards."""
+"""The app (`python -m ui.launch`, Streamlit serving app.py) on a free local port for the browser tests, always stopped afterwards."""
 
 from __future__ import annotations
 
@@ -30,13 +30,12 @@ def streamlit_app(*, start_s: float = 60, log_prefix: str = "streamlit-") -> Ite
     """Start the app, wait for its health check (``start_s`` seconds), yield its URL, stop it."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix=log_prefix, suffix=".log", delete=False)
+    # started as scripts/demo.sh and `elderly-coverage-app` start it: ui.launch (headless, no file
+    # watcher, the engine imported before the server opens), so the tests cover the launcher too
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
+        sys.executable, "-m", "ui.launch",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

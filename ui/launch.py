@@ -1,14 +1,15 @@
-"""The ``elderly-coverage-app`` console command: start the map app from an installed package.
+"""The ``elderly-coverage-app`` console command (and ``python -m ui.launch``): start the map app.
 
-In a checkout, ``scripts/demo.sh`` runs ``streamlit run app.py`` from the project root, where
-``.streamlit/config.toml`` applies. An installed package has no project root to run from, so this
-command finds the installed ``app.py`` beside the packages and passes the same settings as flags:
-headless, no usage statistics, and a fixed address (no external-IP lookup).
+It finds ``app.py`` beside the packages (in a checkout and in site-packages alike) and passes the
+settings of ``.streamlit/config.toml`` as flags: headless, no usage statistics, and a fixed address
+(no external-IP lookup). Before the server opens, it imports the libraries and modules the page
+needs (:data:`PRELOADED_MODULES`, ~1.3 s) in the server's own process, so the first visitor's page
+does not wait for them (Streamlit runs ``app.py`` only when a browser connects); ``scripts/demo.sh``
+starts the app this way.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,36 @@ STREAMLIT_FLAGS: tuple[str, ...] = (
     "localhost",
     "--client.toolbarMode",
     "viewer",
+    "--server.fileWatcherType",
+    "none",
 )
+
+
+#: Imported before the server opens: the third-party stack and the engine, nothing that declares a
+#: Streamlit component (streamlit_folium, ``ui.*``): a component declared before the server's runtime
+#: exists is not registered with it, and its frame answers 404.
+PRELOADED_MODULES: tuple[str, ...] = (
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "folium",
+    "scipy.sparse.csgraph",
+    "numba",
+    "coverage.pipeline",
+    "coverage.kernels",
+    "analysis.report",
+)
+
+
+def preload(modules: Sequence[str] = PRELOADED_MODULES) -> None:
+    """Import ``modules`` now (a module that fails to import is left for the page to report)."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the page shows the real error to the planner
+            pass
 
 
 def app_path() -> Path:
@@ -37,11 +67,23 @@ def streamlit_command(argv: Sequence[str] = ()) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Replace this process with Streamlit serving the app (Ctrl+C stops it)."""
+    """Preload the page's modules, then run Streamlit serving the app in this process (Ctrl+C stops it)."""
     command = streamlit_command(sys.argv[1:] if argv is None else argv)
     if not Path(command[4]).is_file():
         print(f"error: the app's page is missing: {command[4]}", file=sys.stderr)
         return 2
     print(f"Starting the map app (Ctrl+C to stop): {' '.join(command[1:5])}", flush=True)
-    os.execv(sys.executable, command)
-    return 0  # not reached: execv replaces the process
+    sys.path.insert(0, str(app_path().parent))  # the page's packages, as `streamlit run` would add
+    preload()
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", *command[3:]]
+    try:
+        streamlit_cli.main()  # a click command: it ends with SystemExit
+    except SystemExit as done:
+        return int(done.code or 0) if not isinstance(done.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
