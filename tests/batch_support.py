@@ -206,3 +206,19 @@ def wuhan_case(folder: Path, side: int = 40, spacing_m: float = 100.0) -> tuple[
     areas = grid_areas((x0 + quarter, y0 + quarter, x1 - quarter, y1 - quarter), 2, 1)
     areas.to_file(folder / "areas.gpkg")
     return Case(folder / "areas.gpkg", folder / "streets.gpkg", folder / "facilities.gpkg", rasters[0], areas), rasters
+
+
+def run_batch_json(*args: str) -> dict:
+    """``batch ... --json`` in-process on one local worker, no progress bar: its one JSON line."""
+    import contextlib
+    import io
+    import json
+
+    from cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main([*args, "--json", "--no-progress", "--workers", "1"])
+    assert status == 0, out.getvalue()
+    (line,) = out.getvalue().strip().splitlines()
+    return json.loads(line)

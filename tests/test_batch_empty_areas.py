@@ -9,9 +9,6 @@ error names the file. Real data: Wuhan's WorldPop 60+ bands, Nanjing's buildings
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import shutil
 from pathlib import Path
 
@@ -27,21 +24,15 @@ from shapely.geometry import box
 
 from analysis.batch.area_job import NO_RESIDENTS_NOTE
 from analysis.batch.areas import area_of_points
-from cli.main import main
 from layers.errors import EmptyLayerError
 from layers.population_raster import read_population_raster
-from tests.batch_support import nanjing_case, wuhan_case
+from tests.batch_support import nanjing_case, run_batch_json, wuhan_case
 
 JSON_KEYS = ["areas", "done", "failed", "skipped", "seconds", "summary"]
 
 
 def run_json(*args: str) -> dict:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        status = main([*args, "--json", "--no-progress", "--workers", "1"])
-    assert status == 0, out.getvalue()
-    (line,) = out.getvalue().strip().splitlines()
-    report = json.loads(line)
+    report = run_batch_json(*args)
     assert list(report)[: len(JSON_KEYS)] == JSON_KEYS
     return report
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 
 import geopandas as gpd
 import numpy as np
@@ -18,20 +17,14 @@ from pyproj import Transformer
 import analysis.batch.partition as partition_module
 from cli.main import main
 from layers.network import read_network
-from tests.batch_support import nanjing_case, wuhan_case
+from tests.batch_support import nanjing_case, run_batch_json, wuhan_case
 
 NUMBERS = ["population", "elderly_population", "covered_population", "covered_elderly_population",
            "covered_share", "covered_share_frail", "covered_share_general", "facilities",
            "findings_assessed", "findings_passed", "findings_failed", "findings_not_assessable", "verdict"]
 
 
-def run_json(*args: str) -> dict:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        status = main([*args, "--json", "--no-progress", "--workers", "1"])
-    assert status == 0, out.getvalue()
-    (line,) = out.getvalue().strip().splitlines()
-    return json.loads(line)
+run_json = run_batch_json
 
 
 def numbers(report: dict) -> pd.DataFrame:

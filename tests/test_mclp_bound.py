@@ -9,7 +9,6 @@ LP bound, on some instances it is strictly below the LP bound; ``sites --model m
 from __future__ import annotations
 
 import itertools
-import json
 import time
 
 import numpy as np
@@ -21,8 +20,7 @@ import analysis.site_models.mclp as mclp_module
 from analysis.site_models.decomposition_bound import column_blocks, decomposition_bound
 from analysis.site_models.solver import _gap, _MilpAnswer
 from analysis.site_selection import MCLP
-from cli.main import main
-from tests.conftest import shared_path
+from tests.mclp_support import nanjing_mclp_args, sites_json
 
 
 def _instance(seed: int, n_demand: int = 70, n_sites: int = 14):
@@ -162,35 +160,15 @@ def test_gap_formula():
 
 
 # ----- through the command line, on real streets ----------------------------------------------------
-def _nanjing_args(tmp_path, p: int) -> list[str]:
-    import geopandas as gpd
-
-    from layers.population import read_population
-
-    pbf = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-    people = read_population(pbf, kind="buildings")
-    picked = people.iloc[np.random.default_rng(11).choice(len(people), 2, replace=False)]
-    facilities = gpd.GeoDataFrame(
-        {"name": ["A", "B"]}, geometry=picked.geometry.representative_point().to_numpy(), crs=people.crs
-    )
-    facilities.to_file(tmp_path / "facilities.geojson")
-    return ["--model", "mclp", "--p", str(p), "--network", str(pbf), "--facilities", str(tmp_path / "facilities.geojson")]
-
-
-def _sites_json(capsys, args):
-    assert main(["sites", *args, "--json"]) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
 def test_cli_nanjing_decomposition_bound_is_proven(tmp_path, capsys, monkeypatch):
     """Nanjing Xuanwu, p = 8: HiGHS made to give up; the bound reported is ≥ the optimum HiGHS proves unpatched."""
-    args = _nanjing_args(tmp_path, 8)
-    optimum = _sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
+    args = nanjing_mclp_args(tmp_path, 8)
+    optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     assert optimum["optimal"] is True and optimum["gap"] == 0.0
     monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
     monkeypatch.setattr(mclp_module, "LP_FIRST_MIN_PAIRS", 0)
     monkeypatch.setattr(mclp_module, "DECOMPOSITION_BLOCK_COLUMNS", 10)
-    report = _sites_json(capsys, [*args, "--time-limit", "30", "--out", str(tmp_path / "b.gpkg")])
+    report = sites_json(capsys, [*args, "--time-limit", "30", "--out", str(tmp_path / "b.gpkg")])
     keys = {"model", "p", "sites", "covered_before", "covered_after", "solver", "optimal", "gap", "objective", "bound"}
     assert keys <= set(report)
     assert report["objective"] <= optimum["objective"] + 0.01

@@ -8,7 +8,6 @@ stops without proof, polishes by iterated swaps; the gap it reports must still b
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from analysis.site_models.local_search import covered_weight, iterated_swap_sear
 from analysis.site_models.solver import _MilpAnswer
 from analysis.site_selection import MCLP
 from cli.main import main
-from tests.conftest import shared_path
+from tests.mclp_support import nanjing_mclp_args, sites_json
 
 
 def _random_instance(seed: int, n_demand: int = 30, n_sites: int = 8):
@@ -170,32 +169,12 @@ def test_iterated_swaps_take_the_time_highs_leaves(monkeypatch):
 
 
 # ----- through the command line, on real streets ----------------------------------------------------
-def _nanjing_args(tmp_path, p: int) -> list[str]:
-    import geopandas as gpd
-
-    from layers.population import read_population
-
-    pbf = shared_path("nanjing_xuanwu", "nanjing_xuanwu.osm.pbf")
-    people = read_population(pbf, kind="buildings")
-    picked = people.iloc[np.random.default_rng(11).choice(len(people), 2, replace=False)]
-    facilities = gpd.GeoDataFrame(
-        {"name": ["A", "B"]}, geometry=picked.geometry.representative_point().to_numpy(), crs=people.crs
-    )
-    facilities.to_file(tmp_path / "facilities.geojson")
-    return ["--model", "mclp", "--p", str(p), "--network", str(pbf), "--facilities", str(tmp_path / "facilities.geojson")]
-
-
-def _sites_json(capsys, args):
-    assert main(["sites", *args, "--json"]) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
 def test_cli_nanjing_same_optimum_as_the_solve_before_issue_14(tmp_path, capsys, monkeypatch):
-    args = _nanjing_args(tmp_path, 8)
-    now = _sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
+    args = nanjing_mclp_args(tmp_path, 8)
+    now = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     monkeypatch.setattr(mclp_module, "REDUCE_MODEL", False)
     monkeypatch.setattr(mclp_module, "LOCAL_SEARCH", False)
-    before = _sites_json(capsys, [*args, "--out", str(tmp_path / "b.gpkg")])
+    before = sites_json(capsys, [*args, "--out", str(tmp_path / "b.gpkg")])
     assert now["optimal"] is True and before["optimal"] is True
     assert now["gap"] == 0.0
     assert now["covered_after"] == pytest.approx(before["covered_after"], rel=1e-9)
@@ -204,11 +183,11 @@ def test_cli_nanjing_same_optimum_as_the_solve_before_issue_14(tmp_path, capsys,
 
 
 def test_cli_nanjing_reports_a_proven_gap_when_highs_gives_up(tmp_path, capsys, monkeypatch):
-    args = _nanjing_args(tmp_path, 8)
-    optimum = _sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
+    args = nanjing_mclp_args(tmp_path, 8)
+    optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
     monkeypatch.setattr(mclp_module, "LP_BOUND_MAX_PAIRS", 0)  # bound: the greedy's submodular one, never tight
-    report = _sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
+    report = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
     keys = {"model", "p", "sites", "covered_before", "covered_after", "solver", "optimal", "gap", "objective", "bound"}
     assert keys <= set(report)
     assert report["objective"] <= optimum["objective"] + 0.01 <= report["bound"] + 0.02
