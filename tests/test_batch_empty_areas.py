@@ -181,3 +181,47 @@ def test_nanjing_area_without_buildings_vs_area_beyond_the_data(tmp_path):
     error = summary.loc["beyond", "error"]
     assert summary.loc["beyond", "status"] == "failed"
     assert f"file '{case.population}'" in error and "area beyond lies outside the population data" in error, error
+
+
+def cropped_rasters(rasters: list[Path], folder: Path, east_lon: float) -> list[Path]:
+    """Copies of the real bands cut at longitude ``east_lon`` (the columns east of it dropped)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for raster in rasters:
+        with rasterio.open(raster) as src:
+            col = int(np.floor((east_lon - src.bounds.left) / src.res[0]))
+            window = Window(0, 0, col, src.height)
+            profile = src.profile | {"width": col, "transform": src.window_transform(window)}
+            profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
+            copy = folder / raster.name
+            with rasterio.open(copy, "w", **profile) as dst:
+                dst.write(src.read(window=window))
+        copies.append(copy)
+    return copies
+
+
+def test_area_reaching_past_the_rasters_says_how_much_is_not_counted(tmp_path):
+    """Real Wuhan bands cut through the middle of a populated area: the area is done with the
+    people of its covered half only, and its note says which share of it lies past the rasters."""
+    case, rasters = wuhan_case(tmp_path / "case")
+    whole, other = case.area_frame.geometry
+    x0, _, x1, _ = whole.bounds
+    cut = cropped_rasters(rasters, tmp_path / "cut", east_lon=(x0 + x1) / 2)
+    with rasterio.open(cut[0]) as src:
+        edge = src.bounds.right
+    args = [*case.args(tmp_path / "batch"), "--population", *map(str, cut), "--population-elderly", "--network-noded"]
+    report = run_json(*args)
+    summary = pd.read_csv(report["summary"]).set_index("area_id")
+    codes = list(case.area_frame["code"])
+    halved, east = summary.loc[codes[0]], summary.loc[codes[1]]
+    assert other.bounds[0] >= x1 - 1e-9  # the second area lies east of the first: wholly past the cut
+    assert (report["done"], report["failed"]) == (1, 1) and halved["status"] == "done"
+    assert east["status"] == "failed" and "lies outside the population data" in east["error"]
+    share = (x1 - edge) / (x1 - x0)  # the area's share east of the rasters' new edge
+    assert 0.3 < share < 0.7
+    assert halved["note"] == f"{share:.0%} of the area lies outside the population rasters: nobody is counted there"
+    west = shapely.box(x0, whole.bounds[1], edge, whole.bounds[3])
+    assert halved["elderly_population"] == pytest.approx(area_cells(rasters, whole & west)["elderly_population"].sum(), abs=0.5)
+    # the same area on the whole bands: no note
+    whole_run = run_json(*case.args(tmp_path / "batch-whole"), "--population", *map(str, rasters), "--population-elderly", "--network-noded")
+    assert pd.isna(pd.read_csv(whole_run["summary"]).set_index("area_id").loc[codes[0], "note"])

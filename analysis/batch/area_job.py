@@ -37,6 +37,10 @@ from layers.projection import WGS84
 
 #: ``note`` of an area where the population data holds nobody (lake, mountain, unbuilt land).
 NO_RESIDENTS_NOTE = "no residents: the population data covers the area and counts 0 people in it"
+#: ``note`` of an area that reaches past the population rasters (``share``: 0-1 of its area).
+OUTSIDE_RASTERS_NOTE = "{share:.0%} of the area lies outside the population rasters: nobody is counted there"
+#: Share (0-1) of an area outside the rasters up to which no note is written (cells cut at the edge).
+OUTSIDE_RASTERS_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class AreaResult:
         ``service_areas``, ``population``, ``facilities``, ``network_edges`` (EPSG:4326); an area
         without residents: ``area`` and ``facilities``.
     note : str
-        Why the numbers are special ("" when they are not): :data:`NO_RESIDENTS_NOTE`.
+        Why the numbers are special ("" when they are not): :data:`NO_RESIDENTS_NOTE`, or
+        :data:`OUTSIDE_RASTERS_NOTE` when part of the area lies past the population rasters.
     """
 
     circles: dict
@@ -91,6 +96,27 @@ def _cell_size(path: str) -> float:
     """The larger side of a raster's cell, in its CRS units (degrees for EPSG:4326 rasters)."""
     with rasterio.open(path) as src:
         return float(max(abs(src.res[0]), abs(src.res[1])))
+
+
+def share_outside_rasters(part: AreaPart) -> float:
+    """Share (0-1) of the area's polygon outside the extent of every population raster of the part."""
+    from rasterio.warp import transform_bounds
+
+    polygon = area_polygon(part)
+    extents = []
+    for path in part.rasters:
+        with rasterio.open(path) as src:
+            bounds = transform_bounds(src.crs, WGS84, *src.bounds) if src.crs is not None else tuple(src.bounds)
+        extents.append(shapely.box(*bounds))
+    if not extents or polygon.area <= 0:
+        return 0.0
+    return max(0.0, 1.0 - shapely.intersection(polygon, shapely.union_all(extents)).area / polygon.area)
+
+
+def outside_rasters_note(part: AreaPart) -> str:
+    """:data:`OUTSIDE_RASTERS_NOTE` when more than the tolerance of the area lies past the rasters, else ""."""
+    share = share_outside_rasters(part) if part.rasters else 0.0
+    return OUTSIDE_RASTERS_NOTE.format(share=share) if share > OUTSIDE_RASTERS_TOLERANCE else ""
 
 
 def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | None = None) -> gpd.GeoDataFrame:
@@ -248,4 +274,5 @@ def run_area(
         "facilities": facilities_layer(run.coverage),
         "network_edges": network_layer(run.coverage),
     }
-    return AreaResult(circles, run.summary()["rules"], layers)
+    # people past the rasters' edge are not in the data: say so rather than count them silently as 0
+    return AreaResult(circles, run.summary()["rules"], layers, note=outside_rasters_note(part))
