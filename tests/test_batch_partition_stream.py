@@ -109,7 +109,7 @@ def test_real_nanjing_streets_as_a_line_layer_streamed(tmp_path, monkeypatch):
     assert f"file '{closed}'" in err.getvalue() and "no walkable ways" in err.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize("batch_rows", [1, 1000])
+@pytest.mark.parametrize("batch_rows", [37, 1000])  # 37: many batches, the last one short
 def test_streamed_parts_hold_every_street_meeting_the_buffer(tmp_path, batch_rows):
     """The parts of a streamed layer hold exactly the streets (as read whole) meeting each buffer."""
     from analysis.batch.areas import buffered, read_areas, walk_limit_m
