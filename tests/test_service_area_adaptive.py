@@ -24,35 +24,14 @@ import shapely
 import coverage.service_areas as service_module
 from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import build_walk_graph
-from coverage.service_areas import join_straight_runs, lattice_cells, reached_pieces, service_areas
+from coverage.service_areas import join_straight_runs, lattice_cells, service_areas
 from layers.defaults import (
     SERVICE_AREA_BUFFER_M,
     SERVICE_AREA_CELL_ERROR,
     SERVICE_AREA_CELL_M,
     SERVICE_AREA_CELL_MAX_M,
 )
-
-AREA_TOL = 0.005
-SYMDIFF_TOL = 0.01
-
-
-def fine_reference(result: CoverageResult) -> dict[int, shapely.Geometry]:
-    """Facility label → union of 50 m buffers (16 segments per quarter circle) of each reached piece."""
-    segments, label = reached_pieces(result)
-    bands = shapely.buffer(shapely.linestrings(segments), SERVICE_AREA_BUFFER_M, quad_segs=16)
-    return {int(f): shapely.union_all(bands[label == f]) for f in np.unique(label)}
-
-
-def assert_same_polygons(labels: np.ndarray, got: np.ndarray, reference: dict[int, shapely.Geometry]) -> None:
-    assert sorted(int(f) for f in labels) == sorted(reference)
-    want = np.array([reference[int(f)] for f in labels], dtype=object)
-    want_area = shapely.area(want)
-    assert np.all(want_area > 0)
-    assert shapely.is_valid(got).all()
-    area_error = np.abs(shapely.area(got) / want_area - 1)
-    symdiff = shapely.area(shapely.symmetric_difference(got, want)) / want_area
-    assert area_error.max() < AREA_TOL, area_error.max()
-    assert symdiff.max() < SYMDIFF_TOL, symdiff.max()
+from tests.service_area_support import AREA_TOL, assert_same_polygons, facilities_near_streets, reference_polygons
 
 
 @pytest.fixture
@@ -150,7 +129,7 @@ def test_lattice_gets_coarse_cells_and_the_same_polygons(lattice_result, cells_u
     assert len(areas) == 4
     (cells,) = cells_used
     assert np.all(cells == SERVICE_AREA_CELL_MAX_M)  # long straight runs: the coarse limit
-    assert_same_polygons(areas["facility_label"].to_numpy(), areas.geometry.to_numpy(), fine_reference(lattice_result))
+    assert_same_polygons(areas["facility_label"].to_numpy(), areas.geometry.to_numpy(), reference_polygons(lattice_result))
     np.testing.assert_allclose(areas["area_m2"], shapely.area(areas.geometry.to_numpy()), rtol=1e-9)
 
 
@@ -162,18 +141,10 @@ def test_explicit_cell_keeps_its_fixed_lattice(lattice_result, cells_used):
     np.testing.assert_array_equal(fine["facility_label"], coarse["facility_label"])
     np.testing.assert_allclose(fine["reached_street_m"], coarse["reached_street_m"], rtol=1e-12)
     np.testing.assert_allclose(coarse["area_m2"], fine["area_m2"], rtol=AREA_TOL)
-    assert_same_polygons(fine["facility_label"].to_numpy(), fine.geometry.to_numpy(), fine_reference(lattice_result))
+    assert_same_polygons(fine["facility_label"].to_numpy(), fine.geometry.to_numpy(), reference_polygons(lattice_result))
 
 
 # ----- through the command line on real streets -------------------------------------------------
-
-
-def _facilities_near_streets(graph, n: int, seed: int) -> gpd.GeoDataFrame:
-    rng = np.random.default_rng(seed)
-    edge = rng.choice(graph.n_edges, size=n, p=graph.edge_length_m / graph.edge_length_m.sum())
-    at = shapely.line_interpolate_point(graph.edge_geometry[edge], rng.random(n), normalized=True)
-    xy = shapely.get_coordinates(at) + rng.uniform(-15, 15, (n, 2))
-    return gpd.GeoDataFrame({"name": [f"F{i}" for i in range(n)]}, geometry=shapely.points(xy), crs=graph.crs)
 
 
 def _written_layer(out: Path, result: CoverageResult) -> gpd.GeoDataFrame:
@@ -183,13 +154,13 @@ def _written_layer(out: Path, result: CoverageResult) -> gpd.GeoDataFrame:
     return written
 
 
-def test_cli_service_areas_on_nanjing_match_the_fine_reference(tmp_path, capsys, monkeypatch, nanjing_pbf, nanjing_graph, cells_used):
+def test_cli_service_areas_on_nanjing_match_the_reference_polygons(tmp_path, capsys, monkeypatch, nanjing_pbf, nanjing_graph, cells_used):
     """`python -m coverage circles --network nanjing.osm.pbf --facilities F --out x.gpkg`: adaptive cells, same polygons."""
     from cli.main import main
     from coverage import output
 
     fac_path = tmp_path / "facilities.geojson"
-    _facilities_near_streets(nanjing_graph, 5, 61).to_crs("EPSG:4326").to_file(fac_path, driver="GeoJSON")
+    facilities_near_streets(nanjing_graph, 5, 61).to_crs("EPSG:4326").to_file(fac_path, driver="GeoJSON")
     seen: list[CoverageResult] = []
 
     def spy(result, *a, **kw):
@@ -209,4 +180,4 @@ def test_cli_service_areas_on_nanjing_match_the_fine_reference(tmp_path, capsys,
     assert cells.max() > SERVICE_AREA_CELL_M
     written = _written_layer(out, result)
     assert len(written) == cells.size > 0
-    assert_same_polygons(written["facility_label"].to_numpy(), written.geometry.to_numpy(), fine_reference(result))
+    assert_same_polygons(written["facility_label"].to_numpy(), written.geometry.to_numpy(), reference_polygons(result))

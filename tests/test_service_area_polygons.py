@@ -25,54 +25,24 @@ import shapely
 from coverage.band_contour import band_polygons
 from coverage.circles import CoverageResult, compute_coverage
 from coverage.service_areas import reached_pieces, reached_runs, service_areas
-from coverage.settings import SERVICE_AREA_BUFFER_M, SERVICE_AREA_CELL_M
+from coverage.settings import SERVICE_AREA_CELL_M
 from tests.conftest import PROJECT_ROOT
-
-AREA_TOL = 0.005
-SYMDIFF_TOL = 0.01
-
-
-def buffered_union(result: CoverageResult, quad_segs: int = 16) -> dict[int, shapely.Geometry]:
-    """Facility label → union of the 50 m buffers of each of its reached pieces, one by one."""
-    segments, label = reached_pieces(result)
-    bands = shapely.buffer(shapely.linestrings(segments), SERVICE_AREA_BUFFER_M, quad_segs=quad_segs)
-    return {int(f): shapely.union_all(bands[label == f]) for f in np.unique(label)}
-
-
-def errors(got: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per polygon: |area / reference area - 1| and symmetric difference / reference area."""
-    want_area = shapely.area(want)
-    assert np.all(want_area > 0)
-    return np.abs(shapely.area(got) / want_area - 1), shapely.area(shapely.symmetric_difference(got, want)) / want_area
+from tests.service_area_support import assert_same_polygons, facilities_near_streets, polygon_errors, reference_polygons
 
 
 def assert_matches(areas: gpd.GeoDataFrame, result: CoverageResult) -> None:
-    reference = buffered_union(result)
     labels = areas["facility_label"].astype(int).to_numpy()
-    assert sorted(labels) == sorted(reference)
     got = areas.geometry.to_numpy()
-    assert shapely.is_valid(got).all()
-    want = np.array([reference[f] for f in labels], dtype=object)
-    area_error, symdiff = errors(got, want)
-    assert area_error.max() < AREA_TOL, area_error.max()
-    assert symdiff.max() < SYMDIFF_TOL, symdiff.max()
+    assert_same_polygons(labels, got, reference_polygons(result))
     # the earlier construction (coarse arcs) is smaller, never by more than its arcs explain
-    coarse = buffered_union(result, quad_segs=4)
+    coarse = reference_polygons(result, quad_segs=4)
     coarse_total = sum(shapely.area(coarse[f]) for f in labels)
     assert 0 <= shapely.area(got).sum() / coarse_total - 1 < 0.02
     np.testing.assert_allclose(areas["area_m2"], shapely.area(got), rtol=1e-9)
 
 
-def _facilities_near_streets(graph, n: int, seed: int) -> gpd.GeoDataFrame:
-    rng = np.random.default_rng(seed)
-    edge = rng.choice(graph.n_edges, size=n, p=graph.edge_length_m / graph.edge_length_m.sum())
-    at = shapely.line_interpolate_point(graph.edge_geometry[edge], rng.random(n), normalized=True)
-    xy = shapely.get_coordinates(at) + rng.uniform(-15, 15, (n, 2))
-    return gpd.GeoDataFrame({"name": [f"F{i}" for i in range(n)]}, geometry=shapely.points(xy), crs=graph.crs)
-
-
 def _people(graph, seed: int) -> gpd.GeoDataFrame:
-    pts = _facilities_near_streets(graph, 500, seed).geometry
+    pts = facilities_near_streets(graph, 500, seed).geometry
     return gpd.GeoDataFrame(
         {"population": np.full(pts.size, 10.0), "elderly_population": np.full(pts.size, 2.5)}, geometry=pts, crs=graph.crs
     )
@@ -91,7 +61,7 @@ def helsinki_graph():
 
 def test_helsinki_polygons_match_the_buffered_union(helsinki_graph):
     graph = helsinki_graph
-    result = compute_coverage(graph, _facilities_near_streets(graph, 30, 11), _people(graph, 12), speed="general")
+    result = compute_coverage(graph, facilities_near_streets(graph, 30, 11), _people(graph, 12), speed="general")
     areas = service_areas(result)
     assert len(areas) == 30
     assert_matches(areas, result)
@@ -99,14 +69,14 @@ def test_helsinki_polygons_match_the_buffered_union(helsinki_graph):
 
 def test_nanjing_polygons_match_the_buffered_union(nanjing_graph):
     graph = nanjing_graph
-    result = compute_coverage(graph, _facilities_near_streets(graph, 6, 21), _people(graph, 22), speed="elderly")
+    result = compute_coverage(graph, facilities_near_streets(graph, 6, 21), _people(graph, 22), speed="elderly")
     assert_matches(service_areas(result), result)
 
 
 def test_runs_are_the_reached_pieces_joined(nanjing_graph):
     """Joining straight runs keeps every facility's streets: same metres, same lines."""
     graph = nanjing_graph
-    result = compute_coverage(graph, _facilities_near_streets(graph, 5, 31), _people(graph, 32), speed="general")
+    result = compute_coverage(graph, facilities_near_streets(graph, 5, 31), _people(graph, 32), speed="general")
     pieces, piece_label = reached_pieces(result)
     runs, run_label = reached_runs(result)
     assert 0 < run_label.size < piece_label.size
@@ -127,7 +97,7 @@ def test_block_holes_and_nested_bands_are_kept():
         exact = shapely.union_all(shapely.buffer(shapely.linestrings(segments), 50.0, quad_segs=64))
         assert shapely.is_valid(poly)
         assert len(shapely.get_parts(poly)) == shells
-        area_error, symdiff = errors(np.array([poly]), np.array([exact]))
+        area_error, symdiff = polygon_errors(np.array([poly]), np.array([exact]))
         assert area_error[0] < 1e-3 and symdiff[0] < 2e-3
         outer = shapely.get_parts(poly)[np.argmax(shapely.area(shapely.get_parts(poly)))]
         hole = shapely.Polygon(shapely.get_interior_ring(outer, 0))
@@ -143,7 +113,7 @@ def test_bands_that_just_touch_are_joined():
     exact = shapely.union_all(shapely.buffer(shapely.linestrings(segments), r, quad_segs=64))
     assert shapely.is_valid(poly)
     assert poly.geom_type == "Polygon" and len(poly.interiors) == 0
-    area_error, symdiff = errors(np.array([poly]), np.array([exact]))
+    area_error, symdiff = polygon_errors(np.array([poly]), np.array([exact]))
     assert area_error[0] < 1e-3 and symdiff[0] < 2e-3
 
 
@@ -153,7 +123,7 @@ def test_oversized_lattice_falls_back_to_geos():
     bounds = np.array([0, 2])
     traced = band_polygons(segments, bounds, 50.0, SERVICE_AREA_CELL_M)[0]
     fallback = band_polygons(segments, bounds, 50.0, SERVICE_AREA_CELL_M, max_vertices=10)[0]
-    area_error, symdiff = errors(np.array([traced]), np.array([fallback]))
+    area_error, symdiff = polygon_errors(np.array([traced]), np.array([fallback]))
     assert area_error[0] < 1e-3 and symdiff[0] < 2e-3
 
 
@@ -186,7 +156,7 @@ def _run_circles(args: list[str], capsys, monkeypatch) -> CoverageResult:
 
 def test_cli_writes_the_polygons_on_nanjing(tmp_path, capsys, monkeypatch, nanjing_pbf, nanjing_graph):
     """`circles --network nanjing.osm.pbf --facilities F.geojson --out x.gpkg`: the layer matches the reference."""
-    fac = _facilities_near_streets(nanjing_graph, 4, 41).to_crs("EPSG:4326")
+    fac = facilities_near_streets(nanjing_graph, 4, 41).to_crs("EPSG:4326")
     fac_path = tmp_path / "facilities.geojson"
     fac.to_file(fac_path, driver="GeoJSON")
     out = tmp_path / "circles.gpkg"

@@ -20,31 +20,15 @@ import shapely
 
 from coverage.circles import CoverageResult, compute_coverage
 from coverage.graph import build_walk_graph
-from coverage.service_areas import reached_pieces, service_areas
-from coverage.settings import SERVICE_AREA_BUFFER_M
+from coverage.service_areas import service_areas
 from tests.conftest import shared_path
-
-AREA_TOL = 0.005
-SYMDIFF_TOL = 0.01
+from tests.service_area_support import assert_same_polygons, reference_polygons
 
 
-def reference_polygons(result: CoverageResult, buffer_m: float = SERVICE_AREA_BUFFER_M) -> dict[int, shapely.Geometry]:
-    """Facility label → union of ``buffer_m`` buffers of each of its reached pieces, one by one."""
-    segments, label = reached_pieces(result)
-    bands = shapely.buffer(shapely.linestrings(segments), buffer_m, quad_segs=16)
-    return {int(f): shapely.union_all(bands[label == f]) for f in np.unique(label)}
-
-
-def assert_same_polygons(areas: gpd.GeoDataFrame, reference: dict[int, shapely.Geometry]) -> None:
-    assert sorted(areas["facility_label"].astype(int)) == sorted(reference)
+def assert_same_area_layer(areas: gpd.GeoDataFrame, reference: dict[int, shapely.Geometry]) -> None:
+    """The ``service_areas`` layer matches ``reference`` and its ``area_m2`` column its polygons."""
     got = areas.geometry.to_numpy()
-    want = np.array([reference[int(f)] for f in areas["facility_label"]], dtype=object)
-    want_area = shapely.area(want)
-    assert np.all(want_area > 0)
-    area_error = np.abs(shapely.area(got) / want_area - 1)
-    symdiff = shapely.area(shapely.symmetric_difference(got, want)) / want_area
-    assert area_error.max() < AREA_TOL, area_error.max()
-    assert symdiff.max() < SYMDIFF_TOL, symdiff.max()
+    assert_same_polygons(areas["facility_label"].to_numpy(), got, reference)
     np.testing.assert_allclose(areas["area_m2"], shapely.area(got), rtol=1e-9)
 
 
@@ -73,13 +57,13 @@ def test_helsinki_service_areas_match_the_reference():
     graph = build_walk_graph(read_network())
     fac, pop = _people_and_facilities(graph, 20, 1)
     result = compute_coverage(graph, fac, pop, speed="general")
-    assert_same_polygons(service_areas(result), reference_polygons(result))
+    assert_same_area_layer(service_areas(result), reference_polygons(result))
 
 
 def test_nanjing_service_areas_match_the_reference(nanjing_graph):
     fac, pop = _people_and_facilities(nanjing_graph, 4, 2)
     result = compute_coverage(nanjing_graph, fac, pop, speed="general")
-    assert_same_polygons(service_areas(result), reference_polygons(result))
+    assert_same_area_layer(service_areas(result), reference_polygons(result))
 
 
 def test_lattice_service_areas_match_the_reference():
@@ -94,7 +78,7 @@ def test_lattice_service_areas_match_the_reference():
     fac, pop = _people_and_facilities(graph, 3, 3)
     result = compute_coverage(graph, fac, pop, speed="general")
     areas = service_areas(result)
-    assert_same_polygons(areas, reference_polygons(result))
+    assert_same_area_layer(areas, reference_polygons(result))
     # 50 m bands on a 100 m lattice fill the blocks: no hull, but no street-shaped holes either
     assert (areas["area_m2"] > 0).all()
 
@@ -125,4 +109,4 @@ def test_cli_circles_writes_the_reference_polygons(tmp_path, capsys, monkeypatch
     written["facility_label"] = label_of.loc[written["facility_id"]].to_numpy()
     # the round trip through WGS84 moves vertices by millimetres: area_m2 is the metric area written
     written["area_m2"] = shapely.area(written.geometry.to_numpy())
-    assert_same_polygons(written, reference)
+    assert_same_area_layer(written, reference)
