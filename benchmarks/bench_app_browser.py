@@ -36,14 +36,10 @@ import argparse
 import json
 import math
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,44 +112,22 @@ def log(message: str) -> None:
 
 
 # ----- the server -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_for_enabled_button(page, text: str) -> None:
+    """Wait until a button showing ``text`` is on the page and enabled (its rerun has settled)."""
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('button')].some(b => b.innerText.includes(t) && !b.disabled)",
+        arg=text,
+        timeout=WAIT_MS,
+    )
 
 
 @contextmanager
 def streamlit_server(log_path: Path):
-    """``python -m ui.launch`` (Streamlit serving app.py) on a free port (own process group); yields its URL; always stopped."""
-    port = free_port()
-    # started as scripts/demo.sh starts it (ui.launch: headless, the page's modules imported first)
-    command = [sys.executable, "-m", "ui.launch", "--server.port", str(port), "--server.address", "127.0.0.1"]
-    with open(log_path, "wb") as handle:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not answer within 90 s")
-                time.sleep(0.3)
-            yield url
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
+    """The app started as ``scripts/demo.sh`` starts it (:func:`ui.launch.background_app`); yields its URL."""
+    from ui.launch import background_app
+
+    with open(log_path, "wb") as log, background_app(log, start_s=90, cwd=ROOT) as url:
+        yield url
 
 
 # ----- the data -------------------------------------------------------------------------------
@@ -331,10 +305,7 @@ def one_session(browser_type, url: str, case: Case, run: int, result: CaseResult
             page.mouse.move(0, 0)  # no tooltip over the map
             x, y = points[min(3 * run, len(points) - 1)]
             frame.locator("#map_div").click(position={"x": x, "y": y})
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Add facility here') && !b.disabled)",
-                timeout=WAIT_MS,
-            )
+            wait_for_enabled_button(page, "Add facility here")
             settle(page)
             arm(page)
             page.get_by_role("button", name="Add facility here").click()
@@ -349,10 +320,7 @@ def one_session(browser_type, url: str, case: Case, run: int, result: CaseResult
             households = page.get_by_label("Planned households")
             households.fill("800")
             households.press("Enter")
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('Check district') && !b.disabled)",
-                timeout=WAIT_MS,
-            )
+            wait_for_enabled_button(page, "Check district")
             settle(page)
             arm(page)
             page.get_by_role("button", name="Check district").click()

@@ -10,9 +10,17 @@ starts the app this way.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 import sys
-from collections.abc import Sequence
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 #: The settings of ``.streamlit/config.toml`` plus headless, as ``streamlit run`` flags.
 STREAMLIT_FLAGS: tuple[str, ...] = (
@@ -64,6 +72,60 @@ def app_path() -> Path:
 def streamlit_command(argv: Sequence[str] = ()) -> list[str]:
     """The ``python -m streamlit run app.py ...`` command; ``argv`` (e.g. ``--server.port 8502``) goes last."""
     return [sys.executable, "-m", "streamlit", "run", str(app_path()), *STREAMLIT_FLAGS, *argv]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def background_app(log: BinaryIO, *, start_s: float = 60.0, cwd: Path | None = None) -> Iterator[str]:
+    """Serve the app as :func:`main` does, in a child process (own process group) on a free local port.
+
+    Waits for Streamlit's health check (at most ``start_s`` seconds), yields the app's URL, and
+    always stops the process group (SIGTERM, then SIGKILL after 10 s). Used by the browser tests
+    and the responsiveness benchmark, so both drive the app exactly as a planner starts it.
+
+    Raises
+    ------
+    RuntimeError
+        The app exited or did not answer in time (the message ends with the log's last lines).
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "ui.launch", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    proc = subprocess.Popen(command, cwd=cwd or app_path().parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def tail() -> str:
+        log.flush()
+        return Path(log.name).read_text(errors="replace")[-2000:]
+
+    try:
+        deadline = time.monotonic() + start_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the app exited with {proc.returncode}: {tail()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not answer within {start_s:g} s: {tail()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
