@@ -168,3 +168,213 @@ def test_check_and_sites_take_the_option(lake_raster, tmp_path, capsys):
     assert main(["sites", *base, "--nodata-as-zero", "--p", "1", "--out", str(tmp_path / "sites.gpkg"), "--json"]) == 2
     err = capsys.readouterr().err
     assert "no candidate sites" in err and "no cell holds people" not in err and "Traceback" not in err, err
+
+
+# ----- batch on the synthetic raster --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lake_batch(lake_raster, tmp_path_factory) -> dict:
+    """A batch over three areas (people, the nodata block, beyond the raster), run without and
+    with ``--nodata-as-zero`` into two folders."""
+    folder = tmp_path_factory.mktemp("lake-batch")
+    streets, facilities = write_layers(folder, "people", cell_box(0, 0, 10, 10))
+    areas = gpd.GeoDataFrame(
+        {"code": ["people", "block", "beyond"]},
+        geometry=[box(*cell_box(2, 2, 9, 9)), box(*cell_box(14, 14, 26, 26)), box(114.2, 30.5, 114.21, 30.51)],
+        crs="EPSG:4326",
+    )
+    areas.to_file(folder / "areas.gpkg")
+    args = ["batch", "--areas", str(folder / "areas.gpkg"), "--id-field", "code", "--network", str(streets), "--network-noded",
+            "--facilities", str(facilities), "--population", str(lake_raster)]
+    runs = {}
+    for name, extra in (("without", []), ("with", ["--nodata-as-zero"])):
+        out = folder / name
+        report = run_batch_json(*args, *extra, "--out", str(out))
+        runs[name] = {"report": report, "summary": pd.read_csv(report["summary"]).set_index("area_id"), "out": out}
+    return {"args": args, "runs": runs, "raster": lake_raster}
+
+
+def test_batch_area_on_the_nodata_block_fails_without_the_option(lake_batch):
+    run = lake_batch["runs"]["without"]
+    assert (run["report"]["done"], run["report"]["failed"]) == (1, 2)
+    block = run["summary"].loc["block"]
+    assert block["status"] == "failed" and block["verdict"] == "error"
+    assert f"file '{lake_batch['raster']}'" in block["error"] and "area block lies outside the population data" in block["error"]
+    assert "nodata" in block["error"] and np.isnan(block["population"])
+    assert not (run["out"] / "areas" / "block.gpkg").exists()
+
+
+def test_batch_area_on_the_nodata_block_is_done_with_0_people_with_the_option(lake_batch):
+    run = lake_batch["runs"]["with"]
+    assert (run["report"]["areas"], run["report"]["done"], run["report"]["failed"]) == (3, 2, 1)
+    block = run["summary"].loc["block"]
+    assert block["status"] == "done" and pd.isna(block["error"])
+    assert block["population"] == 0 and block["elderly_population"] == 0 and block["covered_population"] == 0
+    assert np.isnan(block["covered_share"]) and block["verdict"] == "not assessable"
+    assert block["note"] == NODATA_AS_ZERO_NOTE != NO_RESIDENTS_NOTE
+    area = gpd.read_file(run["out"] / "areas" / "block.gpkg", layer="area")
+    assert list(area["note"]) == [NODATA_AS_ZERO_NOTE]
+    # the populated area: the same numbers either way (5 people in each of its 7 × 7 cells)
+    people = run["summary"].loc["people"]
+    assert people["population"] == pytest.approx(5.0 * 49) == lake_batch["runs"]["without"]["summary"].loc["people", "population"]
+    assert pd.isna(people["note"])
+
+
+def test_batch_area_beyond_the_raster_fails_either_way(lake_batch):
+    for name in ("without", "with"):
+        beyond = lake_batch["runs"][name]["summary"].loc["beyond"]
+        assert beyond["status"] == "failed", name
+        assert f"file '{lake_batch['raster']}'" in beyond["error"] and "do not overlap the raster" in beyond["error"], beyond["error"]
+
+
+def test_batch_option_is_part_of_the_resume_key(lake_batch):
+    """A rerun with the option skips its done areas; without it the areas run again (another key),
+    and the block fails again."""
+    out = lake_batch["runs"]["with"]["out"]
+    again = run_batch_json(*lake_batch["args"], "--nodata-as-zero", "--out", str(out))
+    assert (again["done"], again["skipped"], again["failed"]) == (0, 2, 1)
+    summary = pd.read_csv(again["summary"]).set_index("area_id")
+    assert summary.loc["block", "note"] == NODATA_AS_ZERO_NOTE and summary.loc["block", "population"] == 0
+    plain = run_batch_json(*lake_batch["args"], "--out", str(out))
+    assert (plain["done"], plain["skipped"], plain["failed"]) == (1, 0, 2)
+    assert pd.read_csv(plain["summary"]).set_index("area_id").loc["block", "status"] == "failed"
+
+
+def test_batch_keys_without_the_option_are_those_of_earlier_runs():
+    """Without the option the parameters' digest is the one earlier versions wrote (no rerun after
+    an upgrade); with it the digest differs."""
+    params = BatchParams(out_dir="/x", rules="jilin-2023", rules_digest="r", elderly_share=None, population_elderly=True)
+    earlier = {"rules": "jilin-2023", "rules_digest": "r", "elderly_share": None, "population_elderly": True}
+    assert params.digest() == hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()
+    with_option = BatchParams(**{**asdict(params), "nodata_as_zero": True})
+    assert with_option.digest() != params.digest()
+
+
+def test_batch_option_on_a_vector_population_is_refused(tmp_path, capsys):
+    grid = PROJECT_ROOT / "data" / "helsinki_population_grid_2020.gpkg"
+    out = tmp_path / "batch"
+    args = ["batch", "--areas", str(grid), "--network", str(grid), "--facilities", str(grid), "--population", str(grid),
+            "--nodata-as-zero", "--out", str(out), "--json"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"file '{grid}'" in err and "--nodata-as-zero" in err and "GeoTIFF rasters only" in err, err
+    assert not out.exists()  # refused before any work
+
+
+# ----- real data: the Wuhan WorldPop 60+ bands, where the Yangtze is nodata -----------------------
+
+
+def yangtze_cell(rasters: list[Path], side: int = 10) -> tuple[int, int]:
+    """Row and column of the centre of the ``side × side`` block of cells that are nodata in every
+    band nearest to central Wuhan (114.30 E, 30.59 N): the Yangtze between Hankou and Wuchang."""
+    nodata = None
+    for raster in rasters:
+        with rasterio.open(raster) as src:
+            mask = np.ma.getmaskarray(src.read(1, masked=True))
+            row0, col0 = src.index(114.30, 30.59)
+        nodata = mask if nodata is None else nodata & mask
+    full = minimum_filter(nodata.astype(np.uint8), size=side, mode="constant", cval=0) == 1
+    rows, cols = np.nonzero(full)
+    nearest = int(np.argmin((rows - row0) ** 2 + (cols - col0) ** 2))
+    return int(rows[nearest]), int(cols[nearest])
+
+
+def cells_bounds(raster: Path, row0: int, col0: int, row1: int, col1: int) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of the cells ``row0..row1-1`` × ``col0..col1-1`` of ``raster``."""
+    with rasterio.open(raster) as src:
+        x0, y1 = src.transform @ (col0, row0)
+        x1, y0 = src.transform @ (col1, row1)
+    return (x0, y0, x1, y1)
+
+
+@pytest.fixture(scope="module")
+def wuhan(tmp_path_factory) -> dict:
+    """The Wuhan case of the batch tests (a lattice over central Wuhan, its real 60+ bands) and
+    the Yangtze block's centre cell."""
+    shared_path("wuhan_worldpop")
+    folder = tmp_path_factory.mktemp("wuhan-nodata")
+    case, rasters = wuhan_case(folder / "case")
+    row, col = yangtze_cell(rasters)
+    return {"folder": folder, "case": case, "rasters": rasters, "row": row, "col": col}
+
+
+def test_wuhan_circles_on_the_yangtze(wuhan, tmp_path, capsys):
+    """A street lattice on the river, 5 × 5 nodata cells: an error without the option, 0 people
+    aged 60+ with it."""
+    rasters, row, col = wuhan["rasters"], wuhan["row"], wuhan["col"]
+    x0, y0, x1, y1 = cells_bounds(rasters[0], row - 2, col - 2, row + 3, col + 3)
+    half = 0.25 * (x1 - x0) / 5  # a quarter cell inside: the window stays on the river's cells
+    streets, facilities = write_layers(tmp_path, "yangtze", (x0 + half, y0 + half, x1 - half, y1 - half))
+    status, out, err = circles(capsys, tmp_path, streets, facilities, rasters, "--population-elderly")
+    assert status == 2 and out == "", out
+    assert f"file '{rasters[0]}'" in err and "no cell holds people" in err, err
+    status, out, err = circles(capsys, tmp_path, streets, facilities, rasters, "--population-elderly", "--nodata-as-zero")
+    assert status == 0, err
+    report = json.loads(out)
+    assert (report["total_population"], report["elderly_population"], report["covered_share"]) == (0, 0, None)
+    assert "every one of the 25 population raster cells in the requested bounds is nodata: read as 0 people (--nodata-as-zero)" in report["notes"]
+    print(f"\nWuhan Yangtze lattice (cells {row - 2}-{row + 2} × {col - 2}-{col + 2}): {report['graph_nodes']} nodes, "
+          f"total {report['total_population']}, elderly {report['elderly_population']}, covered_share {report['covered_share']}")
+
+
+def test_wuhan_circles_with_people_unchanged_by_the_option(wuhan, tmp_path, capsys):
+    case, rasters = wuhan["case"], wuhan["rasters"]
+    numbers = []
+    for extra in ((), ("--nodata-as-zero",)):
+        status, out, err = circles(capsys, tmp_path, case.network, case.facilities, rasters, "--population-elderly", *extra)
+        assert status == 0, err
+        numbers.append(json.loads(out))
+    without, with_option = numbers
+    for key in ("total_population", "elderly_population", "covered_population", "covered_share", "covered_share_by_speed"):
+        assert with_option[key] == without[key], key
+    assert without["elderly_population"] > 10_000
+    print(f"\nWuhan lattice, 60+ bands: elderly {without['elderly_population']}, covered share {without['covered_share']} "
+          f"with and without --nodata-as-zero; note: {[n for n in with_option['notes'] if 'nodata' in n]}")
+
+
+@pytest.fixture(scope="module")
+def wuhan_batch(wuhan) -> dict:
+    """The two real areas of central Wuhan, an area on the Yangtze, one inside the rasters but
+    outside the city (nodata), one beyond the rasters; run without and with ``--nodata-as-zero``."""
+    case, rasters, row, col = wuhan["case"], wuhan["rasters"], wuhan["row"], wuhan["col"]
+    with rasterio.open(rasters[0]) as src:
+        corner_x, corner_y = src.xy(20, 20)  # the north-west corner: nodata, outside the city boundary
+        beyond_x = src.bounds.right + 0.5
+    people = list(case.area_frame.geometry)
+    areas = gpd.GeoDataFrame(
+        {"code": ["west", "east", "yangtze", "outside_city", "beyond"]},
+        geometry=[*people, box(*cells_bounds(rasters[0], row - 3, col - 3, row + 4, col + 4)),
+                  box(corner_x, corner_y - 0.01, corner_x + 0.01, corner_y), box(beyond_x, 30.5, beyond_x + 0.02, 30.52)],
+        crs="EPSG:4326",
+    )
+    areas.to_file(case.areas)
+    runs = {}
+    for name, extra in (("without", []), ("with", ["--nodata-as-zero"])):
+        args = [*case.args(wuhan["folder"] / name), "--population", *map(str, rasters), "--population-elderly",
+                "--network-noded", *extra]
+        report = run_batch_json(*args)
+        runs[name] = {"report": report, "summary": pd.read_csv(report["summary"]).set_index("area_id")}
+    return {"runs": runs, "rasters": rasters}
+
+
+def test_wuhan_batch_area_on_the_yangtze(wuhan_batch):
+    first = str(wuhan_batch["rasters"][0])
+    without, with_option = (wuhan_batch["runs"][name]["summary"] for name in ("without", "with"))
+    assert (wuhan_batch["runs"]["without"]["report"]["done"], wuhan_batch["runs"]["without"]["report"]["failed"]) == (2, 3)
+    assert (wuhan_batch["runs"]["with"]["report"]["done"], wuhan_batch["runs"]["with"]["report"]["failed"]) == (4, 1)
+    for code in ("yangtze", "outside_city"):  # nodata inside the rasters' extent
+        row = without.loc[code]
+        assert row["status"] == "failed" and f"file '{first}'" in row["error"] and "nodata" in row["error"], row["error"]
+        row = with_option.loc[code]
+        assert row["status"] == "done" and row["population"] == 0 and row["elderly_population"] == 0
+        assert row["note"] == NODATA_AS_ZERO_NOTE and row["verdict"] == "not assessable"
+    for summary in (without, with_option):  # beyond the rasters: fails either way, naming the file
+        assert summary.loc["beyond", "status"] == "failed"
+        assert f"file '{first}'" in summary.loc["beyond", "error"] and "do not overlap" in summary.loc["beyond", "error"]
+    for code in ("west", "east"):  # the populated areas: the same numbers
+        assert with_option.loc[code, "status"] == "done" and with_option.loc[code, "elderly_population"] > 100
+        for column in ("elderly_population", "covered_elderly_population", "covered_share"):
+            assert with_option.loc[code, column] == without.loc[code, column], (code, column)
+    print("\nWuhan batch with --nodata-as-zero:\n"
+          + with_option[["status", "population", "elderly_population", "covered_share", "note"]].to_string())
