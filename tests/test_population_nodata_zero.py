@@ -378,3 +378,54 @@ def test_wuhan_batch_area_on_the_yangtze(wuhan_batch):
             assert with_option.loc[code, column] == without.loc[code, column], (code, column)
     print("\nWuhan batch with --nodata-as-zero:\n"
           + with_option[["status", "population", "elderly_population", "covered_share", "note"]].to_string())
+
+
+# ----- the app: a checkbox beside the raster upload ---------------------------------------------------
+
+
+def osm_lattice(bounds: tuple[float, float, float, float], n: int = 6) -> bytes:
+    """An OSM XML street lattice (``highway=residential``) over lon/lat ``bounds``: the app's network upload."""
+    x0, y0, x1, y1 = bounds
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    nodes = [f'<node id="{1 + i * n + j}" lat="{ys[i]:.7f}" lon="{xs[j]:.7f}"/>' for i in range(n) for j in range(n)]
+    ways = []
+    for k in range(n):
+        for refs in ([1 + k * n + j for j in range(n)], [1 + i * n + k for i in range(n)]):
+            nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+            ways.append(f'<way id="{len(ways) + 1}">{nds}<tag k="highway" v="residential"/></way>')
+    return f'<?xml version="1.0"?><osm version="0.6">{"".join(nodes)}{"".join(ways)}</osm>'.encode()
+
+
+def test_app_data_choice_reads_the_raster_with_the_option(lake_raster, tmp_path):
+    """The app's layers (``ui.data_choice``, what the sidebar builds): an uploaded street network
+    on the nodata block with the raster uploaded; the checkbox turns the error into 0 people."""
+    from ui import state as ss
+    from ui.uploads import save_upload
+
+    bounds = cell_box(13, 13, 27, 27)
+    network = save_upload("lake.osm", osm_lattice(bounds), "network", root=tmp_path)
+    _, facilities_file = write_layers(tmp_path / "layers", "lake", bounds)
+    facilities = save_upload("sites.gpkg", facilities_file.read_bytes(), "facilities", root=tmp_path)
+    population = save_upload("pop_lake.tif", lake_raster.read_bytes(), "population", root=tmp_path)
+    plain = ss.DataChoice(network, facilities, population)
+    analysis, error = ss.attempt({}, lambda: ss.build_analysis(plain, 15, "elderly"))
+    assert analysis is None and "pop_lake.tif" in error and "no cell holds people" in error, error
+    ticked = ss.DataChoice(network, facilities, population, nodata_as_zero=True)
+    assert ticked.key() != plain.key() and ticked.key() == f"{plain.key()}|nodata=0"
+    analysis, error = ss.attempt({}, lambda: ss.build_analysis(ticked, 15, "elderly"))
+    assert error is None, error
+    assert analysis.result.population["population"].sum() == 0 and np.isnan(analysis.result.covered_share())
+    assert any("nodata: read as 0 people (--nodata-as-zero)" in note for note in analysis.inputs.notes)
+
+
+def test_app_sidebar_has_the_checkbox_beside_the_upload():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert not [box for box in at.sidebar.checkbox if box.key == "nodata_as_zero"]  # embedded data: no raster upload
+    at.sidebar.radio(key="data_source__en").set_value("upload").run()
+    assert not at.exception, at.exception
+    (box,) = [box for box in at.sidebar.checkbox if box.key == "nodata_as_zero"]
+    assert box.label == "Nodata cells of the raster: nobody lives there (0 people)" and box.value is False
