@@ -110,6 +110,11 @@ if source == "upload":
     )
     population_crs = _coordinates_choice(t("Population coordinates"), "population_crs")
     population_elderly = st.sidebar.checkbox(t("The raster counts people aged 60+"), key="population_elderly")
+    nodata_as_zero = st.sidebar.checkbox(
+        t("Nodata cells of the raster: nobody lives there (0 people)"),
+        key="nodata_as_zero",
+        help=t("Rivers and lakes are nodata in WorldPop. Off: a place on nodata cells only is an error (no data is not 0 people)."),
+    )
 
 st.sidebar.header(t("Settings"))
 minutes = st.sidebar.number_input(
@@ -156,6 +161,7 @@ def data_choice() -> ss.DataChoice | None:
         facilities_crs=facilities_crs,
         population_crs=population_crs,
         population_elderly=population_elderly,
+        nodata_as_zero=nodata_as_zero,
     )
 
 

@@ -524,6 +524,9 @@ def run_checks(
         "facilities_crs": facilities_crs or "wgs84",
         "population_crs": population_crs or "wgs84",
         "population_elderly": population_elderly,
+        # only when asked: the parameters of runs without the option stay as they were
+        **({"nodata_as_zero": "nodata cells of the population rasters read as 0 people (--nodata-as-zero)"}
+           if options.get("nodata_as_zero") else {}),
         "2sfca_decay": decay,
         "sources": inputs.sources,
         **extra.parameters(),

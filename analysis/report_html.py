@@ -55,7 +55,7 @@ PRINT_COLUMNS: dict[str, list[str]] = {
 PARAMETER_ZH: dict[str, str] = {
     "rule_set": "规则集", "rule_file": "规则文件", "minutes (W1)": "步行时间（分钟）", "speed_mps (W2)": "步行速度（米/秒）",
     "max_snap_m (W4)": "离路网距离上限（米）", "persons_per_household": "户均人口（人/户）", "facilities_crs": "设施坐标系",
-    "population_crs": "人口坐标系", "population_elderly": "人口图层为60岁以上人口", "2sfca_decay": "两步移动搜索法距离衰减",
+    "population_crs": "人口坐标系", "population_elderly": "人口图层为60岁以上人口", "nodata_as_zero": "人口栅格无数据像元按0人计", "2sfca_decay": "两步移动搜索法距离衰减",
     "sources": "数据来源", "meal walk (M1)": "助餐步行范围", "life-circle tiers (W3)": "生活圈分级",
 }
 

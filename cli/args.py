@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from layers.database import refuse_database_passwords
-from layers.defaults import DEFAULT_EMBEDDED
+from layers.defaults import DEFAULT_EMBEDDED, DEFAULT_NODATA_AS_ZERO
 from layers.embedded import EMBEDDED_CHOICES, refuse_with_network
 from layers.errors import InputError
 
@@ -26,6 +26,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population", nargs="+", help="population: GeoTIFF(s) summed, polygons with counts, or buildings")
     p.add_argument("--population-crs", choices=["wgs84", "gcj02", "bd09"], help="population points from a Chinese web map")
     p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    add_nodata_argument(p)
     p.add_argument(
         "--embedded",
         choices=EMBEDDED_CHOICES,
@@ -34,6 +35,18 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     )
     for name in ("network", "facilities", "population"):
         add_layer_argument(p, name)
+
+
+def add_nodata_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--nodata-as-zero``: nodata cells inside the population rasters' extent are 0 people."""
+    p.add_argument(
+        "--nodata-as-zero",
+        action="store_true",
+        default=DEFAULT_NODATA_AS_ZERO,
+        help="nodata cells inside the population rasters' extent (WorldPop's rivers, lakes) are places where nobody "
+        "lives: read them as 0 people, so a place on nodata cells only has 0 residents instead of failing "
+        "(default: no data is not 0 people); a place outside the rasters' extent still fails",
+    )
 
 
 def add_layer_argument(p: argparse.ArgumentParser, name: str) -> None:

@@ -19,6 +19,7 @@ from analysis.rules import (
     available_rule_sets,
     load_rule_set,
 )
+from cli.args import add_nodata_argument
 from cli.json_out import dumps
 from cli.numbers import share
 from cli.output_guard import check_not_an_input, overlap
@@ -26,6 +27,7 @@ from coverage.database_output import database_target, write_database
 from coverage.safe_write import OutputPathError, probe_writable, write_errors
 from layers.database import is_database_uri
 from layers.errors import InputError
+from layers.population import RASTER_SUFFIXES, refuse_nodata_as_zero
 
 #: File marking a folder as a batch folder (a rerun may write there).
 BATCH_MARKER = ".coverage-batch"
@@ -49,6 +51,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilities-crs", choices=["wgs84", "gcj02", "bd09"], help="coordinates from a Chinese web map")
     p.add_argument("--population", nargs="+", help="GeoTIFF(s) read per area in windows, or one vector layer with counts")
     p.add_argument("--population-elderly", action="store_true", help="the population rasters count people aged 60+")
+    add_nodata_argument(p)
     p.add_argument("--districts", help="residential district polygons (Q1-Q5), each in the area holding it")
     p.add_argument("--townships", help="township polygons (T1-T6), each in the area holding it")
     p.add_argument("--rules", default=DEFAULT_RULE_SET, help=f"rule set {available_rule_sets()} or a .toml file")
@@ -86,6 +89,14 @@ def _check_batch_folder(out: Path, args: argparse.Namespace) -> None:
         probe_writable(out / BATCH_MARKER)
 
 
+def _refuse_nodata_without_rasters(args: argparse.Namespace) -> None:
+    """``--nodata-as-zero`` needs population GeoTIFFs (refused before any work, as ``circles`` does)."""
+    rasters = bool(args.population) and all(str(p).lower().endswith(RASTER_SUFFIXES) for p in args.population)
+    if args.nodata_as_zero and not rasters:
+        what = "a vector layer" if args.population else "the buildings' estimate"
+        refuse_nodata_as_zero(args.population[0] if args.population else None, what)
+
+
 def run_batch_command(args: argparse.Namespace) -> int:
     """Run ``batch``: partition once, run every area on Dask, write the summary, print the counts."""
     start = time.perf_counter()
@@ -96,6 +107,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
             "--out to a database is for circles, check, sites; batch writes a folder "
             "(--summary-db postgresql://... also writes its summary tables to PostGIS)"
         )
+    _refuse_nodata_without_rasters(args)
     out = Path(args.out)
     _check_batch_folder(out, args)
     if args.summary_db is not None:  # parsed before any work: a password in it is refused
@@ -126,6 +138,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         rules_digest=_rules_digest(args.rules),
         elderly_share=args.elderly_share,
         population_elderly=args.population_elderly,
+        nodata_as_zero=args.nodata_as_zero,
     )
     results = run_parts(
         partition.parts, params, scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress

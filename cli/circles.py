@@ -88,6 +88,7 @@ def walk_arguments(args: argparse.Namespace) -> dict:
         "population_layer": layers["population"],
         "network_noded": args.network_noded,
         "embedded": getattr(args, "embedded", None),
+        "nodata_as_zero": args.nodata_as_zero,
     }
 
 

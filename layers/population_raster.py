@@ -1,11 +1,12 @@
 """Population rasters (GeoTIFF): one point per cell centre with its residents (persons).
 
 Several rasters on the same grid (e.g. WorldPop age-sex bands) are summed; cells are read only
-inside optional lon/lat bounds.
+inside optional lon/lat bounds. Nodata cells are not 0 people unless asked (``nodata_as_zero``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from affine import Affine
 from pyproj import CRS
 from rasterio.warp import transform_bounds
 
-from layers.defaults import DEFAULT_ELDERLY_SHARE
+from layers.defaults import DEFAULT_ELDERLY_SHARE, DEFAULT_NODATA_AS_ZERO
 from layers.errors import (
     CoordinateError,
     EmptyLayerError,
@@ -46,6 +47,7 @@ def read_population_raster(
     elderly_share: float = DEFAULT_ELDERLY_SHARE,
     bounds: tuple[float, float, float, float] | None = None,
     keep_zero: bool = False,
+    nodata_as_zero: bool = DEFAULT_NODATA_AS_ZERO,
 ) -> gpd.GeoDataFrame:
     """Read one or many population GeoTIFFs, summed cell by cell, as one point per populated cell.
 
@@ -67,13 +69,22 @@ def read_population_raster(
     keep_zero : bool, default False
         Also return the cells that hold data but 0 people (a lake, a mountain): a window where
         people could be counted and none live is then a valid, possibly empty, result. Cells that
-        are nodata in every raster are never returned (no data is not 0 people).
+        are nodata in every raster are never returned (no data is not 0 people) unless
+        ``nodata_as_zero``.
+    nodata_as_zero : bool, default :data:`layers.defaults.DEFAULT_NODATA_AS_ZERO` (False)
+        The planner's word that nodata (and NaN) cells inside the rasters' extent are places where
+        nobody lives (WorldPop's rivers and lakes): they are read as cells holding 0 people, so a
+        window whose cells are all nodata, or hold 0 people only, is a valid result of 0 people
+        (its cells returned with 0 people each) instead of an error. A window outside the rasters'
+        extent is still an error. A ``UserWarning`` says how many cells were read so (the run's
+        notes).
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326 points at the centre of every cell with more than 0 people (with ``keep_zero``,
-        of every cell holding data), with ``population``
+        of every cell holding data; with ``nodata_as_zero`` and nobody in the window, of every
+        cell of the window, at 0 people), with ``population``
         and ``elderly_population`` in persons (float64). The points carry the exact cell values:
         their sum equals the sum of the (windowed) rasters.
 
@@ -89,7 +100,7 @@ def read_population_raster(
         ``bounds`` are not lon/lat or do not overlap the rasters.
     EmptyLayerError
         No cell (inside ``bounds``) holds people; with ``keep_zero``: no cell holds data (every
-        cell is nodata: the window lies outside the population data).
+        cell is nodata: the window lies outside the population data). Never with ``nodata_as_zero``.
     """
     _check_share(elderly_share)
     files = _existing_paths(paths)
@@ -98,6 +109,9 @@ def read_population_raster(
             msg = f"not a GeoTIFF: population rasters must end in {', '.join(RASTER_SUFFIXES)}"
             raise UnsupportedFileError(msg, file=file)
     counts, valid, transform, crs = _sum_rasters(files, bounds)
+    if nodata_as_zero:
+        _warn_nodata_read_as_zero(valid, bounds)
+        valid = np.ones_like(valid)  # the window never reaches past the rasters' extent
     if keep_zero and not valid.any():
         msg = (
             f"every cell is nodata in {'the requested bounds' if bounds is not None else 'the raster'}: "
@@ -105,7 +119,22 @@ def read_population_raster(
         )
         raise EmptyLayerError(msg, file=files[0])
     keep = valid if keep_zero else counts > 0
+    if nodata_as_zero and not keep.any():
+        keep = valid  # nobody lives in the window: its cells, 0 people each, are the result
     return _cells_to_points(counts, keep, transform, crs, elderly=elderly, elderly_share=elderly_share, file=files[0])
+
+
+def _warn_nodata_read_as_zero(valid: np.ndarray, bounds: tuple[float, float, float, float] | None) -> None:
+    """Warn (a note of the run) how many cells of the window are nodata and read as 0 people."""
+    missing, total = int(valid.size - np.count_nonzero(valid)), int(valid.size)
+    if missing == 0:
+        return
+    where = "in the requested bounds" if bounds is not None else "of the raster"
+    if missing == total:
+        msg = f"every one of the {total} population raster cells {where} is nodata: read as 0 people (--nodata-as-zero)"
+    else:
+        msg = f"{missing} of the {total} population raster cells {where} are nodata: read as 0 people (--nodata-as-zero)"
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _sum_rasters(
@@ -229,7 +258,7 @@ def _cells_to_points(
     elderly_share: float,
     file: Path,
 ) -> gpd.GeoDataFrame:
-    """Return one EPSG:4326 point per ``keep`` cell, at the cell centre, carrying its count."""
+    """Return one EPSG:4326 point per ``keep`` cell, at the cell centre, carrying its count (0 too)."""
     rows, cols = np.nonzero(keep)
     if rows.size == 0:
         msg = "no cell holds people (all cells are nodata or 0) in the raster or the requested bounds"

@@ -62,6 +62,8 @@ class DataChoice:
         Coordinate system the uploaded points were captured in.
     population_elderly : bool
         Uploaded rasters count people aged 60+ already.
+    nodata_as_zero : bool
+        Nodata cells inside the uploaded rasters' extent are 0 people (``--nodata-as-zero``).
     embedded : {"nanjing", "helsinki"}
         The embedded data used without an uploaded network (:mod:`layers.embedded`).
     """
@@ -72,6 +74,7 @@ class DataChoice:
     facilities_crs: str = "wgs84"
     population_crs: str = "wgs84"
     population_elderly: bool = False
+    nodata_as_zero: bool = False
     embedded: str = DEFAULT_EMBEDDED
 
     @property
@@ -87,6 +90,8 @@ class DataChoice:
             for role, upload in (("network", self.network), ("facilities", self.facilities), ("population", self.population))
         ]
         parts += [f"fcrs={self.facilities_crs}", f"pcrs={self.population_crs}", f"elderly={self.population_elderly}"]
+        if self.nodata_as_zero:  # only when ticked: the keys of earlier choices stay as they were
+            parts.append("nodata=0")
         return "|".join(parts)
 
     def layer_arguments(self) -> dict[str, Any]:
@@ -102,6 +107,7 @@ class DataChoice:
             "facilities_crs": None if self.facilities_crs == "wgs84" else self.facilities_crs,
             "population_crs": None if self.population_crs == "wgs84" else self.population_crs,
             "population_elderly": self.population_elderly,
+            "nodata_as_zero": self.nodata_as_zero,
         }
 
     def load(self) -> Inputs:

@@ -15,8 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import geopandas as gpd
+import numpy as np
 import rasterio
 import shapely
 
@@ -37,6 +39,10 @@ from layers.projection import WGS84
 
 #: ``note`` of an area where the population data holds nobody (lake, mountain, unbuilt land).
 NO_RESIDENTS_NOTE = "no residents: the population data covers the area and counts 0 people in it"
+#: ``note`` of an area whose raster cells are all nodata, read as 0 people (``--nodata-as-zero``).
+NODATA_AS_ZERO_NOTE = (
+    "no residents: every population raster cell of the area is nodata, read as 0 people (--nodata-as-zero)"
+)
 #: ``note`` of an area that reaches past the population rasters (``share``: 0-1 of its area).
 OUTSIDE_RASTERS_NOTE = "{share:.0%} of the area lies outside the population rasters: nobody is counted there"
 #: Share (0-1) of an area outside the rasters up to which no note is written (cells cut at the edge).
@@ -119,47 +125,92 @@ def outside_rasters_note(part: AreaPart) -> str:
     return OUTSIDE_RASTERS_NOTE.format(share=share) if share > OUTSIDE_RASTERS_TOLERANCE else ""
 
 
-def raster_population(part: AreaPart, *, elderly: bool, elderly_share: float | None = None) -> gpd.GeoDataFrame:
+class RasterCells(NamedTuple):
+    """An area's population cells and why they are special.
+
+    Attributes
+    ----------
+    people : GeoDataFrame
+        Cell points with more than 0 people (``population``, ``elderly_population`` in persons).
+    note : str
+        :data:`NODATA_AS_ZERO_NOTE` (with :data:`OUTSIDE_RASTERS_NOTE` when part of the area lies
+        past the rasters) when every cell of the area is nodata read as 0 people, else "".
+    """
+
+    people: gpd.GeoDataFrame
+    note: str = ""
+
+
+def raster_population(
+    part: AreaPart, *, elderly: bool, elderly_share: float | None = None, nodata_as_zero: bool = False
+) -> RasterCells:
     """Population cells of the part's rasters inside the area, read in the area's window only.
 
     A window whose cells hold data but 0 people (a lake, a mountain) gives an empty frame: the
     area has no residents, a valid result. A window outside the rasters, or whose cells inside the
     area are all nodata, is an error naming the raster: the area lies outside the population data.
+    With ``nodata_as_zero`` (``--nodata-as-zero``) an area whose cells are all nodata but which
+    lies (partly) inside the rasters' extent has no residents too, with
+    :data:`NODATA_AS_ZERO_NOTE`; an area wholly outside the extent is still an error.
 
     Returns
     -------
-    GeoDataFrame
-        Cell points with more than 0 people, ``population`` and ``elderly_population`` (persons)
-        as :func:`layers.population_raster.read_population_raster` gives them (with ``elderly`` the
-        cells are the people aged 60+ and ``population`` the estimate ``cells / elderly_share``);
-        empty when the area has no residents.
+    RasterCells
+        ``people``: cell points with more than 0 people, ``population`` and ``elderly_population``
+        (persons) as :func:`layers.population_raster.read_population_raster` gives them (with
+        ``elderly`` the cells are the people aged 60+ and ``population`` the estimate
+        ``cells / elderly_share``), empty when the area has no residents; ``note``: see
+        :class:`RasterCells`.
 
     Raises
     ------
     CoordinateError
-        The area's window does not overlap the rasters.
+        The area's window does not overlap the rasters (with ``nodata_as_zero``: the area does not
+        overlap their extent).
     EmptyLayerError
-        Every cell of the area is nodata.
+        Every cell of the area is nodata (never with ``nodata_as_zero``).
     """
     polygon = area_polygon(part)
     pad = 2.0 * max(_cell_size(path) for path in part.rasters)  # cells whose centre is inside, at the edges too
     x0, y0, x1, y1 = polygon.bounds
     share = {"elderly_share": elderly_share} if elderly_share is not None else {}
     where = f"area {part.area_id} lies outside the population data"
-    try:
+    cells = None
+    try:  # strict even with nodata_as_zero: the note tells nodata read as 0 from cells counting 0 people
         cells = read_population_raster(
             list(part.rasters), elderly=elderly, bounds=(x0 - pad, y0 - pad, x1 + pad, y1 + pad), keep_zero=True, **share
         )
     except CoordinateError as exc:
         raise CoordinateError(f"{where}: {exc.message}", file=exc.file, layer=exc.layer) from None
     except EmptyLayerError as exc:
-        raise EmptyLayerError(f"{where}: {exc.message}", file=exc.file, layer=exc.layer) from None
-    cells = cells.loc[shapely.intersects(polygon, cells.geometry.representative_point().values)]
-    if cells.empty:
-        msg = f"{where}: every cell of the rasters inside the area is nodata"
-        raise EmptyLayerError(msg, file=part.rasters[0])
+        if not nodata_as_zero:
+            raise EmptyLayerError(f"{where}: {exc.message}", file=exc.file, layer=exc.layer) from None
+    if cells is not None:
+        cells = cells.loc[shapely.intersects(polygon, cells.geometry.representative_point().values)]
+    if cells is None or cells.empty:
+        if not nodata_as_zero:
+            msg = f"{where}: every cell of the rasters inside the area is nodata"
+            raise EmptyLayerError(msg, file=part.rasters[0])
+        return RasterCells(_no_cells(part, where), " ".join(filter(None, (NODATA_AS_ZERO_NOTE, outside_rasters_note(part)))))
     people = (cells["population"].to_numpy() > 0) | (cells["elderly_population"].to_numpy() > 0)
-    return cells.loc[people, ["population", "elderly_population", "geometry"]]
+    return RasterCells(cells.loc[people, ["population", "elderly_population", "geometry"]])
+
+
+def _no_cells(part: AreaPart, where: str) -> gpd.GeoDataFrame:
+    """The empty population of an area whose cells are all nodata read as 0 people (``--nodata-as-zero``).
+
+    Raises
+    ------
+    CoordinateError
+        The area does not overlap the rasters' extent: nodata there is not a place where nobody lives.
+    """
+    if share_outside_rasters(part) >= 1.0 - 1e-9:
+        msg = f"{where}: the area does not overlap the rasters' extent (--nodata-as-zero reads nodata as 0 only inside it)"
+        raise CoordinateError(msg, file=part.rasters[0])
+    empty = np.empty(0, dtype=np.float64)
+    return gpd.GeoDataFrame(
+        {"population": empty, "elderly_population": empty}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84
+    )
 
 
 def _part_layer(part: AreaPart, what: str) -> gpd.GeoDataFrame:
@@ -182,8 +233,10 @@ def _part_population(part: AreaPart) -> gpd.GeoDataFrame:
     return gpd.read_parquet(part.files["population"])
 
 
-def no_residents(part: AreaPart) -> AreaResult:
+def no_residents(part: AreaPart, note: str = NO_RESIDENTS_NOTE) -> AreaResult:
     """The result of an area whose population data counts nobody: population 0, shares undefined.
+
+    ``note`` says why (:data:`NO_RESIDENTS_NOTE`; :data:`NODATA_AS_ZERO_NOTE` for nodata read as 0).
 
     No walk is run and no rule applies (no findings: the area's verdict is "not assessable"); the
     area's GeoPackage holds its polygon (layer ``area``, with the note) and the facilities within
@@ -201,11 +254,11 @@ def no_residents(part: AreaPart) -> AreaResult:
         "facilities": 0 if facilities is None else len(facilities),
         "graph_nodes": 0,
     }
-    area = gpd.GeoDataFrame({"area_id": [part.area_id], "note": [NO_RESIDENTS_NOTE]}, geometry=[area_polygon(part)], crs=WGS84)
+    area = gpd.GeoDataFrame({"area_id": [part.area_id], "note": [note]}, geometry=[area_polygon(part)], crs=WGS84)
     layers = {"area": area}
     if facilities is not None and len(facilities):
         layers["facilities"] = facilities.to_crs(WGS84)
-    return AreaResult(circles, {}, layers, NO_RESIDENTS_NOTE)
+    return AreaResult(circles, {}, layers, note)
 
 
 def _with_elderly(people: gpd.GeoDataFrame, elderly_share: float | None) -> gpd.GeoDataFrame:
@@ -227,6 +280,8 @@ def run_area(
     elderly_share: float | None,
     population_elderly: bool,
     population: gpd.GeoDataFrame | None = None,
+    nodata_as_zero: bool = False,
+    population_note: str = "",
 ) -> AreaResult:
     """Run the walk coverage and every check on one area's part.
 
@@ -242,7 +297,11 @@ def run_area(
     population_elderly : bool
         The population rasters count people aged 60+.
     population : GeoDataFrame, optional
-        The area's raster cells already read (:func:`raster_population`).
+        The area's raster cells already read (:func:`raster_population`, its ``people``).
+    nodata_as_zero : bool
+        Nodata raster cells inside the rasters' extent are 0 people (``--nodata-as-zero``).
+    population_note : str
+        The note of the cells already read (:func:`raster_population`, its ``note``).
 
     An area whose population data counts nobody gives :func:`no_residents` (before the streets
     and facilities are needed: a lake has none); an area outside the population data raises.
@@ -250,9 +309,11 @@ def run_area(
     if population is None and "population" in part.files:
         population = _part_population(part)
     if population is None:
-        population = raster_population(part, elderly=population_elderly, elderly_share=elderly_share)
+        population, population_note = raster_population(
+            part, elderly=population_elderly, elderly_share=elderly_share, nodata_as_zero=nodata_as_zero
+        )
     if population.empty:
-        return no_residents(part)
+        return no_residents(part, population_note or NO_RESIDENTS_NOTE)
     streets = _part_layer(part, "streets")
     facilities = _part_layer(part, "facilities")
     people = _with_elderly(population, elderly_share).to_crs(WGS84)

@@ -43,6 +43,9 @@ class BatchParams:
         Share aged 60+ (0-1) for totals-only population.
     population_elderly : bool
         Rasters count people aged 60+.
+    nodata_as_zero : bool
+        Nodata raster cells inside the rasters' extent are 0 people (``--nodata-as-zero``); in
+        the key only when set, so the keys of earlier runs without it stay the same.
     """
 
     out_dir: str
@@ -50,11 +53,14 @@ class BatchParams:
     rules_digest: str
     elderly_share: float | None = None
     population_elderly: bool = False
+    nodata_as_zero: bool = False
 
     def digest(self) -> str:
         """SHA-256 of what changes results (not the output folder)."""
         fields = asdict(self)
         fields.pop("out_dir")
+        if not fields["nodata_as_zero"]:  # absent as before the option existed: earlier runs stay done
+            fields.pop("nodata_as_zero")
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -120,10 +126,13 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
     key = ""
     try:
         digest = hashlib.sha256(f"{JOB_VERSION}:{part.key}:{params.digest()}".encode())
-        population = None
+        population, population_note = None, ""
         if part.rasters:  # the raster window's content is part of the key
-            population = area_job.raster_population(
-                part, elderly=params.population_elderly, elderly_share=params.elderly_share
+            population, population_note = area_job.raster_population(
+                part,
+                elderly=params.population_elderly,
+                elderly_share=params.elderly_share,
+                nodata_as_zero=params.nodata_as_zero,
             )
             digest.update(frame_digest(population[["population", "geometry"]]).encode())  # keys of earlier runs
         key = digest.hexdigest()
@@ -137,6 +146,8 @@ def run_task(part: AreaPart, params: BatchParams) -> dict:
                 elderly_share=params.elderly_share,
                 population_elderly=params.population_elderly,
                 population=population,
+                nodata_as_zero=params.nodata_as_zero,
+                population_note=population_note,
             )
         gpkg, record = area_paths(params.out_dir, part.area_id)
         write_geopackage(gpkg, result.layers)
