@@ -19,6 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.projection import local_metric_crs
+
 #: Font family names tried in order (the first installed one is used).
 CJK_FAMILIES: tuple[str, ...] = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
@@ -191,7 +193,7 @@ def map_png(spec: MapSpec, sources: list[str] | None = None) -> bytes:
     crs = None
     for frame, _ in frames:
         if frame.crs is not None:
-            crs = frame.to_crs(4326).estimate_utm_crs()
+            crs = local_metric_crs(frame.to_crs(4326))  # PROJ's database asked once per UTM zone, not per map
             break
     rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False}
     with plt.rc_context(rc), warnings.catch_warnings():
