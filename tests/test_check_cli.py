@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -14,16 +12,10 @@ from analysis.report import sha256_of
 from cli.main import main
 from layers.embedded import embedded_data
 from layers.network import embedded_network_path, read_network
+from tests.cli_support import check_json as run_json
 from tests.conftest import shared_path
 
 STATUS_KEYS = {"assessed", "passed", "failed", "not_assessable"}
-
-
-def run_json(capsys, *args: str) -> dict:
-    assert main(["check", *args, "--json"]) == 0, capsys.readouterr().err
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    return json.loads(lines[0])
 
 
 def test_default_check_and_report(tmp_path, capsys):

@@ -5,8 +5,6 @@ grid and facilities placed inside each county, and the GCJ-02 copy converted wit
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -14,17 +12,11 @@ import pytest
 import shapely
 
 from cli.main import main
+from tests.cli_support import check_json as run_json
 from tests.conftest import shared_path
 
 PANSHI = (126.1196, 43.0613)  # a point inside 磐石市 (representative point of the real polygon)
 SHUANGQIAO = (117.9697, 40.9387)  # a point inside 双桥区
-
-
-def run_json(capsys, *args: str) -> dict:
-    assert main(["check", *args, "--json"]) == 0, capsys.readouterr().err
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    return json.loads(lines[0])
 
 
 def _grid(centre: tuple[float, float], utm: int, n: int = 6, spacing_m: float = 150.0) -> list[shapely.LineString]:

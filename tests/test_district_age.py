@@ -6,22 +6,14 @@ inside the extract.
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
 from cli.main import main
+from tests.cli_support import check_json as run_json
 from tests.conftest import shared_path
-
-
-def run_json(capsys, *args: str) -> dict:
-    assert main(["check", *args, "--json"]) == 0, capsys.readouterr().err
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    return json.loads(lines[0])
 
 
 @pytest.fixture(scope="module")

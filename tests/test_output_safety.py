@@ -240,20 +240,20 @@ def test_check_replaces_its_own_report_an_empty_folder_and_an_old_report(tmp_pat
     report_is_whole(out)
     (out / "stale.csv").write_text("from the earlier report")
     first = (out / "report.html").stat().st_ino
-    assert run(capsys, "check", "--out", str(out), "--json")[0] == 0
+    assert run(capsys, "check", "--no-pdf", "--out", str(out), "--json")[0] == 0
     report_is_whole(out)
     assert not (out / "stale.csv").exists() and (out / "report.html").stat().st_ino != first
     assert leftovers(tmp_path) == []
     # a report written before the marker existed (same files, the report's title) is replaced too
     (out / MARKER).unlink()
-    assert run(capsys, "check", "--out", str(out), "--json")[0] == 0
+    assert run(capsys, "check", "--no-pdf", "--out", str(out), "--json")[0] == 0
     report_is_whole(out)
 
 
 # ------------------------------------------------- 3. one-step swap, fallback, concurrent runs --
 def test_two_concurrent_checks_both_succeed_and_out_is_always_whole(tmp_path, capsys):
     out = tmp_path / "report"
-    assert run(capsys, "check", "--out", str(out), "--json")[0] == 0
+    assert run(capsys, "check", "--no-pdf", "--out", str(out), "--json")[0] == 0
     seen_missing = []
     stop = threading.Event()
 
@@ -265,7 +265,7 @@ def test_two_concurrent_checks_both_succeed_and_out_is_always_whole(tmp_path, ca
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    procs = [cli("check", "--out", str(out), "--json") for _ in range(2)]
+    procs = [cli("check", "--no-pdf", "--out", str(out), "--json") for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
     stop.set()
     watcher.join()
@@ -304,7 +304,7 @@ def test_fallback_swap_without_renameat2_and_recovery_of_an_interrupted_one(tmp_
     monkeypatch.setattr(folder_swap, "_RENAMEAT2", None)
     out = tmp_path / "report"
     for _ in range(2):
-        assert run(capsys, "check", "--out", str(out), "--json")[0] == 0
+        assert run(capsys, "check", "--no-pdf", "--out", str(out), "--json")[0] == 0
         report_is_whole(out)
         assert leftovers(tmp_path) == []
     # a run killed between the two renames left --out missing and the previous report aside
@@ -316,7 +316,7 @@ def test_fallback_swap_without_renameat2_and_recovery_of_an_interrupted_one(tmp_
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "checks.xlsx"))
 
     monkeypatch.setattr("analysis.report._fill_report", disk_full)
-    status, _, err = run(capsys, "check", "--out", str(out))
+    status, _, err = run(capsys, "check", "--no-pdf", "--out", str(out))
     assert status == 1 and "No space left on device" in one_error_line(err)
     assert (out / "earlier.txt").read_text() == "the earlier report"  # put back, then left as it was
     assert leftovers(tmp_path) == []
@@ -444,14 +444,14 @@ def test_disk_full_in_gdal_or_in_the_report_leaves_the_old_result(tmp_path, caps
     assert out.read_bytes() == OLD and leftovers(tmp_path) == []
     monkeypatch.undo()
     report = tmp_path / "report"
-    assert run(capsys, "check", "--out", str(report), "--json")[0] == 0
+    assert run(capsys, "check", "--no-pdf", "--out", str(report), "--json")[0] == 0
     html = (report / "report.html").read_bytes()
 
     def excel_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(pd.DataFrame, "to_excel", excel_full)
-    status, _, err = run(capsys, "check", "--out", str(report))
+    status, _, err = run(capsys, "check", "--no-pdf", "--out", str(report))
     assert status == 1 and f"cannot write '{report}': No space left on device" in one_error_line(err)
     assert (report / "report.html").read_bytes() == html
     report_is_whole(report)
@@ -512,7 +512,7 @@ def test_interrupt_while_writing_leaves_no_temporary_and_the_old_result(tmp_path
 
 def test_ctrl_c_while_computing(tmp_path):
     out = tmp_path / "report"
-    proc = cli("check", "--out", str(out))
+    proc = cli("check", "--no-pdf", "--out", str(out))
     time.sleep(2.0)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)

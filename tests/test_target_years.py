@@ -6,24 +6,16 @@ extract's quadrants) and three township centres, one of which opens in 2026.
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
 from cli.main import main
+from tests.cli_support import check_json as run_json
 from tests.conftest import shared_path
 
 BOUNDS = (118.756313, 32.0293594, 118.7996063, 32.0587686)  # the Nanjing extract's street extent
-
-
-def run_json(capsys, *args: str) -> dict:
-    assert main(["check", *args, "--json"]) == 0, capsys.readouterr().err
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    return json.loads(lines[0])
 
 
 def run_error(capsys, *args: str) -> str:
@@ -171,7 +163,7 @@ def test_text_output_shows_every_target_year(nanjing_case, capsys, monkeypatch):
 
     monkeypatch.setattr(analysis.planning_years, "current_year", lambda: 2024)  # "now" is 2024: 2026 is a plan
     common, folder = nanjing_case
-    assert main(["check", *common, "--year", "2025", "--out", str(folder / "text")]) == 0
+    assert main(["check", *common, "--year", "2025", "--no-pdf", "--out", str(folder / "text")]) == 0
     out = capsys.readouterr().out
     assert "as of 2025" in out
     t1 = {year: next(line for line in out.splitlines() if f"T1 {year}" in line) for year in (2025, 2027)}

@@ -8,7 +8,6 @@ point V to village P2's node 805 m, to P3's 1 709 m.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +18,7 @@ import shapely
 from cli.main import main
 from layers.facilities import classify_kind
 from layers.network import read_network
+from tests.cli_support import check_json
 from tests.conftest import shared_path
 
 STATUS_KEYS = {"assessed", "passed", "failed", "not_assessable"}
@@ -27,10 +27,7 @@ V = (118.77888, 32.04796)  # village point (养老大院)
 
 
 def run_json(capsys, *args: str) -> dict:
-    assert main(["check", *args, "--json"]) == 0, capsys.readouterr().err
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    summary = json.loads(lines[0])
+    summary = check_json(capsys, *args)
     assert set(summary) >= {"rule_set", "rules"}
     for counts in summary["rules"].values():
         assert set(counts) == STATUS_KEYS
