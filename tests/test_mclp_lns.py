@@ -1,0 +1,110 @@
+"""MCLP large-neighbourhood search (issue 14): regions re-optimised exactly, never a worse solution.
+
+Small instances whose optimum brute force gives: the LNS stays feasible (``p`` distinct sites, the
+value it reports is the weight they cover), never ends below its start, never above the optimum, and
+with a region holding every site a single move is the exact optimum. The region of a site holds its
+nearest sites along the site-overlap graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from analysis.site_models.lns import lns_search, region_of, site_distances
+from analysis.site_models.local_search import covered_weight, iterated_swap_search, swap_search
+
+
+def _instance(seed: int, n_demand: int = 60, n_sites: int = 12):
+    """Demand and sites uniformly in a 10 × 10 square, walks of radius 2-3.5 (0/1 matrix, persons)."""
+    rng = np.random.default_rng(seed)
+    demand = rng.uniform(0, 10, (n_demand, 2))
+    sites = rng.uniform(0, 10, (n_sites, 2))
+    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
+    a = sparse.csr_array((cost <= rng.uniform(2.0, 3.5)).astype(float))
+    rows = np.flatnonzero(np.diff(a.indptr) > 0)
+    return sparse.csr_array(a[rows]), rng.lognormal(2.0, 1.0, n_demand)[rows], sites
+
+
+def _brute(a, w, p) -> float:
+    return max(covered_weight(a, w, np.array(c)) for c in itertools.combinations(range(a.shape[1]), p))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lns_never_worse_never_above_the_optimum(seed):
+    a, w, _ = _instance(seed)
+    p = 2 + seed % 3
+    best = _brute(a, w, p)
+    start = np.random.default_rng(seed).choice(a.shape[1], p, replace=False)
+    start_value = covered_weight(a, w, start)
+    result = lns_search(a, w, start, deadline=np.inf, max_moves=6, seed=seed, region_sites=5)
+    assert start_value - 1e-9 <= result.value <= best + 1e-9
+    assert result.value == pytest.approx(covered_weight(a, w, result.chosen))
+    assert len(set(result.chosen.tolist())) == result.chosen.size == p
+    assert result.moves <= 6 and result.improved <= result.moves
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_region_holding_every_site_is_the_exact_optimum(seed):
+    a, w, _ = _instance(100 + seed, n_sites=10)
+    p = 3
+    start = np.arange(p)
+    result = lns_search(a, w, start, deadline=np.inf, max_moves=1, region_sites=a.shape[1], seed=seed)
+    assert result.value == pytest.approx(_brute(a, w, p))
+
+
+def test_lns_finds_what_swaps_cannot():
+    """Two sites must move together: every single exchange loses, the region's MILP gains."""
+    # rows 0-3 weight 10: site 0 covers 0,1; site 1 covers 2,3; sites 2 and 3 cover 0-1-x and 2-3-y
+    # with bonus rows 4 (site 2) and 5 (site 3); sites 4, 5 cover {0,2} and {1,3}: the start is {4, 5}
+    rows = [[0, 2, 4], [0, 2, 5], [1, 3, 4], [1, 3, 5], [2], [3]]
+    a = sparse.csr_array(
+        (np.ones(sum(map(len, rows))), (np.repeat(np.arange(6), [len(r) for r in rows]), np.concatenate(rows))),
+        shape=(6, 6),
+    )
+    w = np.array([10.0, 10.0, 10.0, 10.0, 1.0, 1.0])
+    start = np.array([4, 5])
+    swapped, swap_value = swap_search(a, w, start)
+    assert swap_value == pytest.approx(40.0)  # a local optimum of the exchanges
+    result = lns_search(a, w, start, deadline=np.inf, max_moves=4, region_sites=6)
+    assert result.value == pytest.approx(42.0) == _brute(a, w, 2)
+    assert sorted(result.chosen.tolist()) == [2, 3]
+
+
+def test_region_holds_the_nearest_sites():
+    # sites on a line 1 apart, walks of radius 1.5: a site's region is its nearest sites along the line
+    demand = np.c_[np.linspace(0, 20, 201), np.zeros(201)]
+    sites = np.c_[np.arange(21.0), np.zeros(21)]
+    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
+    a = sparse.csr_array((cost <= 1.5).astype(float))
+    distances = site_distances(a)
+    assert distances.shape == (21, 21) and distances.diagonal().max() == 0
+    assert np.all((distances.data > 0) & (distances.data <= 1))
+    assert sorted(region_of(distances, 10, 5).tolist()) == [8, 9, 10, 11, 12]
+    assert sorted(region_of(distances, 0, 3).tolist()) == [0, 1, 2]
+
+
+def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
+    """Both searches stay between the swap-search start and the optimum HiGHS proves."""
+    from analysis.site_selection import MCLP
+
+    rng = np.random.default_rng(3)
+    demand = rng.uniform(0, 10, (400, 2))
+    sites = rng.uniform(0, 10, (60, 2))
+    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
+    weights = rng.lognormal(2.0, 1.0, 400)
+    exact = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("milp")
+    assert exact.optimal
+    a = sparse.csr_array((cost <= 1.5).astype(float))
+    greedy = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("greedy")
+    start, start_value = swap_search(a, weights, greedy.selected)
+    result = lns_search(a, weights, start, deadline=np.inf, max_moves=20, seed=1, region_sites=20)
+    kicked, kicked_value, _ = iterated_swap_search(a, weights, start, deadline=np.inf, max_kicks=20, seed=1)
+    for value in (result.value, kicked_value):
+        assert start_value - 1e-9 <= value <= exact.objective + 1e-6
+    assert result.moves == 20 and result.region_sites >= 20
+    whole = lns_search(a, weights, start, deadline=np.inf, max_moves=1, region_sites=a.shape[1])
+    assert whole.value == pytest.approx(exact.objective)  # one region holding every site: HiGHS's optimum
