@@ -46,6 +46,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import analysis.site_models.mclp as mclp_module  # noqa: E402
+from analysis.site_models.lns import lns_search  # noqa: E402
+from analysis.site_models.local_search import iterated_swap_search, swap_search  # noqa: E402
 from analysis.site_models.reduction import reduce_covering  # noqa: E402
 from analysis.site_models.solver import _aggregate_rows  # noqa: E402
 from analysis.site_selection import MCLP  # noqa: E402
@@ -173,6 +175,36 @@ def run(p: int, seed: int, time_limit_s: float) -> dict:
     }
 
 
+def search_race(p: int, seed: int, cpu_s: float, checkpoints: list[float]) -> list[dict]:
+    """Iterated swaps against large-neighbourhood search, each from the same swap-search start, in CPU seconds.
+
+    Both run on the reduced model the exact solve sees, on the process clock (HiGHS's threads
+    included), for ``cpu_s`` each; the value each had reached at every checkpoint is recorded.
+    """
+    cost, cost_existing, weights, radius = instance(seed)
+    model = MCLP.from_cost_matrix(cost, weights, radius, p, existing_cost_matrix=cost_existing)
+    a, w = model._reduced()  # noqa: SLF001 - the rows the exact solve sees
+    small = reduce_covering(a, w)
+    greedy, _, _ = model._greedy_core(small.a, small.weights, ())  # noqa: SLF001
+    start, start_value = swap_search(small.a, small.weights, greedy)
+    rows = []
+    for name in ("iterated swaps", "LNS"):
+        trace: list = []
+        c0 = time.process_time()
+        if name == "LNS":
+            result = lns_search(small.a, small.weights, start, deadline=c0 + cpu_s, seed=seed, clock=time.process_time,
+                                trace=trace)
+            value, steps, extra = result.value, result.moves, f"{result.improved} improving, region {result.region_sites} sites at the end"
+        else:
+            _, value, steps = iterated_swap_search(small.a, small.weights, start, deadline=c0 + cpu_s, seed=seed,
+                                                   clock=time.process_time, trace=trace)
+            extra = f"{len(trace)} improving"
+        at = [max([start_value] + [v for t, v in trace if t - c0 <= mark]) for mark in checkpoints]
+        rows.append({"p": p, "search": name, "start": start_value, "at": at, "end": value,
+                     "cpu": time.process_time() - c0, "steps": steps, "extra": extra})
+    return rows
+
+
 def _pct(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.2%}"
 
@@ -182,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p", type=int, nargs="+", default=[10, 50, 100], help="numbers of new sites")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=EXACT_TARGET_S, help="seconds for HiGHS")
+    parser.add_argument(
+        "--race-cpu", type=float, default=60.0,
+        help="CPU seconds each for iterated swaps and LNS from the same start, on every p not proven optimal (0: skip)",
+    )
     args = parser.parse_args(argv)
     rows = []
     for p in args.p:
@@ -216,6 +252,23 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['milp_obj']:.1f} | {r['milp_bound']:.1f} | {_pct(r['milp_gap'])} | {'yes' if r['optimal'] else 'no'} "
             f"| {r['solver']} |"
         )
+    race = [r for r in rows if not r["optimal"]] if args.race_cpu > 0 else []
+    if race:
+        marks = [m for m in (20.0, 40.0, 60.0, 120.0) if m < args.race_cpu] + [args.race_cpu]
+        print("\nIterated swaps against large-neighbourhood search (regions re-optimised by HiGHS), each from the "
+              f"same swap-search start for {args.race_cpu:.0f} CPU s (process clock), best value reached by each "
+              "CPU second mark:\n")
+        print("| p | search | start | " + " | ".join(f"{m:.0f} CPU s" for m in marks) + " | CPU s | kicks / regions | notes |")
+        print("|---:|---|---:|" + "---:|" * len(marks) + "---:|---:|---|")
+        for r in race:
+            print(f"[p={r['p']} race ...]", file=sys.stderr, flush=True)
+            for line in search_race(r["p"], args.seed, args.race_cpu, marks):
+                print(
+                    f"| {line['p']} | {line['search']} | {line['start']:.1f} | "
+                    + " | ".join(f"{v:.1f}" for v in line["at"])
+                    + f" | {line['cpu']:.1f} | {line['steps']} | {line['extra']} |",
+                    flush=True,
+                )
     load = os.getloadavg()
     print(f"\nHost: {os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) at the end.")
     print()

@@ -85,6 +85,14 @@ def test_region_holds_the_nearest_sites():
     assert np.all((distances.data > 0) & (distances.data <= 1))
     assert sorted(region_of(distances, 10, 5).tolist()) == [8, 9, 10, 11, 12]
     assert sorted(region_of(distances, 0, 3).tolist()) == [0, 1, 2]
+    # two separate streets (no shared demand): a region bigger than its street takes sites of the other
+    far = sparse.csr_array(sparse.block_diag([a[:, :10], a[:, :10]]))
+    parts = site_distances(far)
+    assert sorted(region_of(parts, 0, 4).tolist()) == [0, 1, 2, 3]
+    mixed = region_of(parts, 0, 14, np.random.default_rng(1))
+    assert mixed.size == 14 == np.unique(mixed).size
+    assert set(range(10)) <= set(mixed.tolist()) and (mixed >= 10).sum() == 4
+    assert sorted(region_of(parts, 3, 40).tolist()) == list(range(20))
 
 
 def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
@@ -108,3 +116,61 @@ def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
     assert result.moves == 20 and result.region_sites >= 20
     whole = lns_search(a, weights, start, deadline=np.inf, max_moves=1, region_sites=a.shape[1])
     assert whole.value == pytest.approx(exact.objective)  # one region holding every site: HiGHS's optimum
+
+
+# ----- in the exact solve and through the command line ------------------------------------------------
+def _highs_gives_up(*_args, **_kwargs):
+    """HiGHS stopping at its time limit without a solution (as on the 10 000 × 2 000 bench at p = 50)."""
+    from analysis.site_models.solver import _MilpAnswer
+
+    return _MilpAnswer(None, np.nan, np.nan, False, "Time limit reached")
+
+
+def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
+    """The solve's HiGHS gives up; the LNS (its own HiGHS calls untouched) still reaches the optimum.
+
+    On this instance the swap search stops at 4 129.3 persons, the optimum is 4 194.8, the LP 4 214.7.
+    """
+    import analysis.site_models.mclp as mclp_module
+    from analysis.site_selection import MCLP
+
+    rng = np.random.default_rng(4)
+    demand = rng.uniform(0, 10, (400, 2))
+    sites = rng.uniform(0, 10, (60, 2))
+    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
+    weights = rng.lognormal(2.0, 1.0, 400)
+    exact = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp")
+    assert exact.optimal
+    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)
+    swaps = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10)
+    polished = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0)
+    assert polished.objective >= swaps.objective - 1e-9
+    assert any("large-neighbourhood search" in note for note in polished.notes)
+    assert polished.objective == pytest.approx(exact.objective)
+    assert polished.bound >= exact.objective - 1e-9 and not polished.optimal
+    assert polished.solver == "local search" and polished.selected.size == 10
+    hit = np.asarray(polished.coverage[:, polished.selected].sum(axis=1)).ravel() > 0
+    assert float(polished.weights[hit & polished.open_demand].sum()) == pytest.approx(polished.objective)
+
+
+def test_cli_nanjing_lns_polish_reaches_the_optimum(tmp_path, capsys, monkeypatch):
+    """Real streets, ``sites --model mclp --json``: HiGHS gives up, the LNS polish finds the proven optimum."""
+    import analysis.site_models.mclp as mclp_module
+    from tests.mclp_support import nanjing_mclp_args, sites_json
+
+    args = nanjing_mclp_args(tmp_path, 8)
+    optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
+    assert optimum["optimal"] is True
+    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)  # the iterated swaps, as before
+    swaps = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
+    monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 0)
+    report = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "c.gpkg")])
+    assert report["objective"] == pytest.approx(optimum["objective"], abs=0.01)
+    assert report["objective"] >= swaps["objective"] - 0.01
+    assert report["objective"] <= report["bound"] + 0.02
+    assert report["gap"] == pytest.approx(max(0.0, 1 - report["objective"] / report["bound"]), abs=1e-5)
+    assert report["solver"] in ("local search", "greedy") and len(report["sites"]) == 8
+    assert report["covered_after"] - report["covered_before"] == pytest.approx(report["objective"], abs=0.2)

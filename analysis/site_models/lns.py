@@ -40,6 +40,9 @@ REGION_MAX: int = 600
 #: Seconds (wall) HiGHS gets for one region's sub-MILP.
 SUB_TIME_LIMIT_S: float = 4.0
 
+#: No region is started with less time than this left (HiGHS takes at least 1 s once started).
+MIN_SUB_TIME_S: float = 1.0
+
 
 @dataclass(frozen=True)
 class LnsResult:
@@ -89,14 +92,32 @@ def site_distances(a) -> sparse.csr_array:
     return sparse.csr_array((np.maximum(distance, 1e-6), (i, j)), shape=(cover.shape[1], cover.shape[1]))
 
 
-def region_of(distances: sparse.csr_array, seed_site: int, size: int) -> np.ndarray:
-    """The ``size`` sites nearest ``seed_site`` (itself included) along the site graph (column indices)."""
-    reach = csgraph.dijkstra(distances, directed=False, indices=int(seed_site))
-    finite = np.flatnonzero(np.isfinite(reach))
-    if finite.size <= size:
-        return finite
-    nearest = np.argpartition(reach[finite], size - 1)[:size]
-    return finite[nearest]
+def region_of(
+    distances: sparse.csr_array, seed_site: int, size: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """The ``size`` sites nearest ``seed_site`` (itself included) along the site graph (column indices).
+
+    When the seed's part of the graph holds fewer than ``size`` sites (walks in separate parts of a
+    city share no demand), other parts fill the region, each from a random site of it outwards, so
+    a re-optimisation can move sites from one part to another.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    taken = np.zeros(distances.shape[0], dtype=bool)
+    region: list[np.ndarray] = []
+    start, left = int(seed_site), int(size)
+    while left > 0:
+        reach = csgraph.dijkstra(distances, directed=False, indices=start)
+        finite = np.flatnonzero(np.isfinite(reach) & ~taken)
+        if finite.size > left:
+            finite = finite[np.argpartition(reach[finite], left - 1)[:left]]
+        region.append(finite)
+        taken[finite] = True
+        left -= finite.size
+        rest = np.flatnonzero(~taken)
+        if rest.size == 0:
+            break
+        start = int(rng.choice(rest))
+    return np.concatenate(region)
 
 
 def _reoptimise(
@@ -160,8 +181,8 @@ def lns_search(
     chosen : ndarray of int
         Start solution (columns of ``a``).
     deadline : float
-        ``clock()`` value after which no region is started (a sub-MILP gets at most the time left,
-        at least HiGHS's 1 s).
+        ``clock()`` value by which to stop: no region starts with less than :data:`MIN_SUB_TIME_S`
+        left, and its sub-MILP gets at most the time left.
     stop_at : float
         Stop once a solution covers at least this weight (persons).
     seed : int
@@ -197,12 +218,12 @@ def lns_search(
     size = int(np.clip(region_sites, 1, n_cols))
     smallest, largest = min(REGION_MIN, size), max(min(REGION_MAX, n_cols), size)
     moves = improved = 0
-    while best.size and clock() < deadline and best_value < stop_at:
+    while best.size and clock() < deadline - MIN_SUB_TIME_S and best_value < stop_at:
         if max_moves is not None and moves >= max_moves:
             break
         moves += 1
         centre = int(rng.choice(best)) if rng.random() < 0.5 else int(rng.integers(n_cols))
-        region = region_of(distances, centre, size)
+        region = region_of(distances, centre, size, rng)
         inside = np.isin(best, region)
         if not inside.any():
             continue  # no chosen site in the region: nothing to move

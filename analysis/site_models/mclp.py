@@ -14,6 +14,7 @@ from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.decomposition_bound import BLOCK_COLUMNS, decomposition_bound
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
+from analysis.site_models.lns import REGION_SITES, lns_search
 from analysis.site_models.local_search import iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
 from analysis.site_models.solver import (
@@ -46,6 +47,15 @@ DECOMPOSE_KEPT_SHARE: float = 0.5
 
 #: Candidate sites per block; models with fewer than two blocks' worth are left to HiGHS and the LP.
 DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
+
+#: Polish by large-neighbourhood search (regions of neighbouring sites re-optimised by HiGHS, see
+#: lns.py) instead of iterated swaps on models without T3 groups holding at least this many candidate
+#: sites (bench p = 50, 1 782 sites: 267 010 persons in 60 CPU s against 266 320-266 788 by the swaps);
+#: smaller models, whose regions would be the whole model HiGHS just gave up on, keep the swaps.
+LNS_MIN_SITES: int = 2 * REGION_SITES
+
+#: Share of the polishing time the iterated swaps get before the LNS takes over (their quick first climb).
+LNS_SWAP_SHARE: float = 0.0
 
 
 class MCLP(_SiteModel):
@@ -287,12 +297,27 @@ class MCLP(_SiteModel):
         start_value = self.objective
         stop_at = self.bound * (1.0 - mip_rel_gap) if np.isfinite(self.bound) else np.inf
         chosen, value = swap_search(a, w, np.asarray(chosen, dtype=np.int64), groups)
-        better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=deadline, stop_at=stop_at)
+        large = not groups and a.shape[1] >= LNS_MIN_SITES
+        swaps_until = deadline
+        if large:
+            now = time.perf_counter()
+            swaps_until = now + LNS_SWAP_SHARE * max(deadline - now, 0.0)
+        better, value, kicks = chosen, value, 0
+        if not large or LNS_SWAP_SHARE > 0:
+            better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=swaps_until, stop_at=stop_at)
+        how = f"iterated swap search ({kicks} kicks in the time left)"
+        if large:
+            result = lns_search(a, w, better, deadline=deadline, stop_at=stop_at)
+            better, value = result.chosen, result.value
+            how = (
+                (f"iterated swap search ({kicks} kicks), then " if kicks else "")
+                + f"large-neighbourhood search ({result.moves} regions of ~{result.region_sites} candidate sites "
+                f"re-optimised by HiGHS, {result.improved} improving)"
+            )
         if value > start_value + _TOL * max(1.0, start_value):
             self._record(value, self.bound, False, "local search")
             self.notes.append(
-                f"iterated swap search ({kicks} kicks in the time left): {start_value:.1f} → {value:.1f} persons; "
-                f"gap {self.gap:.2%} to the bound {self.bound:.1f}"
+                f"{how}: {start_value:.1f} → {value:.1f} persons; gap {self.gap:.2%} to the bound {self.bound:.1f}"
             )
             return better
         return chosen
