@@ -25,7 +25,10 @@ incumbent, HiGHS for the whole time) with the current one (reduction, swap searc
 half the time left after the LP for HiGHS or, where reduced costs fix few sites, for the
 decomposition bound of :mod:`analysis.site_models.decomposition_bound`; iterated swap search for
 the rest): wall and
-CPU seconds, objective, bound and gap, and the host's load average.
+CPU seconds, objective, bound and gap, and the host's load average. A fourth table races the two
+polishing searches on every p not proven optimal, each from the same swap-search start for
+``--race-cpu`` CPU seconds on the process clock: iterated swaps against the large-neighbourhood
+search of :mod:`analysis.site_models.lns` (which the solve uses on models of 300+ sites).
 """
 
 from __future__ import annotations
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {step} | {n_rows} | {n_cols} | {pairs} | {seconds:.2f} |")
     print("\nBefore (no reduction, greedy incumbent, HiGHS for the whole limit) and after (reduction, swap search, "
           "HiGHS or, where reduced costs fix few sites, the decomposition bound for half the time after the LP, "
-          "iterated swaps), same run:\n")
+          "then large-neighbourhood search or iterated swaps), same run:\n")
     print("| p | before: s | cpu s | objective | bound | gap | optimal | after: s | cpu s | objective | bound | gap | optimal | by |")
     print("|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---|")
     for r in rows:

@@ -127,11 +127,13 @@ def _reoptimise(
     k: int,
     fixed_hit: np.ndarray,
     time_limit_s: float,
+    current: float = -np.inf,
 ) -> tuple[np.ndarray | None, bool]:
     """Best ``≤ k`` sites of ``region`` for the rows the fixed sites leave open (HiGHS).
 
-    Returns the region sites chosen (column indices, ``None`` without an answer) and whether HiGHS
-    proved them optimal.
+    Only answers covering more than ``current`` (persons of these rows) are sought: HiGHS prunes
+    what cannot beat it. Returns the region sites chosen (column indices, ``None`` without a better
+    answer) and whether HiGHS proved its answer optimal (or proved there is no better one).
     """
     sub = sparse.csc_array(cover_rows[:, region])
     open_rows = np.flatnonzero((np.diff(sparse.csr_array(sub).indptr) > 0) & ~fixed_hit)
@@ -150,9 +152,10 @@ def _reoptimise(
         maximise=True,
         time_limit_s=time_limit_s,
         mip_rel_gap=1e-6,
+        cutoff=current if np.isfinite(current) else None,
     )
     if answer.x is None:
-        return None, False
+        return None, answer.status == "infeasible"  # infeasible under the cutoff: nothing better exists
     return region[np.flatnonzero(answer.x[:n_cols] > 0.5)], answer.optimal
 
 
@@ -231,7 +234,10 @@ def lns_search(
         k = int(inside.sum())
         fixed_hit = np.asarray(cover[:, fixed].sum(axis=1)).ravel() > 0 if fixed.size else np.zeros(cover.shape[0], bool)
         started = time.perf_counter()
-        picked, proven = _reoptimise(cover_rows, w, region, k, fixed_hit, min(sub_time_limit_s, max(deadline - clock(), 0.0)))
+        freed_hit = np.asarray(cover[:, best[inside]].sum(axis=1)).ravel() > 0
+        current = float(w[freed_hit & ~fixed_hit].sum()) + tol  # what the freed sites add now
+        limit = min(sub_time_limit_s, max(deadline - clock(), 0.0))
+        picked, proven = _reoptimise(cover_rows, w, region, k, fixed_hit, limit, current)
         took = time.perf_counter() - started
         # the region's size follows how hard its sub-MILPs are
         if proven and took < 0.25 * sub_time_limit_s:
