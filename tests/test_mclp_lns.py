@@ -174,3 +174,30 @@ def test_cli_nanjing_lns_polish_reaches_the_optimum(tmp_path, capsys, monkeypatc
     assert report["gap"] == pytest.approx(max(0.0, 1 - report["objective"] / report["bound"]), abs=1e-5)
     assert report["solver"] in ("local search", "greedy") and len(report["sites"]) == 8
     assert report["covered_after"] - report["covered_before"] == pytest.approx(report["objective"], abs=0.2)
+
+
+def test_highs_cutoff_seeks_only_better_answers():
+    """A cutoff below the optimum still gives the optimum; above it, no answer or none better; no warning leaks."""
+    import warnings
+
+    from analysis.site_models.solver import _highs
+
+    a, w, _ = _instance(7)
+    p = 3
+    best = _brute(a, w, p)
+    n_rows, n_cols = a.shape
+    link = sparse.hstack([-a, sparse.identity(n_rows, format="csr")], format="csr")
+    count = sparse.csr_array(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
+    model = (
+        np.r_[np.zeros(n_cols), w],
+        [(link, np.full(n_rows, -np.inf), np.zeros(n_rows)), (count, np.array([-np.inf]), np.array([float(p)]))],
+        np.r_[np.ones(n_cols), np.zeros(n_rows)],
+        np.zeros(n_cols + n_rows),
+        np.ones(n_cols + n_rows),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        below = _highs(*model, maximise=True, time_limit_s=10, cutoff=best - 1.0)
+        above = _highs(*model, maximise=True, time_limit_s=10, cutoff=best + 1.0)
+    assert below.optimal and below.value == pytest.approx(best)
+    assert above.x is None or above.value <= best + 1e-9

@@ -131,9 +131,10 @@ def _reoptimise(
 ) -> tuple[np.ndarray | None, bool]:
     """Best ``≤ k`` sites of ``region`` for the rows the fixed sites leave open (HiGHS).
 
-    Only answers covering more than ``current`` (persons of these rows) are sought: HiGHS prunes
-    what cannot beat it. Returns the region sites chosen (column indices, ``None`` without a better
-    answer) and whether HiGHS proved its answer optimal (or proved there is no better one).
+    ``current`` (persons of these rows the freed sites cover now) is handed to HiGHS as a cutoff:
+    it prunes what cannot beat it. Returns the region sites chosen (column indices, ``None``
+    without an answer) and whether HiGHS proved its answer optimal (or found nothing beating the
+    cutoff); the caller keeps the answer only when it covers more.
     """
     sub = sparse.csc_array(cover_rows[:, region])
     open_rows = np.flatnonzero((np.diff(sparse.csr_array(sub).indptr) > 0) & ~fixed_hit)

@@ -101,9 +101,10 @@ def _highs(
 ) -> _MilpAnswer:
     """Solve one model with HiGHS through :func:`scipy.optimize.milp` (minimises ``±c·x``).
 
-    ``cutoff`` (same sense as ``c``): only solutions better than it are sought; HiGHS prunes every
-    node that cannot beat it (its ``objective_bound`` option, which scipy passes through with a
-    warning, silenced here). No such solution: status ``"infeasible"``.
+    ``cutoff`` (same sense as ``c``): a known value to beat, handed to HiGHS as its ``objective_bound``
+    (scipy passes the option through with a warning, silenced here) so that it prunes nodes that
+    cannot beat it. A pruning hint only: HiGHS may still return an answer no better than the
+    cutoff, or none when it pruned everything; the caller compares values.
     """
     sign = -1.0 if maximise else 1.0
     cons = [LinearConstraint(a, lb, ub) for a, lb, ub in constraints if a.shape[0]]
