@@ -145,6 +145,7 @@ def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)
     swaps = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0)
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_POLISH_S", 0.0)
     polished = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0)
     assert polished.objective >= swaps.objective - 1e-9
     assert any("large-neighbourhood search" in note for note in polished.notes)
@@ -153,6 +154,25 @@ def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
     assert polished.solver == "local search" and polished.selected.size == 10
     hit = np.asarray(polished.coverage[:, polished.selected].sum(axis=1)).ravel() > 0
     assert float(polished.weights[hit & polished.open_demand].sum()) == pytest.approx(polished.objective)
+
+
+def test_polish_takes_the_lns_only_with_time_for_it(monkeypatch):
+    """Less than ``LNS_MIN_POLISH_S`` left for the polish (the 60 s solve's share): iterated swaps; more: LNS."""
+    import analysis.site_models.mclp as mclp_module
+    from analysis.site_selection import MCLP
+
+    rng = np.random.default_rng(4)
+    demand = rng.uniform(0, 10, (400, 2))
+    cost = np.linalg.norm(demand[:, None] - rng.uniform(0, 10, (60, 2))[None], axis=2)
+    weights = rng.lognormal(2.0, 1.0, 400)
+    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10)
+    notes = {}
+    for wait in (1000.0, 1.0):
+        monkeypatch.setattr(mclp_module, "LNS_MIN_POLISH_S", wait)
+        notes[wait] = " ".join(MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0).notes)
+    assert "iterated swap search" in notes[1000.0] and "large-neighbourhood" not in notes[1000.0]
+    assert "large-neighbourhood search" in notes[1.0] and "iterated swap" not in notes[1.0]
 
 
 def test_cli_nanjing_lns_polish_reaches_the_optimum(tmp_path, capsys, monkeypatch):
@@ -167,6 +187,7 @@ def test_cli_nanjing_lns_polish_reaches_the_optimum(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)  # the iterated swaps, as before
     swaps = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 0)
+    monkeypatch.setattr(mclp_module, "LNS_MIN_POLISH_S", 0.0)
     report = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "c.gpkg")])
     assert report["objective"] == pytest.approx(optimum["objective"], abs=0.01)
     assert report["objective"] >= swaps["objective"] - 0.01

@@ -50,12 +50,15 @@ DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
 
 #: Polish by large-neighbourhood search (regions of neighbouring sites re-optimised by HiGHS, see
 #: lns.py) instead of iterated swaps on models without T3 groups holding at least this many candidate
-#: sites (bench p = 50, 1 782 sites: 267 010 persons in 60 CPU s against 266 320-266 788 by the swaps);
-#: smaller models, whose regions would be the whole model HiGHS just gave up on, keep the swaps.
+#: sites, when the polish has at least LNS_MIN_POLISH_S left; smaller models, whose regions would be
+#: the whole model HiGHS just gave up on, keep the swaps.
 LNS_MIN_SITES: int = 2 * REGION_SITES
 
-#: Share of the polishing time the iterated swaps get before the LNS takes over (their quick first climb).
-LNS_SWAP_SHARE: float = 0.0
+#: Seconds the polish must have for the LNS (bench p = 50, from the same start, CPU seconds: the swaps
+#: are as good or better up to ~40 s, 266 320-266 788 at 60 s against the LNS's 266 192-267 670, and
+#: stall there while the LNS reached 267 431 at 120 s and 267 710 at 240 s). The 60 s solve's polish
+#: gets ~28 s: it keeps the swaps; longer time limits get the LNS.
+LNS_MIN_POLISH_S: float = 45.0
 
 
 class MCLP(_SiteModel):
@@ -283,7 +286,11 @@ class MCLP(_SiteModel):
         return now + MILP_BRANCH_TIME_SHARE * max(deadline - now, 0.0)
 
     def _polish(self, a, w, chosen, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
-        """Not proven optimal: iterated swap search from the best solution until the deadline or the gap asked."""
+        """Not proven optimal: from the best solution, until the deadline or the gap asked, iterated swaps or LNS.
+
+        The large-neighbourhood search (lns.py) on models of ``LNS_MIN_SITES``+ sites without T3 groups
+        when at least ``LNS_MIN_POLISH_S`` are left, else iterated swap search.
+        """
         if self.optimal:
             return chosen
         if a.nnz < LP_FIRST_MIN_PAIRS and a.nnz <= LP_BOUND_MAX_PAIRS:
@@ -297,23 +304,17 @@ class MCLP(_SiteModel):
         start_value = self.objective
         stop_at = self.bound * (1.0 - mip_rel_gap) if np.isfinite(self.bound) else np.inf
         chosen, value = swap_search(a, w, np.asarray(chosen, dtype=np.int64), groups)
-        large = not groups and a.shape[1] >= LNS_MIN_SITES
-        swaps_until = deadline
+        large = not groups and a.shape[1] >= LNS_MIN_SITES and deadline - time.perf_counter() >= LNS_MIN_POLISH_S
         if large:
-            now = time.perf_counter()
-            swaps_until = now + LNS_SWAP_SHARE * max(deadline - now, 0.0)
-        better, value, kicks = chosen, value, 0
-        if not large or LNS_SWAP_SHARE > 0:
-            better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=swaps_until, stop_at=stop_at)
-        how = f"iterated swap search ({kicks} kicks in the time left)"
-        if large:
-            result = lns_search(a, w, better, deadline=deadline, stop_at=stop_at)
+            result = lns_search(a, w, chosen, deadline=deadline, stop_at=stop_at)
             better, value = result.chosen, result.value
             how = (
-                (f"iterated swap search ({kicks} kicks), then " if kicks else "")
-                + f"large-neighbourhood search ({result.moves} regions of ~{result.region_sites} candidate sites "
+                f"large-neighbourhood search ({result.moves} regions of ~{result.region_sites} candidate sites "
                 f"re-optimised by HiGHS, {result.improved} improving)"
             )
+        else:
+            better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=deadline, stop_at=stop_at)
+            how = f"iterated swap search ({kicks} kicks in the time left)"
         if value > start_value + _TOL * max(1.0, start_value):
             self._record(value, self.bound, False, "local search")
             self.notes.append(
