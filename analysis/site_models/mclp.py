@@ -55,9 +55,9 @@ DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
 LNS_MIN_SITES: int = 2 * REGION_SITES
 
 #: Seconds the polish must have for the LNS (bench p = 50, from the same start, CPU seconds: the swaps
-#: are as good or better up to ~40 s, 266 320-266 788 at 60 s against the LNS's 266 192-267 670, and
-#: stall there while the LNS reached 267 431 at 120 s and 267 710 at 240 s). The 60 s solve's polish
-#: gets ~28 s: it keeps the swaps; longer time limits get the LNS.
+#: are as good or better up to ~40 s, 266 320-266 788 at 60 s against the LNS's 266 072-267 670, and
+#: stall there; in 180 s solves the LNS polish reached 267 719 and 267 492, the swaps 266 788 twice).
+#: The 60 s solve's polish gets ~28 s: it keeps the swaps; longer time limits get the LNS.
 LNS_MIN_POLISH_S: float = 45.0
 
 
