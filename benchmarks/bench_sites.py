@@ -25,7 +25,10 @@ incumbent, HiGHS for the whole time) with the current one (reduction, swap searc
 half the time left after the LP for HiGHS or, where reduced costs fix few sites, for the
 decomposition bound of :mod:`analysis.site_models.decomposition_bound`; iterated swap search for
 the rest): wall and
-CPU seconds, objective, bound and gap, and the host's load average.
+CPU seconds, objective, bound and gap, and the host's load average. A fourth table races the two
+polishing searches on every p not proven optimal, each from the same swap-search start for
+``--race-cpu`` CPU seconds on the process clock: iterated swaps against the large-neighbourhood
+search of :mod:`analysis.site_models.lns` (which the solve uses on models of 300+ sites).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import analysis.site_models.mclp as mclp_module  # noqa: E402
+from analysis.site_models.lns import lns_search  # noqa: E402
+from analysis.site_models.local_search import iterated_swap_search, swap_search  # noqa: E402
 from analysis.site_models.reduction import reduce_covering  # noqa: E402
 from analysis.site_models.solver import _aggregate_rows  # noqa: E402
 from analysis.site_selection import MCLP  # noqa: E402
@@ -173,6 +178,56 @@ def run(p: int, seed: int, time_limit_s: float) -> dict:
     }
 
 
+def search_race(p: int, seed: int, cpu_s: float, checkpoints: list[float]) -> list[dict]:
+    """Iterated swaps against large-neighbourhood search, each from the same swap-search start, in CPU seconds.
+
+    Both run on the reduced model the exact solve sees, on the process clock (HiGHS's threads
+    included), for ``cpu_s`` each; the value each had reached at every checkpoint is recorded.
+    """
+    cost, cost_existing, weights, radius = instance(seed)
+    model = MCLP.from_cost_matrix(cost, weights, radius, p, existing_cost_matrix=cost_existing)
+    a, w = model._reduced()  # noqa: SLF001 - the rows the exact solve sees
+    small = reduce_covering(a, w)
+    greedy, _, _ = model._greedy_core(small.a, small.weights, ())  # noqa: SLF001
+    start, start_value = swap_search(small.a, small.weights, greedy)
+    rows = []
+    for name in ("iterated swaps", "LNS"):
+        trace: list = []
+        c0 = time.process_time()
+        if name == "LNS":
+            result = lns_search(small.a, small.weights, start, deadline=c0 + cpu_s, seed=seed, clock=time.process_time,
+                                trace=trace)
+            value, steps, extra = result.value, result.moves, f"{result.improved} improving, region {result.region_sites} sites at the end"
+        else:
+            _, value, steps = iterated_swap_search(small.a, small.weights, start, deadline=c0 + cpu_s, seed=seed,
+                                                   clock=time.process_time, trace=trace)
+            extra = f"{len(trace)} improving"
+        at = [max([start_value] + [v for t, v in trace if t - c0 <= mark]) for mark in checkpoints]
+        rows.append({"p": p, "search": name, "start": start_value, "at": at, "end": value,
+                     "cpu": time.process_time() - c0, "steps": steps, "extra": extra})
+    return rows
+
+
+def long_solve(p: int, seed: int, time_limit_s: float) -> list[dict]:
+    """The whole solve with a longer time limit, its polish by the LNS (as it runs) and by iterated swaps."""
+    cost, cost_existing, weights, radius = instance(seed)
+    rows = []
+    for name, min_sites in (("LNS", mclp_module.LNS_MIN_SITES), ("iterated swaps", 10**12)):
+        saved = mclp_module.LNS_MIN_SITES
+        mclp_module.LNS_MIN_SITES = min_sites
+        try:
+            t0, c0 = time.perf_counter(), time.process_time()
+            model = MCLP.from_cost_matrix(cost, weights, radius, p, existing_cost_matrix=cost_existing).solve(
+                "milp", time_limit_s=time_limit_s
+            )
+            rows.append({"p": p, "polish": name, "s": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                         "objective": model.objective, "bound": model.bound, "gap": model.gap,
+                         "note": model.notes[-1] if model.notes else ""})
+        finally:
+            mclp_module.LNS_MIN_SITES = saved
+    return rows
+
+
 def _pct(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.2%}"
 
@@ -182,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p", type=int, nargs="+", default=[10, 50, 100], help="numbers of new sites")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=EXACT_TARGET_S, help="seconds for HiGHS")
+    parser.add_argument(
+        "--race-cpu", type=float, default=60.0,
+        help="CPU seconds each for iterated swaps and LNS from the same start, on every p not proven optimal (0: skip)",
+    )
+    parser.add_argument(
+        "--long-limit", type=float, default=0.0,
+        help="also solve every p not proven optimal with this time limit (s), LNS polish against iterated swaps",
+    )
     args = parser.parse_args(argv)
     rows = []
     for p in args.p:
@@ -206,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {step} | {n_rows} | {n_cols} | {pairs} | {seconds:.2f} |")
     print("\nBefore (no reduction, greedy incumbent, HiGHS for the whole limit) and after (reduction, swap search, "
           "HiGHS or, where reduced costs fix few sites, the decomposition bound for half the time after the LP, "
-          "iterated swaps), same run:\n")
+          "then large-neighbourhood search or iterated swaps), same run:\n")
     print("| p | before: s | cpu s | objective | bound | gap | optimal | after: s | cpu s | objective | bound | gap | optimal | by |")
     print("|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---|")
     for r in rows:
@@ -216,6 +279,34 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['milp_obj']:.1f} | {r['milp_bound']:.1f} | {_pct(r['milp_gap'])} | {'yes' if r['optimal'] else 'no'} "
             f"| {r['solver']} |"
         )
+    race = [r for r in rows if not r["optimal"]] if args.race_cpu > 0 else []
+    if race:
+        marks = [m for m in (20.0, 40.0, 60.0, 120.0) if m < args.race_cpu] + [args.race_cpu]
+        print("\nIterated swaps against large-neighbourhood search (regions re-optimised by HiGHS), each from the "
+              f"same swap-search start for {args.race_cpu:.0f} CPU s (process clock), best value reached by each "
+              "CPU second mark:\n")
+        print("| p | search | start | " + " | ".join(f"{m:.0f} CPU s" for m in marks) + " | CPU s | kicks / regions | notes |")
+        print("|---:|---|---:|" + "---:|" * len(marks) + "---:|---:|---|")
+        for r in race:
+            print(f"[p={r['p']} race ...]", file=sys.stderr, flush=True)
+            for line in search_race(r["p"], args.seed, args.race_cpu, marks):
+                print(
+                    f"| {line['p']} | {line['search']} | {line['start']:.1f} | "
+                    + " | ".join(f"{v:.1f}" for v in line["at"])
+                    + f" | {line['cpu']:.1f} | {line['steps']} | {line['extra']} |",
+                    flush=True,
+                )
+    longer = [r for r in rows if not r["optimal"]] if args.long_limit > 0 else []
+    if longer:
+        print(f"\nThe solve with a {args.long_limit:.0f} s limit, its polish by the LNS (as it runs with 45 s or more left) "
+              "and by iterated swaps, same run:\n")
+        print("| p | polish | s | CPU s | objective | bound | gap | last note |")
+        print("|---:|---|---:|---:|---:|---:|---:|---|")
+        for r in longer:
+            print(f"[p={r['p']} {args.long_limit:.0f} s solves ...]", file=sys.stderr, flush=True)
+            for line in long_solve(r["p"], args.seed, args.long_limit):
+                print(f"| {line['p']} | {line['polish']} | {line['s']:.1f} | {line['cpu']:.1f} | {line['objective']:.1f} "
+                      f"| {line['bound']:.1f} | {_pct(line['gap'])} | {line['note']} |", flush=True)
     load = os.getloadavg()
     print(f"\nHost: {os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) at the end.")
     print()

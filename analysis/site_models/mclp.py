@@ -14,6 +14,7 @@ from analysis.site_models.base import LP_BOUND_MAX_PAIRS, _SiteModel
 from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.decomposition_bound import BLOCK_COLUMNS, decomposition_bound
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
+from analysis.site_models.lns import REGION_SITES, lns_search
 from analysis.site_models.local_search import iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
 from analysis.site_models.solver import (
@@ -46,6 +47,18 @@ DECOMPOSE_KEPT_SHARE: float = 0.5
 
 #: Candidate sites per block; models with fewer than two blocks' worth are left to HiGHS and the LP.
 DECOMPOSITION_BLOCK_COLUMNS: int = BLOCK_COLUMNS
+
+#: Polish by large-neighbourhood search (regions of neighbouring sites re-optimised by HiGHS, see
+#: lns.py) instead of iterated swaps on models without T3 groups holding at least this many candidate
+#: sites, when the polish has at least LNS_MIN_POLISH_S left; smaller models, whose regions would be
+#: the whole model HiGHS just gave up on, keep the swaps.
+LNS_MIN_SITES: int = 2 * REGION_SITES
+
+#: Seconds the polish must have for the LNS (bench p = 50, from the same start, CPU seconds: the swaps
+#: are as good or better up to ~40 s, 266 320-266 788 at 60 s against the LNS's 266 072-267 670, and
+#: stall there; in 180 s solves the LNS polish reached 267 719 and 267 492, the swaps 266 788 twice).
+#: The 60 s solve's polish gets ~28 s: it keeps the swaps; longer time limits get the LNS.
+LNS_MIN_POLISH_S: float = 45.0
 
 
 class MCLP(_SiteModel):
@@ -273,7 +286,11 @@ class MCLP(_SiteModel):
         return now + MILP_BRANCH_TIME_SHARE * max(deadline - now, 0.0)
 
     def _polish(self, a, w, chosen, groups, deadline: float, mip_rel_gap: float) -> np.ndarray:
-        """Not proven optimal: iterated swap search from the best solution until the deadline or the gap asked."""
+        """Not proven optimal: from the best solution, until the deadline or the gap asked, iterated swaps or LNS.
+
+        The large-neighbourhood search (lns.py) on models of ``LNS_MIN_SITES``+ sites without T3 groups
+        when at least ``LNS_MIN_POLISH_S`` are left, else iterated swap search.
+        """
         if self.optimal:
             return chosen
         if a.nnz < LP_FIRST_MIN_PAIRS and a.nnz <= LP_BOUND_MAX_PAIRS:
@@ -287,12 +304,21 @@ class MCLP(_SiteModel):
         start_value = self.objective
         stop_at = self.bound * (1.0 - mip_rel_gap) if np.isfinite(self.bound) else np.inf
         chosen, value = swap_search(a, w, np.asarray(chosen, dtype=np.int64), groups)
-        better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=deadline, stop_at=stop_at)
+        large = not groups and a.shape[1] >= LNS_MIN_SITES and deadline - time.perf_counter() >= LNS_MIN_POLISH_S
+        if large:
+            result = lns_search(a, w, chosen, deadline=deadline, stop_at=stop_at)
+            better, value = result.chosen, result.value
+            how = (
+                f"large-neighbourhood search ({result.moves} regions of ~{result.region_sites} candidate sites "
+                f"re-optimised by HiGHS, {result.improved} improving)"
+            )
+        else:
+            better, value, kicks = iterated_swap_search(a, w, chosen, groups, deadline=deadline, stop_at=stop_at)
+            how = f"iterated swap search ({kicks} kicks in the time left)"
         if value > start_value + _TOL * max(1.0, start_value):
             self._record(value, self.bound, False, "local search")
             self.notes.append(
-                f"iterated swap search ({kicks} kicks in the time left): {start_value:.1f} → {value:.1f} persons; "
-                f"gap {self.gap:.2%} to the bound {self.bound:.1f}"
+                f"{how}: {start_value:.1f} → {value:.1f} persons; gap {self.gap:.2%} to the bound {self.bound:.1f}"
             )
             return better
         return chosen

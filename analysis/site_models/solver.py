@@ -6,6 +6,7 @@ Costs are in the matrix's own unit (metres or minutes); weights are elderly pers
 from __future__ import annotations
 
 import heapq
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -96,17 +97,23 @@ def _highs(
     maximise: bool,
     time_limit_s: float,
     mip_rel_gap: float = MIP_REL_GAP,
+    cutoff: float | None = None,
 ) -> _MilpAnswer:
-    """Solve one model with HiGHS through :func:`scipy.optimize.milp` (minimises ``±c·x``)."""
+    """Solve one model with HiGHS through :func:`scipy.optimize.milp` (minimises ``±c·x``).
+
+    ``cutoff`` (same sense as ``c``): a known value to beat, handed to HiGHS as its ``objective_bound``
+    (scipy passes the option through with a warning, silenced here) so that it prunes nodes that
+    cannot beat it. A pruning hint only: HiGHS may still return an answer no better than the
+    cutoff, or none when it pruned everything; the caller compares values.
+    """
     sign = -1.0 if maximise else 1.0
     cons = [LinearConstraint(a, lb, ub) for a, lb, ub in constraints if a.shape[0]]
-    res = milp(
-        sign * c,
-        constraints=cons,
-        integrality=integrality,
-        bounds=Bounds(lower, upper),
-        options={"time_limit": max(float(time_limit_s), 1.0), "mip_rel_gap": mip_rel_gap, "disp": False},
-    )
+    options = {"time_limit": max(float(time_limit_s), 1.0), "mip_rel_gap": mip_rel_gap, "disp": False}
+    if cutoff is not None:
+        options["objective_bound"] = sign * float(cutoff)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
+        res = milp(sign * c, constraints=cons, integrality=integrality, bounds=Bounds(lower, upper), options=options)
     if res.status == 2:
         return _MilpAnswer(None, np.nan, np.nan, False, "infeasible")
     if res.x is None:
