@@ -18,9 +18,9 @@ from scipy.optimize import linprog
 
 import analysis.site_models.mclp as mclp_module
 from analysis.site_models.decomposition_bound import column_blocks, decomposition_bound
-from analysis.site_models.solver import _gap, _MilpAnswer
+from analysis.site_models.solver import _gap
 from analysis.site_selection import MCLP
-from tests.mclp_support import nanjing_mclp_args, sites_json
+from tests.mclp_support import highs_gives_up, nanjing_mclp_args, sites_json
 
 
 def _instance(seed: int, n_demand: int = 70, n_sites: int = 14):
@@ -61,9 +61,6 @@ def _lp(a, w, p):
     return -float(res.fun), prices[:n_rows], float(prices[n_rows])
 
 
-def _highs_gives_up(*_args, **_kwargs):
-    """HiGHS's branch and bound stopping without a solution (as on the 10 000 × 2 000 bench at p = 50)."""
-    return _MilpAnswer(None, np.nan, np.nan, False, "Time limit reached")
 
 
 # ----- the bound itself ------------------------------------------------------------------------------
@@ -133,12 +130,12 @@ def test_decomposition_beats_the_lp_where_the_lp_is_fractional():
 
 # ----- through the model: the reported bound and gap ------------------------------------------------
 @pytest.mark.parametrize("seed", [2, 14, 31])
-def test_model_reports_the_decomposition_bound_when_highs_gives_up(monkeypatch, seed):
+def test_model_reports_the_decomposition_bound_whenhighs_gives_up(monkeypatch, seed):
     cost, weights, radius = _instance(seed)
     p = 2 + seed % 3
     a, w = _matrix(cost, weights, radius)
     best = _brute(a, w, p)
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LP_FIRST_MIN_PAIRS", 0)  # the big-model path: LP first, then branch
     monkeypatch.setattr(mclp_module, "DECOMPOSITION_BLOCK_COLUMNS", 4)
     monkeypatch.setattr(mclp_module, "REDUCE_MODEL", False)  # keep every column: blocks of the full model
@@ -166,7 +163,7 @@ def test_cli_nanjing_decomposition_bound_is_proven(tmp_path, capsys, monkeypatch
     args = nanjing_mclp_args(tmp_path, 8)
     optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     assert optimum["optimal"] is True and optimum["gap"] == 0.0
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LP_FIRST_MIN_PAIRS", 0)
     monkeypatch.setattr(mclp_module, "DECOMPOSITION_BLOCK_COLUMNS", 10)
     report = sites_json(capsys, [*args, "--time-limit", "30", "--out", str(tmp_path / "b.gpkg")])

@@ -15,10 +15,9 @@ from scipy import sparse
 
 import analysis.site_models.mclp as mclp_module
 from analysis.site_models.local_search import covered_weight, iterated_swap_search, swap_search
-from analysis.site_models.solver import _MilpAnswer
 from analysis.site_selection import MCLP
 from cli.main import main
-from tests.mclp_support import nanjing_mclp_args, sites_json
+from tests.mclp_support import highs_gives_up, mid_sized_instance, nanjing_mclp_args, sites_json
 
 
 def _random_instance(seed: int, n_demand: int = 30, n_sites: int = 8):
@@ -42,9 +41,6 @@ def _brute(cost, existing, weights, radius, p, groups=()):
     return best
 
 
-def _highs_gives_up(*_args, **_kwargs):
-    """HiGHS stopping at its time limit without a solution (as on the 10 000 × 2 000 bench at p = 50)."""
-    return _MilpAnswer(None, np.nan, np.nan, False, "Time limit reached")
 
 
 # ----- swap search ----------------------------------------------------------------------------------
@@ -117,7 +113,7 @@ def test_gap_without_proof_is_against_a_true_bound(monkeypatch, seed, lp_first):
     """HiGHS gives up: the answer is the polished incumbent, its gap measured against a valid bound."""
     cost, existing, weights, radius = _random_instance(80 + seed, n_demand=40, n_sites=9)
     p = 3
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     if lp_first:
         monkeypatch.setattr(mclp_module, "LP_FIRST_MIN_PAIRS", 0)
     model = MCLP.from_cost_matrix(cost, weights, radius, p, existing_cost_matrix=existing).solve(
@@ -133,10 +129,10 @@ def test_gap_without_proof_is_against_a_true_bound(monkeypatch, seed, lp_first):
     assert float(model.weights[hit & model.open_demand].sum()) == pytest.approx(model.objective)
 
 
-def test_small_model_highs_gives_up_gap_against_the_lp_bound(monkeypatch):
+def test_small_modelhighs_gives_up_gap_against_the_lp_bound(monkeypatch):
     """A small model HiGHS does not finish: the gap is against the LP bound, not the loose greedy one."""
     cost, existing, weights, radius = _random_instance(91, n_demand=60, n_sites=12)
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     lp = MCLP.from_cost_matrix(cost, weights, radius, 3, existing_cost_matrix=existing).solve("milp", time_limit_s=1.0)
     monkeypatch.setattr(mclp_module, "LP_BOUND_MAX_PAIRS", 0)
     loose = MCLP.from_cost_matrix(cost, weights, radius, 3, existing_cost_matrix=existing).solve(
@@ -151,15 +147,11 @@ def test_small_model_highs_gives_up_gap_against_the_lp_bound(monkeypatch):
 
 def test_iterated_swaps_take_the_time_highs_leaves(monkeypatch):
     """On a mid-sized instance whose greedy is not optimal, a HiGHS that gives up still ends near the optimum."""
-    rng = np.random.default_rng(3)
-    demand = rng.uniform(0, 10, (400, 2))
-    sites = rng.uniform(0, 10, (60, 2))
-    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
-    weights = rng.lognormal(2.0, 1.0, 400)
+    cost, weights = mid_sized_instance(3)
     exact = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("milp")
     assert exact.optimal
     greedy = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("greedy")
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     polished = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("milp", time_limit_s=2.0)
     assert greedy.objective <= polished.objective <= exact.objective + 1e-9
     assert polished.bound >= exact.objective - 1e-9
@@ -182,10 +174,10 @@ def test_cli_nanjing_same_optimum_as_the_solve_before_issue_14(tmp_path, capsys,
     assert len(now["sites"]) == 8
 
 
-def test_cli_nanjing_reports_a_proven_gap_when_highs_gives_up(tmp_path, capsys, monkeypatch):
+def test_cli_nanjing_reports_a_proven_gap_whenhighs_gives_up(tmp_path, capsys, monkeypatch):
     args = nanjing_mclp_args(tmp_path, 8)
     optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LP_BOUND_MAX_PAIRS", 0)  # bound: the greedy's submodular one, never tight
     report = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
     keys = {"model", "p", "sites", "covered_before", "covered_after", "solver", "optimal", "gap", "objective", "bound"}

@@ -16,6 +16,7 @@ from scipy import sparse
 
 from analysis.site_models.lns import lns_search, region_of, site_distances
 from analysis.site_models.local_search import covered_weight, iterated_swap_search, swap_search
+from tests.mclp_support import highs_gives_up, mid_sized_instance
 
 
 def _instance(seed: int, n_demand: int = 60, n_sites: int = 12):
@@ -99,11 +100,7 @@ def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
     """Both searches stay between the swap-search start and the optimum HiGHS proves."""
     from analysis.site_selection import MCLP
 
-    rng = np.random.default_rng(3)
-    demand = rng.uniform(0, 10, (400, 2))
-    sites = rng.uniform(0, 10, (60, 2))
-    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
-    weights = rng.lognormal(2.0, 1.0, 400)
+    cost, weights = mid_sized_instance(3)
     exact = MCLP.from_cost_matrix(cost, weights, 1.5, 8).solve("milp")
     assert exact.optimal
     a = sparse.csr_array((cost <= 1.5).astype(float))
@@ -119,14 +116,9 @@ def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
 
 
 # ----- in the exact solve and through the command line ------------------------------------------------
-def _highs_gives_up(*_args, **_kwargs):
-    """HiGHS stopping at its time limit without a solution (as on the 10 000 × 2 000 bench at p = 50)."""
-    from analysis.site_models.solver import _MilpAnswer
-
-    return _MilpAnswer(None, np.nan, np.nan, False, "Time limit reached")
 
 
-def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
+def test_solve_polishes_by_lns_whenhighs_gives_up(monkeypatch):
     """The solve's HiGHS gives up; the LNS (its own HiGHS calls untouched) still reaches the optimum.
 
     On this instance the swap search stops at 4 129.3 persons, the optimum is 4 194.8, the LP 4 214.7.
@@ -134,14 +126,10 @@ def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
     import analysis.site_models.mclp as mclp_module
     from analysis.site_selection import MCLP
 
-    rng = np.random.default_rng(4)
-    demand = rng.uniform(0, 10, (400, 2))
-    sites = rng.uniform(0, 10, (60, 2))
-    cost = np.linalg.norm(demand[:, None] - sites[None], axis=2)
-    weights = rng.lognormal(2.0, 1.0, 400)
+    cost, weights = mid_sized_instance(4)
     exact = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp")
     assert exact.optimal
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)
     swaps = MCLP.from_cost_matrix(cost, weights, 1.6, 10).solve("milp", time_limit_s=3.0)
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10)
@@ -161,11 +149,8 @@ def test_polish_takes_the_lns_only_with_time_for_it(monkeypatch):
     import analysis.site_models.mclp as mclp_module
     from analysis.site_selection import MCLP
 
-    rng = np.random.default_rng(4)
-    demand = rng.uniform(0, 10, (400, 2))
-    cost = np.linalg.norm(demand[:, None] - rng.uniform(0, 10, (60, 2))[None], axis=2)
-    weights = rng.lognormal(2.0, 1.0, 400)
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    cost, weights = mid_sized_instance(4)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10)
     notes = {}
     for wait in (1000.0, 1.0):
@@ -183,7 +168,7 @@ def test_cli_nanjing_lns_polish_reaches_the_optimum(tmp_path, capsys, monkeypatc
     args = nanjing_mclp_args(tmp_path, 8)
     optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     assert optimum["optimal"] is True
-    monkeypatch.setattr(mclp_module, "_highs", _highs_gives_up)
+    monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 10**9)  # the iterated swaps, as before
     swaps = sites_json(capsys, [*args, "--time-limit", "2", "--out", str(tmp_path / "b.gpkg")])
     monkeypatch.setattr(mclp_module, "LNS_MIN_SITES", 0)
