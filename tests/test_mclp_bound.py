@@ -61,8 +61,6 @@ def _lp(a, w, p):
     return -float(res.fun), prices[:n_rows], float(prices[n_rows])
 
 
-
-
 # ----- the bound itself ------------------------------------------------------------------------------
 def test_column_blocks_keep_neighbours_together():
     # two groups of sites far apart (no shared demand): each group is one block
@@ -130,7 +128,7 @@ def test_decomposition_beats_the_lp_where_the_lp_is_fractional():
 
 # ----- through the model: the reported bound and gap ------------------------------------------------
 @pytest.mark.parametrize("seed", [2, 14, 31])
-def test_model_reports_the_decomposition_bound_whenhighs_gives_up(monkeypatch, seed):
+def test_model_reports_the_decomposition_bound_when_highs_gives_up(monkeypatch, seed):
     cost, weights, radius = _instance(seed)
     p = 2 + seed % 3
     a, w = _matrix(cost, weights, radius)

@@ -41,8 +41,6 @@ def _brute(cost, existing, weights, radius, p, groups=()):
     return best
 
 
-
-
 # ----- swap search ----------------------------------------------------------------------------------
 def test_swap_search_fixes_the_greedy_trap():
     # rows: a, b1, b2, c; the middle site covers b1+b2 (7), left a+b1 (6.5), right b2+c (6.5)
@@ -129,7 +127,7 @@ def test_gap_without_proof_is_against_a_true_bound(monkeypatch, seed, lp_first):
     assert float(model.weights[hit & model.open_demand].sum()) == pytest.approx(model.objective)
 
 
-def test_small_modelhighs_gives_up_gap_against_the_lp_bound(monkeypatch):
+def test_small_model_highs_gives_up_gap_against_the_lp_bound(monkeypatch):
     """A small model HiGHS does not finish: the gap is against the LP bound, not the loose greedy one."""
     cost, existing, weights, radius = _random_instance(91, n_demand=60, n_sites=12)
     monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)
@@ -174,7 +172,7 @@ def test_cli_nanjing_same_optimum_as_the_solve_before_issue_14(tmp_path, capsys,
     assert len(now["sites"]) == 8
 
 
-def test_cli_nanjing_reports_a_proven_gap_whenhighs_gives_up(tmp_path, capsys, monkeypatch):
+def test_cli_nanjing_reports_a_proven_gap_when_highs_gives_up(tmp_path, capsys, monkeypatch):
     args = nanjing_mclp_args(tmp_path, 8)
     optimum = sites_json(capsys, [*args, "--out", str(tmp_path / "a.gpkg")])
     monkeypatch.setattr(mclp_module, "_highs", highs_gives_up)

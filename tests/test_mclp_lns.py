@@ -118,7 +118,7 @@ def test_lns_and_iterated_swaps_on_a_mid_sized_instance():
 # ----- in the exact solve and through the command line ------------------------------------------------
 
 
-def test_solve_polishes_by_lns_whenhighs_gives_up(monkeypatch):
+def test_solve_polishes_by_lns_when_highs_gives_up(monkeypatch):
     """The solve's HiGHS gives up; the LNS (its own HiGHS calls untouched) still reaches the optimum.
 
     On this instance the swap search stops at 4 129.3 persons, the optimum is 4 194.8, the LP 4 214.7.
