@@ -35,7 +35,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from analysis.site_models.solver import _highs
+from analysis.site_models.local_search import covered_rows
+from analysis.site_models.solver import _highs, covering_constraints
 
 #: Candidate sites per block (about): small enough for HiGHS to solve a block in seconds.
 BLOCK_COLUMNS: int = 200
@@ -138,11 +139,7 @@ def _block_value(
     share stops before HiGHS's root is done still contributes no more than its LP.
     """
     n_rows, n_cols = sub.shape
-    link = sparse.hstack([-sub, sparse.identity(n_rows, format="csr")], format="csr")
-    model = (
-        np.r_[np.full(n_cols, -lam), weights],
-        [(link, np.full(n_rows, -np.inf), np.zeros(n_rows))],
-    )
+    model = (np.r_[np.full(n_cols, -lam), weights], covering_constraints(sub, None))
     box = (np.zeros(n_cols + n_rows), np.ones(n_cols + n_rows))
     started = time.perf_counter()
     relaxed = _highs(*model, np.zeros(n_cols + n_rows), *box, maximise=True, time_limit_s=time_limit_s)
@@ -157,7 +154,7 @@ def _block_value(
     else:
         x, value = answer.x, min(max(float(answer.bound), float(answer.value)), float(relaxed.value))
     chosen = x[:n_cols] > 0.5
-    covered = np.asarray(sub[:, np.flatnonzero(chosen)].sum(axis=1)).ravel() > 0
+    covered = covered_rows(sub, np.flatnonzero(chosen))
     return value, chosen, covered
 
 

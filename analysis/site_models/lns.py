@@ -27,8 +27,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from analysis.site_models.local_search import _GAIN_TOL, _cover_matrix, _swap, covered_weight
-from analysis.site_models.solver import _highs
+from analysis.site_models.local_search import _GAIN_TOL, _cover_matrix, _swap, covered_rows, covered_weight
+from analysis.site_models.solver import _highs, covering_constraints
 
 #: Candidate sites in a region at the start (grown when sub-MILPs prove fast, shrunk when they stall).
 REGION_SITES: int = 150
@@ -142,11 +142,9 @@ def _reoptimise(
     n_rows, n_cols = sub.shape
     if n_rows == 0:
         return None, True
-    link = sparse.hstack([-sub, sparse.identity(n_rows, format="csr")], format="csr")
-    count = sparse.csr_array(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
     answer = _highs(
         np.r_[np.zeros(n_cols), w[open_rows]],
-        [(link, np.full(n_rows, -np.inf), np.zeros(n_rows)), (count, np.array([-np.inf]), np.array([float(k)]))],
+        covering_constraints(sub, k),
         np.r_[np.ones(n_cols), np.zeros(n_rows)],
         np.zeros(n_cols + n_rows),
         np.ones(n_cols + n_rows),
@@ -233,9 +231,9 @@ def lns_search(
             continue  # no chosen site in the region: nothing to move
         fixed = best[~inside]
         k = int(inside.sum())
-        fixed_hit = np.asarray(cover[:, fixed].sum(axis=1)).ravel() > 0 if fixed.size else np.zeros(cover.shape[0], bool)
+        fixed_hit = covered_rows(cover, fixed)
         started = time.perf_counter()
-        freed_hit = np.asarray(cover[:, best[inside]].sum(axis=1)).ravel() > 0
+        freed_hit = covered_rows(cover, best[inside])
         current = float(w[freed_hit & ~fixed_hit].sum()) + tol  # what the freed sites add now
         limit = min(sub_time_limit_s, max(deadline - clock(), 0.0))
         picked, proven = _reoptimise(cover_rows, w, region, k, fixed_hit, limit, current)

@@ -41,14 +41,19 @@ def _member_matrix(groups: Sequence[tuple[str, np.ndarray]], n_cols: int) -> np.
     return member
 
 
-def covered_weight(a, weights: np.ndarray, chosen: np.ndarray) -> float:
-    """Weight (persons) of the rows of ``a`` that at least one column of ``chosen`` covers."""
-    cover = _cover_matrix(a)
+def covered_rows(a, chosen: np.ndarray) -> np.ndarray:
+    """Rows of ``a`` (non-negative) that at least one column of ``chosen`` covers (bool per row)."""
     chosen = np.asarray(chosen, dtype=np.int64)
     if chosen.size == 0:
+        return np.zeros(a.shape[0], dtype=bool)
+    return np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0
+
+
+def covered_weight(a, weights: np.ndarray, chosen: np.ndarray) -> float:
+    """Weight (persons) of the rows of ``a`` that at least one column of ``chosen`` covers."""
+    if np.asarray(chosen).size == 0:
         return 0.0
-    hit = np.asarray(cover[:, chosen].sum(axis=1)).ravel() > 0
-    return float(np.asarray(weights, dtype=float)[hit].sum())
+    return float(np.asarray(weights, dtype=float)[covered_rows(_cover_matrix(a), chosen)].sum())
 
 
 def _gather(indptr: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

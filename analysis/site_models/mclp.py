@@ -15,7 +15,7 @@ from analysis.site_models.candidate_matrix import CandidateSites
 from analysis.site_models.decomposition_bound import BLOCK_COLUMNS, decomposition_bound
 from analysis.site_models.errors import InfeasibleError, NoGapError, SiteSelectionError
 from analysis.site_models.lns import REGION_SITES, lns_search
-from analysis.site_models.local_search import iterated_swap_search, swap_search
+from analysis.site_models.local_search import covered_rows, iterated_swap_search, swap_search
 from analysis.site_models.reduction import reduce_covering
 from analysis.site_models.solver import (
     _TOL,
@@ -27,6 +27,7 @@ from analysis.site_models.solver import (
     _highs,
     _lazy_greedy,
     _rows_matrix,
+    covering_constraints,
 )
 from coverage.circles import CoverageResult
 from layers.defaults import LP_FIRST_MIN_PAIRS, MILP_BRANCH_TIME_SHARE
@@ -356,21 +357,11 @@ class MCLP(_SiteModel):
         )
         return result.bound
 
-    def _constraints(self, a: sparse.csr_array, w: np.ndarray, n_cols: int) -> list:
-        n_rows = a.shape[0]
-        link = sparse.hstack([-a, sparse.identity(n_rows, format="csr")], format="csr")
-        count = sparse.csr_array(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
-        cons = [
-            (link, np.full(n_rows, -np.inf), np.zeros(n_rows)),
-            (count, np.array([-np.inf]), np.array([float(self.p)])),
-        ]
-        return cons
-
     def _lp_relaxation(self, a: sparse.csr_array, w: np.ndarray, time_limit_s: float, groups=None):
         """LP relaxation of the reduced MCLP by interior point + crossover (duals for fixing)."""
         groups = self.required_groups if groups is None else groups
         n_rows, n_cols = a.shape
-        cons = self._constraints(a, w, n_cols)
+        cons = covering_constraints(a, self.p)
         blocks = [cons[0][0], cons[1][0]]
         b_ub = [cons[0][2], cons[1][2]]
         if groups:
@@ -403,7 +394,7 @@ class MCLP(_SiteModel):
         x = res.x[:n_cols]
         if np.all((x < 1e-6) | (x > 1 - 1e-6)):
             chosen = np.flatnonzero(x > 0.5)
-            value = float(w[np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0].sum())
+            value = float(w[covered_rows(a, chosen)].sum())
             if chosen.size <= self.p and value >= lp_value - 1e-7 * max(1.0, lp_value):
                 self._record(value, lp_value, True, "highs")
                 self.notes.append("HiGHS: the LP relaxation was integral (optimal without branching)")
@@ -414,7 +405,7 @@ class MCLP(_SiteModel):
             return np.asarray(greedy, dtype=np.int64)
         # reduced-cost fixing against the best known solution (greedy or LP rounding)
         top = np.argsort(-x)[: self.p]
-        rounded_value = float(w[np.asarray(a[:, top].sum(axis=1)).ravel() > 0].sum())
+        rounded_value = float(w[covered_rows(a, top)].sum())
         if groups:  # the rounding may miss a township: keep the greedy incumbent
             rounded_value = -np.inf
         incumbent, incumbent_value = (greedy, greedy_value) if greedy_value >= rounded_value else (top, rounded_value)
@@ -468,7 +459,7 @@ class MCLP(_SiteModel):
         for name, g in all_groups:
             inside = position[g]
             groups.append((name, inside[inside >= 0]))
-        cons = self._constraints(sub, ws, n_cols)
+        cons = covering_constraints(sub, self.p)
         if groups:
             cons.append(
                 (
@@ -499,7 +490,7 @@ class MCLP(_SiteModel):
             )
             return np.asarray(incumbent, dtype=np.int64)
         chosen = keep[np.flatnonzero(answer.x[:n_cols] > 0.5)]
-        value = float(w[np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0].sum()) if chosen.size else 0.0
+        value = float(w[covered_rows(a, chosen)].sum())
         bound = min(answer.bound, outer_bound) if np.isfinite(outer_bound) else answer.bound
         if value + _TOL < incumbent_value:
             self._record(incumbent_value, bound, False, self._incumbent_solver)

@@ -87,6 +87,26 @@ class _MilpAnswer:
     status: str
 
 
+def covering_constraints(a, p: float | None) -> list[tuple[sparse.csr_array, np.ndarray, np.ndarray]]:
+    """The covering model's rows over ``[x (sites), y (demand)]``: ``y_i ≤ Σ_j a_ij x_j`` and, when
+    ``p`` is given, ``Σ_j x_j ≤ p``, as ``(matrix, lower, upper)`` triples for :func:`_highs`.
+
+    Parameters
+    ----------
+    a : sparse array
+        Demand rows × candidate columns (non-zero = the candidate covers the row).
+    p : float, optional
+        Most sites opened (None: no cardinality row, as in a Lagrangian block).
+    """
+    n_rows, n_cols = a.shape
+    link = sparse.hstack([-sparse.csr_array(a), sparse.identity(n_rows, format="csr")], format="csr")
+    constraints = [(link, np.full(n_rows, -np.inf), np.zeros(n_rows))]
+    if p is not None:
+        count = sparse.csr_array(np.r_[np.ones(n_cols), np.zeros(n_rows)][None, :])
+        constraints.append((count, np.array([-np.inf]), np.array([float(p)])))
+    return constraints
+
+
 def _highs(
     c: np.ndarray,
     constraints: list[tuple[sparse.csr_array, np.ndarray, np.ndarray]],
