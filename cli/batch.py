@@ -27,7 +27,7 @@ from coverage.database_output import database_target, write_database
 from coverage.safe_write import OutputPathError, probe_writable, write_errors
 from layers.database import is_database_uri
 from layers.errors import InputError
-from layers.population import RASTER_SUFFIXES, refuse_nodata_as_zero
+from layers.population import is_raster_file, refuse_nodata_as_zero
 
 #: File marking a folder as a batch folder (a rerun may write there).
 BATCH_MARKER = ".coverage-batch"
@@ -91,7 +91,7 @@ def _check_batch_folder(out: Path, args: argparse.Namespace) -> None:
 
 def _refuse_nodata_without_rasters(args: argparse.Namespace) -> None:
     """``--nodata-as-zero`` needs population GeoTIFFs (refused before any work, as ``circles`` does)."""
-    rasters = bool(args.population) and all(str(p).lower().endswith(RASTER_SUFFIXES) for p in args.population)
+    rasters = bool(args.population) and all(is_raster_file(p) for p in args.population)
     if args.nodata_as_zero and not rasters:
         what = "a vector layer" if args.population else "the buildings' estimate"
         refuse_nodata_as_zero(args.population[0] if args.population else None, what)

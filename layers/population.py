@@ -53,6 +53,7 @@ from layers.population_common import (
     _matching_columns,
     _read_database,
     _read_vector,
+    is_raster_file,
 )
 from layers.population_polygons import _population_from_frame, read_population_polygons
 from layers.population_raster import read_population_raster
@@ -69,6 +70,7 @@ __all__ = [
     "DEFAULT_STOREY_HEIGHT_M",
     "DEFAULT_STOREYS",
     "RASTER_SUFFIXES",
+    "is_raster_file",
     "VECTOR_SUFFIXES",
     "OSM_SUFFIXES",
     "POPULATION_FIELD_NAMES",

@@ -30,6 +30,11 @@ PathLike = str | Path
 #: File name endings read as population rasters (GeoTIFF).
 RASTER_SUFFIXES: tuple[str, ...] = (".tif", ".tiff")
 
+
+def is_raster_file(path: PathLike) -> bool:
+    """True when ``path`` names a population raster (its name ends in one of :data:`RASTER_SUFFIXES`)."""
+    return str(path).lower().endswith(RASTER_SUFFIXES)
+
 #: File name endings read as OpenStreetMap extracts (buildings are taken with pyrosm).
 OSM_SUFFIXES: tuple[str, ...] = (".pbf",)
 

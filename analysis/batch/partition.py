@@ -38,11 +38,10 @@ from layers.database import is_database_uri
 from layers.errors import EmptyLayerError, GeometryError, InputError, NetworkError
 from layers.facilities import read_facilities
 from layers.network import _check_lines, _finish, read_network
-from layers.population import read_population
+from layers.population import is_raster_file, read_population
 from layers.projection import WGS84
 from layers.vector import resolve_layer
 
-RASTER_SUFFIXES = (".tif", ".tiff")
 #: Line layers read in batches (pyogrio Arrow); others (OSM, GraphML, zipped, PostGIS) whole.
 STREAMED_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
 #: Lines per batch when a street layer is streamed (≈ 100-200 MB of driver memory per batch).
@@ -292,7 +291,7 @@ def partition_inputs(
     facility_frame = read_facilities(facilities, source_crs=facilities_crs)
     layers["facilities"] = (facility_frame, _by_buffer(facility_frame, buffers))
     population_paths = [population] if isinstance(population, str | Path) else list(population or [])
-    rasters = tuple(str(p) for p in population_paths if str(p).lower().endswith(RASTER_SUFFIXES))
+    rasters = tuple(str(p) for p in population_paths if is_raster_file(p))
     outside = np.zeros(len(areas), dtype=bool)
     population_source = ""
     if not rasters:
