@@ -22,23 +22,11 @@ from cli.main import main
 from coverage.graph import build_walk_graph
 from layers.network import StreetNetwork, read_network
 from tests.conftest import shared_path
+from tests.osm_support import osm_xml
 
 # ----- small hand-written files ----------------------------------------------------------------
 LAT = 32.04
 STEP = 0.001  # degrees of longitude, ~94 m at this latitude
-
-
-def osm_xml(nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[int], dict[str, str]]]) -> str:
-    """An OSM 0.6 XML document from ``{id: (lon, lat)}`` nodes and ``(id, refs, tags)`` ways."""
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
-    parts += [f'  <node id="{i}" lat="{lat}" lon="{lon}"/>' for i, (lon, lat) in nodes.items()]
-    for way_id, refs, tags in ways:
-        parts.append(f'  <way id="{way_id}">')
-        parts += [f'    <nd ref="{r}"/>' for r in refs]
-        parts += [f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items()]
-        parts.append("  </way>")
-    parts.append("</osm>")
-    return "\n".join(parts)
 
 
 def row_nodes(first_id: int, n: int, lat: float = LAT, lon0: float = 118.78) -> dict[int, tuple[float, float]]:

@@ -32,6 +32,7 @@ from cli.main import main
 from layers.population_raster import read_population_raster
 from tests.batch_support import run_batch_json, wuhan_case
 from tests.conftest import PROJECT_ROOT, shared_path
+from tests.osm_support import osm_xml
 
 NODATA = -9999.0
 #: Synthetic raster: 40 × 40 cells of 0.001° from (114.0, 30.64) down; 5 people per cell except
@@ -387,13 +388,10 @@ def osm_lattice(bounds: tuple[float, float, float, float], n: int = 6) -> bytes:
     """An OSM XML street lattice (``highway=residential``) over lon/lat ``bounds``: the app's network upload."""
     x0, y0, x1, y1 = bounds
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
-    nodes = [f'<node id="{1 + i * n + j}" lat="{ys[i]:.7f}" lon="{xs[j]:.7f}"/>' for i in range(n) for j in range(n)]
-    ways = []
-    for k in range(n):
-        for refs in ([1 + k * n + j for j in range(n)], [1 + i * n + k for i in range(n)]):
-            nds = "".join(f'<nd ref="{r}"/>' for r in refs)
-            ways.append(f'<way id="{len(ways) + 1}">{nds}<tag k="highway" v="residential"/></way>')
-    return f'<?xml version="1.0"?><osm version="0.6">{"".join(nodes)}{"".join(ways)}</osm>'.encode()
+    nodes = {1 + i * n + j: (round(float(xs[j]), 7), round(float(ys[i]), 7)) for i in range(n) for j in range(n)}
+    rows_and_columns = [refs for k in range(n) for refs in ([1 + k * n + j for j in range(n)], [1 + i * n + k for i in range(n)])]
+    ways = [(w + 1, refs, {"highway": "residential"}) for w, refs in enumerate(rows_and_columns)]
+    return osm_xml(nodes, ways).encode()
 
 
 def test_app_data_choice_reads_the_raster_with_the_option(lake_raster, tmp_path):
